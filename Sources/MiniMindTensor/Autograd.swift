@@ -1,0 +1,111 @@
+import Foundation
+
+/// Whether operations record themselves for `backward()`. Inference wraps work in `noGrad {}`.
+public enum GradMode {
+    // Training and inference drive one graph from one thread at a time; kernels never read this.
+    nonisolated(unsafe) public private(set) static var isEnabled = true
+
+    public static func with<T>(enabled: Bool, _ body: () throws -> T) rethrows -> T {
+        let saved = isEnabled
+        isEnabled = enabled
+        defer { isEnabled = saved }
+        return try body()
+    }
+}
+
+/// Runs `body` without recording operations for autograd.
+public func noGrad<T>(_ body: () throws -> T) rethrows -> T {
+    try GradMode.with(enabled: false, body)
+}
+
+/// One recorded operation: its inputs and the closure that maps the output's gradient to theirs.
+/// The closure returns nil for inputs that need no gradient, so no work is done for them.
+public final class GradNode {
+    public let name: String
+    let inputs: [Tensor]
+    let backward: (Tensor) -> [Tensor?]
+
+    init(name: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.name = name
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+extension Tensor {
+    /// True when a gradient must flow into this tensor: a trainable leaf or a recorded result.
+    public var needsGrad: Bool { requiresGrad || gradFn != nil }
+
+    /// Records `output = op(inputs)` when gradients are on and some input needs one.
+    /// Ops call this after computing their forward result; `backward` receives dL/d(output).
+    @discardableResult
+    public static func record(_ name: String, output: Tensor, inputs: [Tensor],
+                              backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        if GradMode.isEnabled, inputs.contains(where: { $0.needsGrad }) {
+            output.gradFn = GradNode(name: name, inputs: inputs, backward: backward)
+        }
+        return output
+    }
+
+    /// Back-propagates from this scalar (or from `seed` = dL/d(self) for a non-scalar) into every
+    /// leaf with `requiresGrad`, accumulating into `.grad`. The recorded graph is released after.
+    public func backward(seed: Tensor? = nil) {
+        if seed == nil {
+            precondition(count == 1, "backward(): called on a tensor of shape \(shape); pass a seed for non-scalars")
+        }
+        let order = topologicalOrder()
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor.ones(shape)]
+        for tensor in order.reversed() {
+            guard let g = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
+            guard let node = tensor.gradFn else {
+                if tensor.requiresGrad { tensor.accumulateGrad(g) }
+                continue
+            }
+            let inputGrads = node.backward(g)
+            for (input, ig) in zip(node.inputs, inputGrads) {
+                guard let ig, input.needsGrad else { continue }
+                precondition(ig.shape == input.shape,
+                             "backward(\(node.name)): gradient shape \(ig.shape) does not match input shape \(input.shape)")
+                let key = ObjectIdentifier(input)
+                if let existing = pending[key] { pending[key] = existing.adding(ig) } else { pending[key] = ig }
+            }
+        }
+        for tensor in order { tensor.gradFn = nil }
+    }
+
+    /// Adds into `.grad`, copying on first write so a leaf never aliases another tensor's gradient.
+    func accumulateGrad(_ g: Tensor) {
+        if let existing = grad {
+            Kernels.addInPlace(existing.mutablePointer, g.pointer, count: count)
+        } else {
+            grad = g.copy()
+        }
+    }
+
+    public func zeroGrad() { grad = nil }
+
+    /// Depth-first post-order of the recorded graph below this tensor (inputs before outputs).
+    private func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (tensor, expanded) = stack.popLast() {
+            if expanded { order.append(tensor); continue }
+            let id = ObjectIdentifier(tensor)
+            if visited.contains(id) { continue }
+            visited.insert(id)
+            stack.append((tensor, true))
+            for input in tensor.gradFn?.inputs ?? [] where input.needsGrad && !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+        return order
+    }
+
+    /// Out-of-place sum without recording (used by the engine to merge gradients).
+    func adding(_ other: Tensor) -> Tensor {
+        let out = copy()
+        Kernels.addInPlace(out.mutablePointer, other.pointer, count: count)
+        return out
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+import MiniMindV
+
+@main
+struct MiniMindCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "minimind-v",
+        abstract: "Train, run and study tiny vision-language models (MiniMind-V) in Swift.",
+        subcommands: [])
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class MiniMindFormatsTestsSmoke: XCTestCase {
+    func testModuleBuilds() { XCTAssertTrue(true) }
+}

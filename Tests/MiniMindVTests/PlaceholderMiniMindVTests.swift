@@ -1,0 +1,5 @@
+import XCTest
+
+final class MiniMindVTestsSmoke: XCTestCase {
+    func testModuleBuilds() { XCTAssertTrue(true) }
+}
