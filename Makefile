@@ -13,8 +13,7 @@ build: deps
 	$(SWIFT) build -c release --product minimind-v
 
 test: deps
-	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	$(SWIFT) test $(TEST_FLAGS) --skip-build
+	$(SWIFT) test $(TEST_FLAGS)
 
 # Until the end-to-end demo lands, the demo target runs the kernel benchmark.
 demo: build

@@ -61,7 +61,7 @@ extension Tensor {
                 if tensor.requiresGrad { tensor.accumulateGrad(g) }
                 continue
             }
-            let inputGrads = node.backward(g)
+            let inputGrads = noGrad { node.backward(g) }
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard let ig, input.needsGrad else { continue }
                 precondition(ig.shape == input.shape,
