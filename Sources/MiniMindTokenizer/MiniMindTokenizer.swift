@@ -1,1 +1,0 @@
-// Byte-level BPE tokenizer, BPE trainer and chat templates (Hugging Face tokenizer.json semantics).

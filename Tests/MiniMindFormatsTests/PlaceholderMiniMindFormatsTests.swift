@@ -1,5 +1,0 @@
-import XCTest
-
-final class MiniMindFormatsTestsSmoke: XCTestCase {
-    func testModuleBuilds() { XCTAssertTrue(true) }
-}
