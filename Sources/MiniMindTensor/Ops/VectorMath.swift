@@ -1,0 +1,97 @@
+import Foundation
+
+/// SIMD16 transcendentals for the hot row kernels (softmax, cross-entropy, SiLU, GELU-tanh).
+/// `exp` is the Cephes single-precision scheme (Cody–Waite reduction, degree-6 polynomial): within
+/// about 2 ulp of the exact value over the whole Float range, no fast-math, and exact at the edges:
+/// exp(-inf) = 0, exp(+inf) = +inf, NaN stays NaN, results below the normal range are gradual denormals.
+public enum VectorMath {
+    public typealias V = SIMD16<Float>
+
+    /// Largest input whose exp is finite; smallest input whose exp is not flushed to zero.
+    static let expOverflow: Float = 88.72283
+    static let expUnderflow: Float = -103.97208
+
+    @inline(__always)
+    public static func exp(_ x: V) -> V {
+        // Clamp into the range the reduction handles; NaN fails both comparisons and flows through.
+        var xc = x.replacing(with: expUnderflow, where: x .< expUnderflow)
+        xc = xc.replacing(with: expOverflow, where: xc .> expOverflow)
+        // n = round(x / ln 2) by the 1.5·2²³ trick: the low mantissa bits of t hold n.
+        let magic = V(repeating: 12_582_912)
+        let t = xc * V(repeating: 1.442_695_04) + magic
+        let n = t - magic
+        var r = xc - n * V(repeating: 0.693_359_375)
+        r = r - n * V(repeating: -2.121_944_4e-4)
+        var p = V(repeating: 1.987_569_15e-4)
+        p = p * r + V(repeating: 1.398_199_95e-3)
+        p = p * r + V(repeating: 8.333_451_9e-3)
+        p = p * r + V(repeating: 4.166_579_59e-2)
+        p = p * r + V(repeating: 1.666_666_55e-1)
+        p = p * r + V(repeating: 5.000_000_12e-1)
+        let y = p * (r * r) + r + V(repeating: 1)
+        // 2ⁿ as two normal factors so n in [-150, 128] never leaves the exponent range.
+        let ni = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        let n1 = ni &>> 1, n2 = ni &- n1
+        let s1 = unsafeBitCast((n1 &+ 127) &<< 23, to: V.self)
+        let s2 = unsafeBitCast((n2 &+ 127) &<< 23, to: V.self)
+        var result = y * s1 * s2
+        result.replace(with: 0, where: x .< expUnderflow)
+        result.replace(with: .infinity, where: x .> expOverflow)
+        return result
+    }
+
+    /// Logistic sigmoid 1 / (1 + e^-x): saturates to exactly 0 and 1, never NaN for finite x.
+    @inline(__always)
+    public static func sigmoid(_ x: V) -> V {
+        V(repeating: 1) / (V(repeating: 1) + exp(-x))
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>, _ i: Int) -> V {
+        UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
+    }
+
+    /// Loads `count` (< 16) floats padded with `fill`, for row tails handled in the SIMD body.
+    @inline(__always)
+    static func loadPartial(_ p: UnsafePointer<Float>, _ i: Int, count: Int, fill: Float) -> V {
+        var v = V(repeating: fill)
+        for k in 0..<count { v[k] = p[i + k] }
+        return v
+    }
+
+    @inline(__always)
+    static func storePartial(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int, count: Int) {
+        for k in 0..<count { p[i + k] = v[k] }
+    }
+
+    /// Maximum of a row (−inf for an empty row). NaN entries are skipped by the comparison.
+    @inline(__always)
+    static func rowMax(_ x: UnsafePointer<Float>, count n: Int) -> Float {
+        var acc = V(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= n {
+            let v = load(x, i)
+            acc.replace(with: v, where: v .> acc)
+            i += 16
+        }
+        var m = acc.max()
+        while i < n { if x[i] > m { m = x[i] }; i += 1 }
+        return m
+    }
+
+    /// Σ exp(x[i] - shift) over a row, Float lanes (rows are short enough for Float accumulation).
+    @inline(__always)
+    static func rowSumExp(_ x: UnsafePointer<Float>, count n: Int, shift: Float) -> Float {
+        let s = V(repeating: shift)
+        var acc = V()
+        var i = 0
+        while i + 16 <= n { acc += exp(load(x, i) - s); i += 16 }
+        if i < n { acc += exp(loadPartial(x, i, count: n - i, fill: -.infinity) - s) }
+        return acc.sum()
+    }
+}
