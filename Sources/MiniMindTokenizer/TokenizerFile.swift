@@ -33,33 +33,32 @@ struct TokenizerFile {
                 throw TokenizerError.unsupported(path: path, key: "model.\(key)", found: "'\(s)'", supported: "null")
             }
         }
-        if let d = model.dict["dropout"] as? NSNumber, d.doubleValue != 0 {
-            throw TokenizerError.unsupported(path: path, key: "model.dropout", found: "\(d)", supported: "null or 0")
+        if let d = model.value("dropout"), d != .null, d != .int(0), d != .double(0) {
+            throw TokenizerError.unsupported(path: path, key: "model.dropout", found: d.pythonJSON, supported: "null or 0")
         }
         if model.optionalBool("byte_fallback") == true {
             throw TokenizerError.unsupported(path: path, key: "model.byte_fallback", found: "true", supported: "false")
         }
         let vocabObject = try model.object("vocab")
-        var vocab = [String: Int](minimumCapacity: vocabObject.dict.count)
-        for (token, value) in vocabObject.dict {
-            guard let id = JSONObject.integer(value), id >= 0 else {
+        var vocab = [String: Int](minimumCapacity: vocabObject.pairs.count)
+        for (token, value) in vocabObject.pairs {
+            guard case let .int(id) = value, id >= 0 else {
                 throw TokenizerError.badField(path: path, key: "model.vocab[\(token)]", expected: "a non-negative integer id",
                                               found: JSONObject.describe(value))
             }
             vocab[token] = id
         }
-        let merges = try parseMerges(model.dict["merges"] ?? [Any](), path: path)
+        let merges = try parseMerges(model.value("merges") ?? .array([]), path: path)
 
         var added: [AddedToken] = []
-        if let list = root.dict["added_tokens"], !(list is NSNull) {
-            guard let items = list as? [Any] else {
+        if let list = root.value("added_tokens"), list != .null {
+            guard case let .array(items) = list else {
                 throw TokenizerError.badField(path: path, key: "added_tokens", expected: "an array", found: JSONObject.describe(list))
             }
             for (k, item) in items.enumerated() {
                 let o = try JSONObject.wrap(item, key: "added_tokens[\(k)]", path: path)
-                let id = try o.int("id")
-                let content = try o.string("content")
-                added.append(AddedToken(id: id, content: content, special: o.optionalBool("special") ?? false,
+                added.append(AddedToken(id: try o.int("id"), content: try o.string("content"),
+                                        special: o.optionalBool("special") ?? false,
                                         singleWord: o.optionalBool("single_word") ?? false,
                                         lstrip: o.optionalBool("lstrip") ?? false,
                                         rstrip: o.optionalBool("rstrip") ?? false,
@@ -67,11 +66,11 @@ struct TokenizerFile {
             }
         }
 
-        if let n = root.dict["normalizer"], !(n is NSNull) {
-            let type = (n as? [String: Any])?["type"] as? String ?? JSONObject.describe(n)
-            throw TokenizerError.unsupported(path: path, key: "normalizer", found: type, supported: "null")
+        if let n = root.value("normalizer"), n != .null {
+            throw TokenizerError.unsupported(path: path, key: "normalizer", found: n["type"]?.stringValue ?? JSONObject.describe(n),
+                                             supported: "null")
         }
-        let pre = try JSONObject.wrap(root.dict["pre_tokenizer"] ?? NSNull(), key: "pre_tokenizer", path: path)
+        let pre = try JSONObject.wrap(root.value("pre_tokenizer") ?? .null, key: "pre_tokenizer", path: path)
         guard pre.optionalString("type") == "ByteLevel" else {
             throw TokenizerError.unsupported(path: path, key: "pre_tokenizer.type",
                                              found: pre.optionalString("type") ?? "missing", supported: "ByteLevel")
@@ -79,8 +78,8 @@ struct TokenizerFile {
         let options = ByteLevelOptions(addPrefixSpace: pre.optionalBool("add_prefix_space") ?? true,
                                        useRegex: pre.optionalBool("use_regex") ?? true)
         var byteLevelDecoder = false
-        if let d = root.dict["decoder"], !(d is NSNull) {
-            let type = (d as? [String: Any])?["type"] as? String ?? "missing"
+        if let d = root.value("decoder"), d != .null {
+            let type = d["type"]?.stringValue ?? "missing"
             guard type == "ByteLevel" else {
                 throw TokenizerError.unsupported(path: path, key: "decoder.type", found: type, supported: "ByteLevel or null")
             }
@@ -94,23 +93,24 @@ struct TokenizerFile {
     }
 
     /// Merges are either "a b" strings (older files) or ["a", "b"] pairs (tokenizers >= 0.20).
-    private static func parseMerges(_ value: Any, path: String) throws -> [(String, String)] {
-        guard let list = value as? [Any] else {
+    private static func parseMerges(_ value: JSONValue, path: String) throws -> [(String, String)] {
+        guard case let .array(list) = value else {
             throw TokenizerError.badField(path: path, key: "model.merges", expected: "an array", found: JSONObject.describe(value))
         }
         var merges: [(String, String)] = []
         merges.reserveCapacity(list.count)
         for (k, item) in list.enumerated() {
-            if let pair = item as? [Any], pair.count == 2, let a = pair[0] as? String, let b = pair[1] as? String {
-                merges.append((a, b))
-            } else if let line = item as? String {
+            switch item {
+            case let .array(pair) where pair.count == 2 && pair[0].stringValue != nil && pair[1].stringValue != nil:
+                merges.append((pair[0].stringValue ?? "", pair[1].stringValue ?? ""))
+            case let .string(line):
                 let parts = line.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
                     throw TokenizerError.badField(path: path, key: "model.merges[\(k)]", expected: "\"left right\"",
                                                   found: "'\(line)'")
                 }
                 merges.append((String(parts[0]), String(parts[1])))
-            } else {
+            default:
                 throw TokenizerError.badField(path: path, key: "model.merges[\(k)]", expected: "a pair of token strings",
                                               found: JSONObject.describe(item))
             }
@@ -130,18 +130,17 @@ struct TokenizerConfigFile {
     static func parse(_ data: Data, path: String) throws -> TokenizerConfigFile {
         let root = try JSONObject.parse(data, path: path)
         func token(_ key: String) throws -> String? {
-            guard let v = root.dict[key], !(v is NSNull) else { return nil }
-            if let s = v as? String { return s }
-            if let o = v as? [String: Any], let s = o["content"] as? String { return s }
+            guard let v = root.value(key), v != .null else { return nil }
+            if let s = v.stringValue ?? v["content"]?.stringValue { return s }
             throw TokenizerError.badField(path: path, key: key, expected: "a token string or {\"content\": ...}",
                                           found: JSONObject.describe(v))
         }
         var template: String? = nil
-        if let t = root.dict["chat_template"], !(t is NSNull) {
-            if let s = t as? String {
+        if let t = root.value("chat_template"), t != .null {
+            if let s = t.stringValue {
                 template = s
-            } else if let list = t as? [[String: Any]] {  // [{"name": "default", "template": "..."}]
-                template = (list.first { ($0["name"] as? String) == "default" } ?? list.first)?["template"] as? String
+            } else if case let .array(list) = t {  // [{"name": "default", "template": "..."}]
+                template = (list.first { $0["name"]?.stringValue == "default" } ?? list.first)?["template"]?.stringValue
             } else {
                 throw TokenizerError.badField(path: path, key: "chat_template", expected: "a string",
                                               found: JSONObject.describe(t))
@@ -153,74 +152,69 @@ struct TokenizerConfigFile {
     }
 }
 
-/// A JSON object from JSONSerialization with typed accessors that report file and key.
+/// A JSON object with typed accessors whose errors name the file and key.
 struct JSONObject {
-    let dict: [String: Any]
+    let pairs: [(key: String, value: JSONValue)]
     let path: String
     let prefix: String
 
     static func parse(_ data: Data, path: String) throws -> JSONObject {
-        let value: Any
+        let value: JSONValue
         do {
-            value = try JSONSerialization.jsonObject(with: data, options: [])
+            value = try JSONValue.parse([UInt8](data))
         } catch {
-            throw TokenizerError.invalidJSON(path: path, reason: "\(error.localizedDescription)")
+            throw TokenizerError.invalidJSON(path: path, reason: "\(error)")
         }
-        guard let dict = value as? [String: Any] else {
+        guard case let .object(pairs) = value else {
             throw TokenizerError.invalidJSON(path: path, reason: "the top level is \(describe(value)), expected an object")
         }
-        return JSONObject(dict: dict, path: path, prefix: "")
+        return JSONObject(pairs: pairs, path: path, prefix: "")
     }
 
-    static func wrap(_ value: Any, key: String, path: String) throws -> JSONObject {
-        guard let dict = value as? [String: Any] else {
+    static func wrap(_ value: JSONValue, key: String, path: String) throws -> JSONObject {
+        guard case let .object(pairs) = value else {
             throw TokenizerError.badField(path: path, key: key, expected: "an object", found: describe(value))
         }
-        return JSONObject(dict: dict, path: path, prefix: key + ".")
+        return JSONObject(pairs: pairs, path: path, prefix: key + ".")
     }
 
+    func value(_ key: String) -> JSONValue? { pairs.first { $0.key == key }?.value }
+
     func object(_ key: String) throws -> JSONObject {
-        try JSONObject.wrap(dict[key] ?? NSNull(), key: prefix + key, path: path)
+        try JSONObject.wrap(value(key) ?? .null, key: prefix + key, path: path)
     }
 
     func string(_ key: String) throws -> String {
-        guard let s = dict[key] as? String else {
-            throw TokenizerError.badField(path: path, key: prefix + key, expected: "a string", found: JSONObject.describe(dict[key]))
+        guard let s = value(key)?.stringValue else {
+            throw TokenizerError.badField(path: path, key: prefix + key, expected: "a string", found: JSONObject.describe(value(key)))
         }
         return s
     }
 
     func int(_ key: String) throws -> Int {
-        guard let v = dict[key], let i = JSONObject.integer(v), i >= 0 else {
+        guard case let .int(i)? = value(key), i >= 0 else {
             throw TokenizerError.badField(path: path, key: prefix + key, expected: "a non-negative integer",
-                                          found: JSONObject.describe(dict[key]))
+                                          found: JSONObject.describe(value(key)))
         }
         return i
     }
 
-    func optionalString(_ key: String) -> String? { dict[key] as? String }
+    func optionalString(_ key: String) -> String? { value(key)?.stringValue }
 
     func optionalBool(_ key: String) -> Bool? {
-        dict[key] as? Bool
-    }
-
-    static func integer(_ value: Any) -> Int? {
-        if let i = value as? Int { return i }
-        if let n = value as? NSNumber {
-            let d = n.doubleValue
-            if d == d.rounded(), abs(d) < 1e15 { return Int(d) }
-        }
+        if case let .bool(b)? = value(key) { return b }
         return nil
     }
 
-    static func describe(_ value: Any?) -> String {
+    static func describe(_ value: JSONValue?) -> String {
         switch value {
-        case nil, is NSNull: return "nothing"
-        case let s as String: return "the string '\(s.prefix(40))'"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        case let n as NSNumber: return "the number \(n)"
-        default: return "\(type(of: value))"
+        case nil, .null?: return "nothing"
+        case let .string(s)?: return "the string '\(s.prefix(40))'"
+        case .array?: return "an array"
+        case .object?: return "an object"
+        case let .bool(b)?: return "\(b)"
+        case let .int(i)?: return "the number \(i)"
+        case let .double(d)?: return "the number \(d)"
         }
     }
 }

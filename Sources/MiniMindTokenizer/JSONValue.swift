@@ -1,18 +1,19 @@
-// An ordered JSON value for chat templates: tools and tool-call arguments are printed with
-// Python's json.dumps(ensure_ascii=False) layout, which is what transformers' `tojson` filter does,
-// and that needs object keys in their original order (JSONSerialization loses it).
+// An ordered JSON value with its own parser. Chat templates print tools and tool-call arguments
+// with Python's json.dumps(ensure_ascii=False) layout (transformers' `tojson` filter), which needs
+// object keys in their original order; tokenizer.json loading uses the same parser because
+// Foundation's JSONSerialization takes most of the 50 ms load budget on Linux.
 import Foundation
 
-public indirect enum ChatJSON: Equatable, Sendable {
+public indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
     case double(Double)
     case string(String)
-    case array([ChatJSON])
-    case object([(key: String, value: ChatJSON)])
+    case array([JSONValue])
+    case object([(key: String, value: JSONValue)])
 
-    public static func == (l: ChatJSON, r: ChatJSON) -> Bool {
+    public static func == (l: JSONValue, r: JSONValue) -> Bool {
         switch (l, r) {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
@@ -27,7 +28,7 @@ public indirect enum ChatJSON: Equatable, Sendable {
     }
 
     /// Value of `key` in an object (first occurrence), nil otherwise.
-    public subscript(key: String) -> ChatJSON? {
+    public subscript(key: String) -> JSONValue? {
         guard case let .object(pairs) = self else { return nil }
         return pairs.first { $0.key == key }?.value
     }
@@ -44,7 +45,7 @@ public indirect enum ChatJSON: Equatable, Sendable {
         return out
     }
 
-    private static func dump(_ v: ChatJSON, into out: inout String) {
+    private static func dump(_ v: JSONValue, into out: inout String) {
         switch v {
         case .null: out += "null"
         case let .bool(b): out += b ? "true" : "false"
@@ -97,27 +98,32 @@ public indirect enum ChatJSON: Equatable, Sendable {
     }
 }
 
-extension ChatJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByNilLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(floatLiteral value: Double) { self = .double(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(nilLiteral: ()) { self = .null }
-    public init(arrayLiteral elements: ChatJSON...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, ChatJSON)...) { self = .object(elements.map { (key: $0.0, value: $0.1) }) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements.map { (key: $0.0, value: $0.1) }) }
 }
 
-public struct ChatJSONError: Error, CustomStringConvertible, Equatable {
+public struct JSONValueError: Error, CustomStringConvertible, Equatable {
     public let offset: Int
     public let message: String
     public var description: String { "invalid JSON at byte \(offset): \(message)" }
 }
 
-extension ChatJSON {
+extension JSONValue {
     /// Parses JSON text keeping object key order.
-    public static func parse(_ text: String) throws -> ChatJSON {
-        var parser = OrderedJSONParser(bytes: Array(text.utf8))
+    public static func parse(_ text: String) throws -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    /// Parses UTF-8 JSON bytes keeping object key order (invalid UTF-8 inside strings becomes U+FFFD).
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        var parser = OrderedJSONParser(bytes: bytes)
         let value = try parser.value(depth: 0)
         parser.skipSpace()
         if parser.i != parser.bytes.count { throw parser.fail("unexpected text after the JSON value") }
@@ -132,20 +138,24 @@ struct OrderedJSONParser {
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
-    func fail(_ message: String) -> ChatJSONError { ChatJSONError(offset: i, message: message) }
+    func fail(_ message: String) -> JSONValueError { JSONValueError(offset: i, message: message) }
 
     mutating func skipSpace() {
-        while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+        while i < bytes.count {
+            let b = bytes[i]
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
+            i += 1
+        }
     }
 
-    mutating func value(depth: Int) throws -> ChatJSON {
+    mutating func value(depth: Int) throws -> JSONValue {
         guard depth < 512 else { throw fail("nesting deeper than 512") }
         skipSpace()
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
             i += 1
-            var pairs: [(key: String, value: ChatJSON)] = []
+            var pairs: [(key: String, value: JSONValue)] = []
             skipSpace()
             if i < bytes.count && bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
             while true {
@@ -164,7 +174,7 @@ struct OrderedJSONParser {
             }
         case UInt8(ascii: "["):
             i += 1
-            var items: [ChatJSON] = []
+            var items: [JSONValue] = []
             skipSpace()
             if i < bytes.count && bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
             while true {
@@ -191,7 +201,7 @@ struct OrderedJSONParser {
         i += w.count
     }
 
-    mutating func number() throws -> ChatJSON {
+    mutating func number() throws -> JSONValue {
         let start = i
         var isFloat = false
         while i < bytes.count {
@@ -217,6 +227,18 @@ struct OrderedJSONParser {
 
     mutating func string() throws -> String {
         i += 1  // opening quote
+        // Fast path: no escapes before the closing quote.
+        var j = i
+        while j < bytes.count {
+            let b = bytes[j]
+            if b == UInt8(ascii: "\"") {
+                let s = String(decoding: bytes[i..<j], as: UTF8.self)
+                i = j + 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            j += 1
+        }
         var out: [UInt8] = []
         while true {
             guard i < bytes.count else { throw fail("unterminated string") }
