@@ -1,0 +1,215 @@
+import Foundation
+
+/// softmax(scale · q·kᵀ + mask) · v with grouped-query heads.
+///
+/// - q: [B, Hq, Tq, D]; k: [B, Hkv, Tk, D]; v: [B, Hkv, Tk, Dv]; result [B, Hq, Tq, Dv].
+///   Query head j reads kv head j / (Hq / Hkv).
+/// - causal: aligned to the END of the keys: query i sits at absolute position Tk − Tq + i and sees
+///   keys 0...that position (KV-cache decoding). For Tq == Tk this is the usual lower triangle.
+///   (PyTorch's `is_causal` aligns to the top-left instead; they differ only when Tq ≠ Tk.)
+/// - keyPaddingMask: [B, Tk], nonzero = attend, 0 = padding (transformers' `attention_mask`).
+/// - scale: defaults to 1/√D.
+/// A row with no visible key outputs zeros (and passes no gradient) instead of NaN.
+///
+/// Scores and softmax are fp32 with the row maximum subtracted. Memory: the forward keeps only the
+/// per-row log-sum-exp; backward recomputes the probabilities from q and k (FlashAttention-style),
+/// one block of at most `AttentionKernel.blockElements` scores at a time.
+public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
+                                      keyPaddingMask: Tensor? = nil, scale: Float? = nil) -> Tensor {
+    precondition(q.rank == 4 && k.rank == 4 && v.rank == 4,
+                 "scaledDotProductAttention: q, k, v must be rank 4, got \(q.shape), \(k.shape), \(v.shape)")
+    let geo = AttentionGeometry(batch: q.shape[0], queryHeads: q.shape[1], kvHeads: k.shape[1], queries: q.shape[2],
+                                keys: k.shape[2], headDim: q.shape[3], valueDim: v.shape[3], causal: causal,
+                                scale: scale ?? 1 / Float(q.shape[3]).squareRoot())
+    precondition(k.shape[0] == geo.batch && k.shape[3] == geo.headDim,
+                 "scaledDotProductAttention: k \(k.shape) does not match q \(q.shape) in batch or head dim")
+    precondition(v.shape[0] == geo.batch && v.shape[1] == geo.kvHeads && v.shape[2] == geo.keys,
+                 "scaledDotProductAttention: v \(v.shape) does not match k \(k.shape)")
+    precondition(geo.kvHeads > 0 && geo.queryHeads % geo.kvHeads == 0,
+                 "scaledDotProductAttention: query heads \(geo.queryHeads) not a multiple of kv heads \(geo.kvHeads)")
+    var keep: [Bool]? = nil
+    if let keyPaddingMask {
+        precondition(keyPaddingMask.shape == [geo.batch, geo.keys],
+                     "scaledDotProductAttention: keyPaddingMask \(keyPaddingMask.shape) must be [\(geo.batch), \(geo.keys)]")
+        keep = keyPaddingMask.toArray().map { $0 != 0 }
+    }
+    let out = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries, geo.valueDim])
+    let lse = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries])
+    AttentionKernel.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep,
+                            out: out.mutablePointer, lse: lse.mutablePointer)
+    return Tensor.record("attention", output: out, inputs: [q, k, v]) { g in
+        let gq = q.needsGrad ? Tensor.uninitialized(q.shape) : nil
+        let gk = k.needsGrad ? Tensor.zeros(k.shape) : nil
+        let gv = v.needsGrad ? Tensor.zeros(v.shape) : nil
+        AttentionKernel.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, lse: lse.pointer,
+                                 gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
+        return [gq, gk, gv]
+    }
+}
+
+struct AttentionGeometry {
+    let batch, queryHeads, kvHeads, queries, keys, headDim, valueDim: Int
+    let causal: Bool
+    let scale: Float
+    var group: Int { queryHeads / kvHeads }
+
+    /// Keys 0..<visibleEnd are causally visible to query i.
+    @inline(__always) func visibleEnd(query i: Int) -> Int {
+        causal ? Swift.max(0, Swift.min(keys, keys - queries + i + 1)) : keys
+    }
+}
+
+/// The heads of one kv group are contiguous in q's [B, Hq, Tq, D] layout, so each (batch, kv head)
+/// is handled as one matrix of group·Tq query rows: bigger GEMMs, and K/V are read once per group.
+/// BLAS runs outside the parallel loops; only the row-wise softmax work is split across threads.
+enum AttentionKernel {
+    /// Upper bound on the score block held at once (16 MiB of floats); tests lower it to exercise blocking.
+    nonisolated(unsafe) static var blockElements = 1 << 22
+
+    static func blockRows(_ geo: AttentionGeometry) -> Int {
+        Swift.max(1, Swift.min(geo.group * geo.queries, blockElements / Swift.max(geo.keys, 1)))
+    }
+
+    static func forward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                        v: UnsafePointer<Float>, keep: [Bool]?, out: UnsafeMutablePointer<Float>,
+                        lse: UnsafeMutablePointer<Float>) {
+        let rows = geo.group * geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
+        if rows == 0 || geo.batch == 0 || geo.kvHeads == 0 { return }
+        let block = blockRows(geo)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, block * tk))
+        defer { scores.deallocate() }
+        for b in 0..<geo.batch {
+            for h in 0..<geo.kvHeads {
+                let qg = q + (b * geo.queryHeads + h * geo.group) * geo.queries * d
+                let kh = k + (b * geo.kvHeads + h) * tk * d, vh = v + (b * geo.kvHeads + h) * tk * dv
+                let og = out + (b * geo.queryHeads + h * geo.group) * geo.queries * dv
+                let lg = lse + (b * geo.queryHeads + h * geo.group) * geo.queries
+                var r0 = 0
+                while r0 < rows {
+                    let n = Swift.min(block, rows - r0)
+                    if tk == 0 {
+                        (og + r0 * dv).update(repeating: 0, count: n * dv)
+                        (lg + r0).update(repeating: -.infinity, count: n)
+                        r0 += n
+                        continue
+                    }
+                    BLAS.gemm(transB: true, m: n, n: tk, k: d, a: qg + r0 * d, b: kh, c: scores)
+                    withKeep(keep, batch: b, keys: tk) { kp in
+                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / tk)) { range in
+                            for r in range {
+                                let i = (r0 + r) % geo.queries
+                                lg[r0 + r] = softmaxRow(scores + r * tk, count: tk, visible: geo.visibleEnd(query: i),
+                                                        keep: kp, scale: geo.scale)
+                            }
+                        }
+                    }
+                    BLAS.gemm(m: n, n: dv, k: tk, a: scores, b: vh, c: og + r0 * dv)
+                    r0 += n
+                }
+            }
+        }
+    }
+
+    static func backward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                         v: UnsafePointer<Float>, keep: [Bool]?, lse: UnsafePointer<Float>, gOut: UnsafePointer<Float>,
+                         gq: UnsafeMutablePointer<Float>?, gk: UnsafeMutablePointer<Float>?, gv: UnsafeMutablePointer<Float>?) {
+        let rows = geo.group * geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
+        if rows == 0 || geo.batch == 0 || geo.kvHeads == 0 { return }
+        if tk == 0 { gq?.update(repeating: 0, count: geo.batch * geo.queryHeads * geo.queries * d); return }
+        let block = blockRows(geo)
+        let probs = UnsafeMutablePointer<Float>.allocate(capacity: block * tk)
+        let dScores = UnsafeMutablePointer<Float>.allocate(capacity: block * tk)
+        defer { probs.deallocate(); dScores.deallocate() }
+        let needScores = gq != nil || gk != nil
+        for b in 0..<geo.batch {
+            for h in 0..<geo.kvHeads {
+                let groupRow = (b * geo.queryHeads + h * geo.group) * geo.queries
+                let qg = q + groupRow * d, dog = gOut + groupRow * dv, lg = lse + groupRow
+                let kvOffset = (b * geo.kvHeads + h) * tk
+                let kh = k + kvOffset * d, vh = v + kvOffset * dv
+                var r0 = 0
+                while r0 < rows {
+                    let n = Swift.min(block, rows - r0)
+                    // Recompute P = exp(scale·QKᵀ − lse) on visible keys.
+                    BLAS.gemm(transB: true, m: n, n: tk, k: d, a: qg + r0 * d, b: kh, c: probs)
+                    withKeep(keep, batch: b, keys: tk) { kp in
+                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / tk)) { range in
+                            for r in range {
+                                let i = (r0 + r) % geo.queries
+                                probabilityRow(probs + r * tk, count: tk, visible: geo.visibleEnd(query: i), keep: kp,
+                                               scale: geo.scale, lse: lg[r0 + r])
+                            }
+                        }
+                    }
+                    if let gv {  // dV += Pᵀ · dO
+                        BLAS.gemm(transA: true, m: tk, n: dv, k: n, a: probs, b: dog + r0 * dv, beta: 1, c: gv + kvOffset * dv)
+                    }
+                    if needScores {
+                        // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σ P·dP) · scale.
+                        BLAS.gemm(transB: true, m: n, n: tk, k: dv, a: dog + r0 * dv, b: vh, c: dScores)
+                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / tk)) { range in
+                            for r in range { softmaxBackwardRow(probs + r * tk, dScores + r * tk, count: tk, scale: geo.scale) }
+                        }
+                        if let gq { BLAS.gemm(m: n, n: d, k: tk, a: dScores, b: kh, c: gq + (groupRow + r0) * d) }
+                        if let gk {
+                            BLAS.gemm(transA: true, m: tk, n: d, k: n, a: dScores, b: qg + r0 * d, beta: 1, c: gk + kvOffset * d)
+                        }
+                    }
+                    r0 += n
+                }
+            }
+        }
+    }
+
+    /// Hands the padding flags of one batch row (or nil) to `body` as a pointer.
+    @inline(__always)
+    static func withKeep(_ keep: [Bool]?, batch: Int, keys: Int, _ body: (UnsafePointer<Bool>?) -> Void) {
+        guard let keep else { body(nil); return }
+        keep.withUnsafeBufferPointer { body($0.baseAddress.map { $0 + batch * keys }) }
+    }
+
+    @inline(__always)
+    static func isVisible(_ j: Int, _ keep: UnsafePointer<Bool>?) -> Bool { keep.map { $0[j] } ?? true }
+
+    /// In place: raw dot products → probabilities (0 on hidden keys). Returns the log-sum-exp of the
+    /// scaled visible scores, or −∞ for a row with nothing visible (the row becomes all zeros).
+    static func softmaxRow(_ s: UnsafeMutablePointer<Float>, count: Int, visible: Int,
+                           keep: UnsafePointer<Bool>?, scale: Float) -> Float {
+        var m = -Float.infinity
+        for j in 0..<visible where isVisible(j, keep) { m = Swift.max(m, s[j] * scale) }
+        if m == -.infinity {
+            s.update(repeating: 0, count: count)
+            return -.infinity
+        }
+        var sum: Float = 0
+        for j in 0..<visible {
+            if isVisible(j, keep) {
+                let e = Foundation.exp(s[j] * scale - m)
+                s[j] = e
+                sum += e
+            } else {
+                s[j] = 0
+            }
+        }
+        if visible < count { (s + visible).update(repeating: 0, count: count - visible) }
+        let inv = 1 / sum
+        for j in 0..<visible { s[j] *= inv }
+        return m + Foundation.log(sum)
+    }
+
+    /// In place: raw dot products → exp(scale·s − lse) on visible keys, 0 elsewhere.
+    static func probabilityRow(_ s: UnsafeMutablePointer<Float>, count: Int, visible: Int,
+                               keep: UnsafePointer<Bool>?, scale: Float, lse: Float) {
+        if lse == -.infinity { s.update(repeating: 0, count: count); return }
+        for j in 0..<visible {
+            s[j] = isVisible(j, keep) ? Foundation.exp(s[j] * scale - lse) : 0
+        }
+        if visible < count { (s + visible).update(repeating: 0, count: count - visible) }
+    }
+
+    /// In place on dp: dS = p ⊙ (dp − Σ p·dp) · scale.
+    static func softmaxBackwardRow(_ p: UnsafePointer<Float>, _ dp: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+        let dot = Kernels.dot(p, UnsafePointer(dp), count: count)
+        for j in 0..<count { dp[j] = p[j] * (dp[j] - dot) * scale }
+    }
+}
