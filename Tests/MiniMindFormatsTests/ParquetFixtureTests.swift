@@ -90,6 +90,20 @@ final class ParquetFixtureTests: XCTestCase {
         XCTAssertTrue(sawNullList && sawEmptyList && sawNullElement && sawChinese, "fixture lacks a case it should cover")
     }
 
+    func testInMemoryReaderMatchesTheFile() throws {
+        let url = ParquetFixtures.url("minimind_v_multi")
+        let fromFile = try ParquetReader(url: url).rows()
+        let fromMemory = try ParquetReader(data: try Data(contentsOf: url), name: "multi").rows()
+        var count = 0
+        while let a = try fromFile.next() {
+            let b = try XCTUnwrap(try fromMemory.next())
+            XCTAssertEqual(a.values, b.values)
+            count += 1
+        }
+        XCTAssertNil(try fromMemory.next())
+        XCTAssertGreaterThan(count, 0)
+    }
+
     func testRowGroupSelectionAndSchema() throws {
         let reader = try ParquetReader(url: ParquetFixtures.url("generic_snappy_plain_v1"))
         XCTAssertEqual(reader.rowGroupRowCounts.reduce(0, +), reader.rowCount)

@@ -19,9 +19,15 @@ final class ParquetColumnCursor {
     private var entryIndex = 0
     private var valueIndex = 0
 
-    init(source: ParquetFileSource, column: ParquetColumn, codec: Int32, range: Range<Int>,
+    /// Entries (values and nulls) the chunk metadata declares; decoding more means corruption, and
+    /// the bound stops a few bytes of RLE from expanding without end.
+    private let declaredEntries: Int64
+    private var decodedEntries: Int64 = 0
+
+    init(source: ParquetFileSource, column: ParquetColumn, codec: Int32, declaredEntries: Int64, range: Range<Int>,
          limits: ParquetLimits, context: String) {
         self.source = source
+        self.declaredEntries = declaredEntries
         self.column = column
         self.codec = codec
         self.limits = limits
@@ -154,6 +160,16 @@ final class ParquetColumnCursor {
         return Int(raw)
     }
 
+    /// Data page entry counts must stay within the chunk's declared total.
+    private func checkedEntryCount(_ raw: Int32, _ what: String) throws -> Int {
+        let count = try checkedCount(raw, what)
+        guard Int64(count) <= declaredEntries - decodedEntries else {
+            throw ParquetDecodeError("\(what) holds \(count) entries; the column chunk declares \(declaredEntries) in all and \(decodedEntries) came before")
+        }
+        decodedEntries += Int64(count)
+        return count
+    }
+
     private func readDictionaryPage(_ header: PageHeader, bodyStart: Int) throws {
         guard let dictionaryHeader = header.dictionaryPageHeader else { throw ParquetDecodeError("dictionary page without its header") }
         guard dictionary == nil else { throw ParquetDecodeError("a second dictionary page in one column chunk") }
@@ -162,9 +178,8 @@ final class ParquetColumnCursor {
         }
         let count = try checkedCount(dictionaryHeader.numValues, "dictionary page")
         let body = try decompressedBody(header, bodyStart: bodyStart)
-        dictionary = try body.withUnsafeBytes { raw in
-            try ParquetPlainDecoder.decode(raw, type: try physicalType(), typeLength: column.typeLength, count: count)
-        }
+        dictionary = try ParquetPlainDecoder.decode(body, 0..<body.count, type: try physicalType(),
+                                                    typeLength: column.typeLength, count: count)
     }
 
     private func physicalType() throws -> ParquetPhysicalType {
@@ -181,7 +196,7 @@ final class ParquetColumnCursor {
 
     private func readDataPageV1(_ header: PageHeader, bodyStart: Int) throws {
         guard let page = header.dataPageHeader else { throw ParquetDecodeError("data page without its header") }
-        let count = try checkedCount(page.numValues, "data page")
+        let count = try checkedEntryCount(page.numValues, "data page")
         let body = try decompressedBody(header, bodyStart: bodyStart)
         try body.withUnsafeBytes { raw in
             var offset = 0
@@ -204,13 +219,13 @@ final class ParquetColumnCursor {
             }
             try levels(column.maxRepetitionLevel, encoding: page.repetitionLevelEncoding, into: &repetitionLevels)
             try levels(column.maxDefinitionLevel, encoding: page.definitionLevelEncoding, into: &definitionLevels)
-            try decodeValues(UnsafeRawBufferPointer(rebasing: raw[offset...]), encoding: page.encoding, entries: count)
+            try decodeValues(body, offset..<body.count, encoding: page.encoding, entries: count)
         }
     }
 
     private func readDataPageV2(_ header: PageHeader, bodyStart: Int) throws {
         guard let page = header.dataPageHeaderV2 else { throw ParquetDecodeError("data page v2 without its header") }
-        let count = try checkedCount(page.numValues, "data page v2")
+        let count = try checkedEntryCount(page.numValues, "data page v2")
         let repLength = Int(page.repetitionLevelsByteLength), defLength = Int(page.definitionLevelsByteLength)
         let compressed = Int(header.compressedPageSize), uncompressed = Int(header.uncompressedPageSize)
         guard repLength >= 0, defLength >= 0, repLength + defLength <= compressed, repLength + defLength <= uncompressed else {
@@ -227,19 +242,19 @@ final class ParquetColumnCursor {
             }
             try levels(column.maxRepetitionLevel, 0..<repLength, into: &repetitionLevels)
             try levels(column.maxDefinitionLevel, repLength..<(repLength + defLength), into: &definitionLevels)
-            let valueBytes = UnsafeRawBufferPointer(rebasing: bytes[(repLength + defLength)...])
+            let valueRange = (repLength + defLength)..<compressed
             if page.isCompressed && codec != ParquetCodec.uncompressed.rawValue {
-                let plain = try ParquetDecompressor.decompress(valueBytes, codec: codec,
+                let plain = try ParquetDecompressor.decompress(UnsafeRawBufferPointer(rebasing: bytes[valueRange]), codec: codec,
                                                                uncompressedSize: uncompressed - repLength - defLength)
-                try plain.withUnsafeBytes { try decodeValues($0, encoding: page.encoding, entries: count) }
+                try decodeValues(plain, 0..<plain.count, encoding: page.encoding, entries: count)
             } else {
-                try decodeValues(valueBytes, encoding: page.encoding, entries: count)
+                try decodeValues(raw, valueRange, encoding: page.encoding, entries: count)
             }
         }
     }
 
-    /// Decodes the values of a page whose levels are already in place, then makes it current.
-    private func decodeValues(_ bytes: UnsafeRawBufferPointer, encoding: Int32, entries: Int) throws {
+    /// Decodes the values in `page[range]` for a page whose levels are already in place, then makes it current.
+    private func decodeValues(_ page: [UInt8], _ range: Range<Int>, encoding: Int32, entries: Int) throws {
         var present = entries
         if column.maxDefinitionLevel > 0 {
             let full = UInt32(column.maxDefinitionLevel)
@@ -247,9 +262,25 @@ final class ParquetColumnCursor {
             for level in definitionLevels where level == full { present += 1 }
         }
         let type = try physicalType()
+        if encoding == ParquetEncoding.plain {
+            values = try ParquetPlainDecoder.decode(page, range, type: type, typeLength: column.typeLength, count: present)
+        } else {
+            values = try page.withUnsafeBytes { whole in
+                try decodeEncodedValues(UnsafeRawBufferPointer(rebasing: whole[range]), encoding: encoding, type: type, count: present)
+            }
+        }
+        guard values.count == present else {
+            throw ParquetDecodeError("the page decodes \(values.count) values for \(present) defined entries")
+        }
+        entryCount = entries
+        entryIndex = 0
+        valueIndex = 0
+    }
+
+    /// Dictionary indices and RLE booleans.
+    private func decodeEncodedValues(_ bytes: UnsafeRawBufferPointer, encoding: Int32, type: ParquetPhysicalType,
+                                     count present: Int) throws -> ParquetValueBuffer {
         switch encoding {
-        case ParquetEncoding.plain:
-            values = try ParquetPlainDecoder.decode(bytes, type: type, typeLength: column.typeLength, count: present)
         case ParquetEncoding.plainDictionary, ParquetEncoding.rleDictionary:
             guard let dictionary else { throw ParquetDecodeError("a dictionary-encoded page but no dictionary page") }
             var indices: [UInt32] = []
@@ -259,7 +290,7 @@ final class ParquetColumnCursor {
                 try ParquetRLEDecoder.decode(UnsafeRawBufferPointer(rebasing: bytes[1...]), bitWidth: Int(bitWidth),
                                              count: present, maxValue: UInt32(dictionary.count - 1), into: &indices)
             }
-            values = .dictionary(indices: indices, dictionary: dictionary)
+            return .dictionary(indices: indices, dictionary: dictionary)
         case ParquetEncoding.rle where type == .boolean:
             // RLE booleans: a 4-byte length, then the hybrid encoding with bit width 1.
             var bits: [UInt32] = []
@@ -270,15 +301,9 @@ final class ParquetColumnCursor {
                 try ParquetRLEDecoder.decode(UnsafeRawBufferPointer(rebasing: bytes[4..<(4 + length)]), bitWidth: 1,
                                              count: present, maxValue: 1, into: &bits)
             }
-            values = .bool(bits.map { $0 == 1 })
+            return .bool(bits.map { $0 == 1 })
         default:
             throw ParquetDecodeError(unsupported: "the \(ParquetEncoding.name(encoding)) value encoding")
         }
-        guard values.count == present else {
-            throw ParquetDecodeError("the page decodes \(values.count) values for \(present) defined entries")
-        }
-        entryCount = entries
-        entryIndex = 0
-        valueIndex = 0
     }
 }

@@ -31,11 +31,16 @@ enum ParquetDecompressor {
         guard claimed == expected else {
             throw ParquetDecodeError("Snappy block expands to \(claimed) bytes; the page header says \(expected)")
         }
-        var output = [UInt8](repeating: 0, count: expected)
         var produced = expected
-        let status = output.withUnsafeMutableBytes { out -> snappy_status in
-            guard let dst = out.baseAddress?.assumingMemoryBound(to: CChar.self) else { return expected == 0 ? SNAPPY_OK : SNAPPY_INVALID_INPUT }
-            return snappy_uncompress(src, input.count, dst, &produced)
+        var status = SNAPPY_INVALID_INPUT
+        // Uninitialised capacity: the array is kept only when Snappy filled all of it.
+        let output = [UInt8](unsafeUninitializedCapacity: expected) { out, initialized in
+            if let dst = out.baseAddress {
+                dst.withMemoryRebound(to: CChar.self, capacity: expected) { status = snappy_uncompress(src, input.count, $0, &produced) }
+            } else if expected == 0 {
+                status = SNAPPY_OK
+            }
+            initialized = status == SNAPPY_OK && produced == expected ? expected : 0
         }
         guard status == SNAPPY_OK, produced == expected else {
             throw ParquetDecodeError("Snappy block does not decompress (status \(status.rawValue))")
@@ -57,9 +62,15 @@ enum ParquetDecompressor {
             throw ParquetDecodeError("Zstd frame expands to \(frameSize) bytes; the page header says \(expected)")
         }
         // Decompressing into a buffer of exactly the announced size bounds the output.
-        var output = [UInt8](repeating: 0, count: max(expected, 1))
-        let result = output.withUnsafeMutableBytes { out in
-            ZSTD_decompress(out.baseAddress, expected, src, input.count)
+        var result = 0
+        // Uninitialised capacity: the array is kept only when Zstd filled all of it.
+        let output = [UInt8](unsafeUninitializedCapacity: expected) { out, initialized in
+            var scratch: UInt8 = 0
+            result = withUnsafeMutablePointer(to: &scratch) { fallback in
+                let dst = out.baseAddress.map { UnsafeMutableRawPointer($0) } ?? UnsafeMutableRawPointer(fallback)
+                return ZSTD_decompress(dst, expected, src, input.count)
+            }
+            initialized = ZSTD_isError(result) == 0 && result == expected ? expected : 0
         }
         if ZSTD_isError(result) != 0 {
             let name = ZSTD_getErrorName(result).map { String(cString: $0) } ?? "unknown error"
@@ -68,7 +79,6 @@ enum ParquetDecompressor {
         guard result == expected else {
             throw ParquetDecodeError("Zstd block expands to \(result) bytes; the page header says \(expected)")
         }
-        if expected == 0 { output.removeAll() }
         return output
     }
 }

@@ -51,11 +51,11 @@ final class ParquetFileSource: @unchecked Sendable {  // immutable after init; p
                                        message: "the range lies outside the file of \(size) bytes")
         }
         if let memory { return Array(memory[offset..<(offset + count)]) }
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        try buffer.withUnsafeMutableBytes { out in
+        // Uninitialised capacity: every byte is written by pread before the array is used.
+        return try [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            var done = 0
             while done < count {
-                guard let base = out.baseAddress else { return }
+                guard let base = out.baseAddress else { break }
                 let got = pread(descriptor, base + done, count - done, off_t(offset + done))
                 if got < 0 {
                     if errno == EINTR { continue }
@@ -66,7 +66,7 @@ final class ParquetFileSource: @unchecked Sendable {  // immutable after init; p
                 }
                 done += got
             }
+            initialized = count
         }
-        return buffer
     }
 }

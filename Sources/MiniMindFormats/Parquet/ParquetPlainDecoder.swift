@@ -1,8 +1,39 @@
 /// Decoder for PLAIN-encoded values (data pages and dictionary pages).
 enum ParquetPlainDecoder {
-    /// Decodes `count` values of `type` from the front of `bytes`.
-    static func decode(_ bytes: UnsafeRawBufferPointer, type: ParquetPhysicalType, typeLength: Int,
+    /// Decodes `count` values of `type` from the front of `storage[range]`. Byte arrays keep
+    /// pointing into `storage` rather than being copied.
+    static func decode(_ storage: [UInt8], _ range: Range<Int>, type: ParquetPhysicalType, typeLength: Int,
                        count: Int) throws -> ParquetValueBuffer {
+        if type == .byteArray { return try byteArrays(storage, range, count: count) }
+        return try storage.withUnsafeBytes { whole in
+            try decode(UnsafeRawBufferPointer(rebasing: whole[range]), type: type, typeLength: typeLength, count: count)
+        }
+    }
+
+    /// Each value: a 4-byte little-endian length, then the bytes; lengths are checked as they are read.
+    private static func byteArrays(_ storage: [UInt8], _ range: Range<Int>, count: Int) throws -> ParquetValueBuffer {
+        var starts = [Int](repeating: 0, count: count)
+        var lengths = [Int](repeating: 0, count: count)
+        try storage.withUnsafeBytes { whole in
+            var position = range.lowerBound
+            let end = range.upperBound
+            for i in 0..<count {
+                guard end - position >= 4 else { throw shortData(count, "BYTE_ARRAY", range.count) }
+                let length = Int(whole.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian)
+                position += 4
+                guard length <= end - position else {
+                    throw ParquetDecodeError("BYTE_ARRAY value \(i) claims \(length) bytes; \(end - position) are left in the page")
+                }
+                starts[i] = position
+                lengths[i] = length
+                position += length
+            }
+        }
+        return .bytes(storage: storage, starts: starts, lengths: lengths)
+    }
+
+    private static func decode(_ bytes: UnsafeRawBufferPointer, type: ParquetPhysicalType, typeLength: Int,
+                               count: Int) throws -> ParquetValueBuffer {
         switch type {
         case .boolean:
             guard (count + 7) / 8 <= bytes.count else { throw shortData(count, "BOOLEAN", bytes.count) }
@@ -18,34 +49,7 @@ enum ParquetPlainDecoder {
             guard typeLength > 0 else { throw ParquetDecodeError("FIXED_LEN_BYTE_ARRAY column has type length \(typeLength)") }
             return try fixedBytes(bytes, width: typeLength, count: count, "FIXED_LEN_BYTE_ARRAY")
         case .byteArray:
-            // Each value: 4-byte little-endian length, then the bytes. Lengths are checked before copying.
-            var offsets = [Int](repeating: 0, count: count + 1)
-            var position = 0
-            var total = 0
-            for i in 0..<count {
-                guard bytes.count - position >= 4 else { throw shortData(count, "BYTE_ARRAY", bytes.count) }
-                let length = Int(bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian)
-                position += 4
-                guard length <= bytes.count - position else {
-                    throw ParquetDecodeError("BYTE_ARRAY value \(i) claims \(length) bytes; \(bytes.count - position) are left in the page")
-                }
-                position += length
-                total += length
-                offsets[i + 1] = total
-            }
-            var storage = [UInt8](repeating: 0, count: total)
-            storage.withUnsafeMutableBytes { out in
-                var read = 0
-                for i in 0..<count {
-                    let length = offsets[i + 1] - offsets[i]
-                    read += 4
-                    if length > 0, let dst = out.baseAddress, let src = bytes.baseAddress {
-                        (dst + offsets[i]).copyMemory(from: src + read, byteCount: length)
-                    }
-                    read += length
-                }
-            }
-            return .bytes(storage: storage, offsets: offsets)
+            throw ParquetDecodeError("internal: BYTE_ARRAY values are decoded from their page buffer")
         }
     }
 
@@ -68,6 +72,6 @@ enum ParquetPlainDecoder {
     private static func fixedBytes(_ bytes: UnsafeRawBufferPointer, width: Int, count: Int, _ name: String) throws -> ParquetValueBuffer {
         guard width <= Int(Int32.max), count * width <= bytes.count else { throw shortData(count, name, bytes.count) }
         let storage = Array(bytes[0..<(count * width)])
-        return .bytes(storage: storage, offsets: (0...count).map { $0 * width })
+        return .bytes(storage: storage, starts: (0..<count).map { $0 * width }, lengths: [Int](repeating: width, count: count))
     }
 }

@@ -84,7 +84,13 @@ public final class ParquetReader {
             counts.append(Int(group.numRows))
         }
         rowGroupRowCounts = counts
-        rowCount = counts.reduce(0, +)
+        var total = 0
+        for count in counts {
+            let (sum, overflow) = total.addingReportingOverflow(count)
+            guard !overflow else { throw ParquetError.corrupt(path: path, context: "footer", message: "the row groups' row counts overflow") }
+            total = sum
+        }
+        rowCount = total
         guard meta.numRows == Int64(rowCount) else {
             throw ParquetError.corrupt(path: path, context: "footer",
                                        message: "the file claims \(meta.numRows) rows; its row groups hold \(rowCount)")
@@ -143,7 +149,8 @@ public final class ParquetReader {
             throw corrupt("the chunk's bytes \(start) + \(size) lie outside the data area 4..<\(footerStart)")
         }
         let lower = Int(start)
-        return ParquetColumnCursor(source: source, column: column, codec: meta.codec,
+        guard meta.numValues >= 0 else { throw corrupt("the chunk claims \(meta.numValues) values") }
+        return ParquetColumnCursor(source: source, column: column, codec: meta.codec, declaredEntries: meta.numValues,
                                    range: lower..<(lower + Int(size)), limits: limits, context: context)
     }
 }

@@ -39,8 +39,9 @@ public enum ParquetValue: Equatable, Sendable, CustomStringConvertible {
 
 /// The decoded non-null values of one page (or a dictionary), kept in column form.
 enum ParquetValueBuffer {
-    /// Byte arrays stored back to back; value i is storage[offsets[i]..<offsets[i+1]].
-    case bytes(storage: [UInt8], offsets: [Int])
+    /// Byte arrays inside a shared buffer (usually the decoded page itself, so values are not
+    /// copied twice); value i is storage[starts[i] ..< starts[i] + lengths[i]].
+    case bytes(storage: [UInt8], starts: [Int], lengths: [Int])
     case bool([Bool])
     case int32([Int32])
     case int64([Int64])
@@ -51,7 +52,7 @@ enum ParquetValueBuffer {
 
     var count: Int {
         switch self {
-        case .bytes(_, let offsets): return max(offsets.count - 1, 0)
+        case .bytes(_, let starts, _): return starts.count
         case .bool(let v): return v.count
         case .int32(let v): return v.count
         case .int64(let v): return v.count
@@ -64,7 +65,7 @@ enum ParquetValueBuffer {
     /// Value i; callers keep i < count (checked when the page is decoded).
     func value(at i: Int) -> ParquetValue {
         switch self {
-        case let .bytes(storage, offsets): return .bytes(Array(storage[offsets[i]..<offsets[i + 1]]))
+        case let .bytes(storage, starts, lengths): return .bytes(Array(storage[starts[i]..<(starts[i] + lengths[i])]))
         case .bool(let v): return .bool(v[i])
         case .int32(let v): return .int32(v[i])
         case .int64(let v): return .int64(v[i])
