@@ -93,6 +93,22 @@ final class OptimAdamWTests: XCTestCase {
         XCTAssertEqual(p.toArray(), q)
     }
 
+    func testVectorSquareRootIsIEEE() {
+        // The SSE square root must equal Float.squareRoot() bit for bit, specials included.
+        var values: [Float] = [0, -0, 1, 2, .infinity, -1, .nan, .leastNonzeroMagnitude, .leastNormalMagnitude,
+                               .greatestFiniteMagnitude, 1e-30, 3e38]
+        var rng = SeededGenerator(seed: 17)
+        while values.count < 1 << 16 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x7fff_ffff)) }
+        for start in stride(from: 0, to: values.count, by: 16) {
+            let x = SIMD16<Float>(values[start..<start + 16])
+            let r = AdamWKernel.squareRoot(x)
+            for j in 0..<16 {
+                let want = x[j].squareRoot()
+                XCTAssertTrue(r[j].bitPattern == want.bitPattern || (r[j].isNaN && want.isNaN), "sqrt(\(x[j]))")
+            }
+        }
+    }
+
     func testZeroGradClearsGradients() {
         let a = Tensor.ones([3], requiresGrad: true)
         a.grad = Tensor.ones([3])
