@@ -55,7 +55,7 @@ def jpeg(seed, size=24):
 
 def generic_table(rows=70):
     rng = random.Random(7)
-    conversations, images, i32, i64, f32, f64, flags, raw, ints, ids = [], [], [], [], [], [], [], [], [], []
+    conversations, images, i32, i64, f32, f64, flags, raw, ints, ids, fixed = [], [], [], [], [], [], [], [], [], [], []
     for r in range(rows):
         ids.append(r * 1_000_000_007 - 3)
         conversations.append(None if r % 11 == 5 else TEXTS[rng.randrange(len(TEXTS))] + ("" if r % 3 else f" #{r}"))
@@ -74,6 +74,7 @@ def generic_table(rows=70):
         flags.append(None if r % 10 == 9 else rng.random() < 0.5)
         raw.append(None if r % 4 == 2 else bytes(rng.randrange(256) for _ in range(rng.randrange(0, 24))))
         ints.append(None if r % 12 == 11 else [rng.randrange(-100, 100) for _ in range(rng.randrange(0, 5))])
+        fixed.append(None if r % 9 == 0 else bytes(rng.randrange(256) for _ in range(4)))
     schema = pa.schema([
         pa.field("id", pa.int64(), nullable=False),
         pa.field("conversations", pa.string()),
@@ -85,8 +86,9 @@ def generic_table(rows=70):
         pa.field("flag", pa.bool_()),
         pa.field("raw", pa.binary()),
         pa.field("ints", pa.list_(pa.int64())),
+        pa.field("fixed", pa.binary(4)),  # FIXED_LEN_BYTE_ARRAY
     ])
-    return pa.table([ids, conversations, images, i32, i64, f32, f64, flags, raw, ints], schema=schema)
+    return pa.table([ids, conversations, images, i32, i64, f32, f64, flags, raw, ints, fixed], schema=schema)
 
 
 def conversation(rng, with_image):
@@ -130,7 +132,7 @@ def encode(value, arrow_type):
         return [encode(item, arrow_type.value_type) for item in value]
     if pa.types.is_string(arrow_type):
         return value
-    if pa.types.is_binary(arrow_type):
+    if pa.types.is_binary(arrow_type) or pa.types.is_fixed_size_binary(arrow_type):
         return base64.b64encode(value).decode("ascii")
     if pa.types.is_boolean(arrow_type):
         return value
@@ -148,6 +150,8 @@ def encode(value, arrow_type):
 def type_name(arrow_type):
     if pa.types.is_list(arrow_type):
         return "list<" + type_name(arrow_type.value_type) + ">"
+    if pa.types.is_fixed_size_binary(arrow_type):
+        return "binary"
     return {"string": "string", "binary": "binary", "bool": "bool", "int32": "int32", "int64": "int64",
             "float": "float", "double": "double"}[str(arrow_type)]
 
