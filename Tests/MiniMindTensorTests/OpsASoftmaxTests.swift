@@ -146,5 +146,28 @@ final class OpsASoftmaxTests: XCTestCase {
         XCTAssertEqual(e[4], 0)
         XCTAssertEqual(e[5], 1)
         XCTAssertEqual(e[6], .infinity, "exp(88.73) exceeds Float.greatestFiniteMagnitude")
+
+        // The x ≤ 0 variant used after the max shift: same accuracy, flushes below the normal range.
+        var worstNP = 0.0
+        for start in stride(from: 0, to: xs.count, by: 16) {
+            var v = VectorMath.V(repeating: 0)
+            let k = min(16, xs.count - start)
+            for j in 0..<k { v[j] = min(xs[start + j], 0) }
+            let e = VectorMath.expNonPositive(v)
+            for j in 0..<k {
+                let ref = Foundation.exp(Double(v[j]))
+                if ref < Double(Float.leastNormalMagnitude) {
+                    XCTAssertLessThanOrEqual(Double(e[j]), Double(Float.leastNormalMagnitude), "expNonPositive(\(v[j]))")
+                } else {
+                    worstNP = max(worstNP, abs(Double(e[j]) - ref) / ref)
+                }
+            }
+        }
+        XCTAssertLessThan(worstNP, 3e-7, "relative error of the x ≤ 0 SIMD exp")
+        let np = VectorMath.expNonPositive(special)
+        XCTAssertEqual(np[0], 0)
+        XCTAssertTrue(np[2].isNaN)
+        XCTAssertEqual(np[4], 0)
+        XCTAssertEqual(np[5], 1)
     }
 }

@@ -48,8 +48,11 @@ public func crossEntropy(logits: Tensor, targets: [Int], ignoreIndex: Int = -100
                         dp.map { ($0 + r * v).update(repeating: 0, count: v) }
                         continue
                     }
-                    lp[r] = CrossEntropyKernels.row(xp + r * v, gradient: dp.map { $0 + r * v },
-                                                    count: v, target: t, scale: scale)
+                    if let dp {
+                        lp[r] = CrossEntropyKernels.rowLossAndGradient(xp + r * v, dp + r * v, count: v, target: t, scale: scale)
+                    } else {
+                        lp[r] = CrossEntropyKernels.rowLoss(xp + r * v, count: v, target: t)
+                    }
                 }
             }
         }
@@ -78,10 +81,9 @@ private func perTokenCrossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex:
                     for r in range where tp[r] != ignoreIndex {
                         let x = xp + r * v
                         let m = VectorMath.rowMax(x, count: v)
-                        let logSum = Foundation.log(VectorMath.rowSumExp(x, count: v, shift: m))
                         mp[r] = m
-                        sp[r] = logSum
-                        op[r] = logSum - (x[tp[r]] - m)
+                        sp[r] = CrossEntropyKernels.rowLogSumExp(x, count: v, shift: m)
+                        op[r] = sp[r] - (x[tp[r]] - m)
                     }
                 }
             }
@@ -94,12 +96,7 @@ private func perTokenCrossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex:
             for r in range {
                 let d = dp + r * v, t = targets[r]
                 if t == ignoreIndex { d.update(repeating: 0, count: v); continue }
-                let shift = VectorMath.V(repeating: maxes[r]), ls = VectorMath.V(repeating: logSums[r])
-                let gr = VectorMath.V(repeating: gp[r])
-                SoftmaxKernels.rowMap(xp + r * v, xp + r * v, d, count: v) { xv, _ in
-                    VectorMath.exp((xv - shift) - ls) * gr
-                }
-                d[t] -= gp[r]
+                CrossEntropyKernels.rowGradient(xp + r * v, d, count: v, target: t, max: maxes[r], logSum: logSums[r], g: gp[r])
             }
         }
         return [gx]
@@ -109,18 +106,44 @@ private func perTokenCrossEntropy(_ logits: Tensor, targets: [Int], ignoreIndex:
 enum CrossEntropyKernels {
     typealias V = VectorMath.V
 
-    /// Loss of one row, log Σ exp(x − max) − (x[target] − max); when `gradient` is given it
-    /// receives (softmax − onehot(target))·scale.
-    @inline(__always)
-    static func row(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?, count n: Int,
-                    target: Int, scale: Float) -> Float {
+    // Row kernels are @inline(never) on purpose: each is a small function into which the SIMD helpers
+    // (max, exp, scale) are reliably inlined; inside a large closure the inliner gives up on them.
+
+    /// log Σ exp(x − shift) for one row.
+    @inline(never)
+    static func rowLogSumExp(_ x: UnsafePointer<Float>, count n: Int, shift: Float) -> Float {
+        Foundation.log(VectorMath.rowSumExp(x, count: n, shift: shift))
+    }
+
+    /// Loss of one row: log Σ exp(x − max) − (x[target] − max).
+    @inline(never)
+    static func rowLoss(_ x: UnsafePointer<Float>, count n: Int, target: Int) -> Float {
         let m = VectorMath.rowMax(x, count: n)
-        guard let d = gradient else {
-            return Foundation.log(VectorMath.rowSumExp(x, count: n, shift: m)) - (x[target] - m)
-        }
+        return Foundation.log(VectorMath.rowSumExp(x, count: n, shift: m)) - (x[target] - m)
+    }
+
+    /// Loss of one row; `d` receives (softmax − onehot(target))·scale.
+    @inline(never)
+    static func rowLossAndGradient(_ x: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, count n: Int,
+                                   target: Int, scale: Float) -> Float {
+        let m = VectorMath.rowMax(x, count: n)
         let sum = SoftmaxKernels.expShiftedRow(x, d, count: n, shift: m)
         SoftmaxKernels.scaleRow(d, count: n, by: scale / sum)
         d[target] -= scale
         return Foundation.log(sum) - (x[target] - m)
+    }
+
+    /// d = (exp((x − max) − logSum) − onehot(target))·g for one row (per-token backward).
+    @inline(never)
+    static func rowGradient(_ x: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, count n: Int,
+                            target: Int, max m: Float, logSum: Float, g: Float) {
+        let shift = V(repeating: m), ls = V(repeating: logSum), gv = V(repeating: g)
+        var i = 0
+        while i + 16 <= n {
+            VectorMath.store(VectorMath.expNonPositive((VectorMath.load(x, i) - shift) - ls) * gv, d, i)
+            i += 16
+        }
+        while i < n { d[i] = Foundation.exp((x[i] - m) - logSum) * g; i += 1 }
+        d[target] -= g
     }
 }

@@ -13,49 +13,25 @@ public func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Float) -> Tensor {
     let xp = x.pointer, op = out.mutablePointer, wp = weight?.pointer
     rstd.withUnsafeMutableBufferPointer { sp in
         Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(d)) { range in
-            for r in range {
-                let xr = xp + r * d, yr = op + r * d
-                let ss = Kernels.dot(xr, xr, count: d)
-                let s = 1 / (ss / Float(d) + eps).squareRoot()
-                sp[r] = s
-                let sv = NormKernels.V(repeating: s)
-                if let wp {
-                    NormKernels.rowMap(xr, wp, yr, count: d) { xv, wv in (xv * sv) * wv }
-                } else {
-                    NormKernels.rowMap(xr, xr, yr, count: d) { xv, _ in xv * sv }
-                }
-            }
+            for r in range { sp[r] = NormKernels.rmsForwardRow(xp + r * d, wp, op + r * d, count: d, eps: eps) }
         }
     }
     let inputs = weight.map { [x, $0] } ?? [x]
-    let rstdSaved = rstd
+    let saved = rstd
     return Tensor.record("rmsNorm", output: out, inputs: inputs) { g in
         let gp = g.pointer
         var grads: [Tensor?] = [nil]
         if x.needsGrad {
-            // n = x·s, dn = g·w:  dx = s · (dn − n · mean(dn ⊙ n)) = s · (dn − x · s²·Σ(dn ⊙ x)/D)
             let gx = Tensor.uninitialized(x.shape)
             let dp = gx.mutablePointer
             Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(d)) { range in
-                for r in range {
-                    let xr = xp + r * d, gr = gp + r * d, dr = dp + r * d
-                    let s = rstdSaved[r]
-                    let dot = wp.map { NormKernels.dot3(gr, $0, xr, count: d) } ?? Kernels.dot(gr, xr, count: d)
-                    let c = NormKernels.V(repeating: s * s * dot / Float(d)), sv = NormKernels.V(repeating: s)
-                    if let wp {
-                        NormKernels.rowMap3(gr, wp, xr, dr, count: d) { gv, wv, xv in sv * (gv * wv - xv * c) }
-                    } else {
-                        NormKernels.rowMap(gr, xr, dr, count: d) { gv, xv in sv * (gv - xv * c) }
-                    }
-                }
+                for r in range { NormKernels.rmsBackwardRow(gp + r * d, wp, xp + r * d, dp + r * d, count: d, rstd: saved[r]) }
             }
             grads[0] = gx
         }
         if let weight {
-            grads.append(weight.needsGrad ? NormKernels.columnSums(rows: rows, width: d) { r, acc in
-                // dw += g ⊙ x · s
-                let sv = NormKernels.V(repeating: rstdSaved[r])
-                NormKernels.accumulate(acc, gp + r * d, xp + r * d, count: d) { gv, xv in gv * (xv * sv) }
+            grads.append(weight.needsGrad ? NormKernels.columnSums(rows: rows, width: d) { block, acc in
+                saved.withUnsafeBufferPointer { NormKernels.rmsWeightGradient(gp, xp, $0, rows: block, width: d, into: acc) }
             } : nil)
         }
         return grads
@@ -67,67 +43,42 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -
     let d = NormKernels.checkShapes("layerNorm", x, weight, bias)
     let rows = d == 0 ? 0 : x.count / d
     let out = Tensor.uninitialized(x.shape)
-    var means = [Float](repeating: 0, count: rows), rstd = [Float](repeating: 0, count: rows)
+    // Per row: mean at [2r], 1/std at [2r + 1].
+    var stats = [Float](repeating: 0, count: 2 * rows)
     let xp = x.pointer, op = out.mutablePointer, wp = weight?.pointer, bp = bias?.pointer
-    means.withUnsafeMutableBufferPointer { mp in
-        rstd.withUnsafeMutableBufferPointer { sp in
-            Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(d)) { range in
-                for r in range {
-                    let xr = xp + r * d, yr = op + r * d
-                    let (mean, s) = NormKernels.meanAndRstd(xr, count: d, eps: eps)
-                    mp[r] = mean
-                    sp[r] = s
-                    let mv = NormKernels.V(repeating: mean), sv = NormKernels.V(repeating: s)
-                    switch (wp, bp) {
-                    case let (w?, b?):
-                        NormKernels.rowMap3(xr, w, b, yr, count: d) { xv, wv, bv in ((xv - mv) * sv) * wv + bv }
-                    case let (w?, nil):
-                        NormKernels.rowMap(xr, w, yr, count: d) { xv, wv in ((xv - mv) * sv) * wv }
-                    case let (nil, b?):
-                        NormKernels.rowMap(xr, b, yr, count: d) { xv, bv in (xv - mv) * sv + bv }
-                    case (nil, nil):
-                        NormKernels.rowMap(xr, xr, yr, count: d) { xv, _ in (xv - mv) * sv }
-                    }
-                }
+    stats.withUnsafeMutableBufferPointer { sp in
+        Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(d)) { range in
+            for r in range {
+                (sp[2 * r], sp[2 * r + 1]) = NormKernels.layerNormForwardRow(xp + r * d, wp, bp, op + r * d, count: d, eps: eps)
             }
         }
     }
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
-    let meansSaved = means, rstdSaved = rstd
+    let saved = stats
     return Tensor.record("layerNorm", output: out, inputs: inputs) { g in
         let gp = g.pointer
         var grads: [Tensor?] = [nil]
         if x.needsGrad {
-            // x̂ = (x − μ)·s, dx̂ = g·w:  dx = s · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂))
             let gx = Tensor.uninitialized(x.shape)
             let dp = gx.mutablePointer
             Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(d)) { range in
                 for r in range {
-                    let xr = xp + r * d, gr = gp + r * d, dr = dp + r * d
-                    let mean = meansSaved[r], s = rstdSaved[r]
-                    let mv = NormKernels.V(repeating: mean), sv = NormKernels.V(repeating: s)
-                    let (sumG, sumGX) = NormKernels.sums(gr, wp, xr, count: d, mean: mean, rstd: s)
-                    let a = NormKernels.V(repeating: sumG / Float(d)), c = NormKernels.V(repeating: sumGX / Float(d))
-                    if let wp {
-                        NormKernels.rowMap3(gr, wp, xr, dr, count: d) { gv, wv, xv in sv * ((gv * wv - a) - ((xv - mv) * sv) * c) }
-                    } else {
-                        NormKernels.rowMap(gr, xr, dr, count: d) { gv, xv in sv * ((gv - a) - ((xv - mv) * sv) * c) }
-                    }
+                    NormKernels.layerNormBackwardRow(gp + r * d, wp, xp + r * d, dp + r * d, count: d,
+                                                     mean: saved[2 * r], rstd: saved[2 * r + 1])
                 }
             }
             grads[0] = gx
         }
         if let weight {
-            grads.append(weight.needsGrad ? NormKernels.columnSums(rows: rows, width: d) { r, acc in
-                let mv = NormKernels.V(repeating: meansSaved[r]), sv = NormKernels.V(repeating: rstdSaved[r])
-                NormKernels.accumulate(acc, gp + r * d, xp + r * d, count: d) { gv, xv in gv * ((xv - mv) * sv) }
+            grads.append(weight.needsGrad ? NormKernels.columnSums(rows: rows, width: d) { block, acc in
+                saved.withUnsafeBufferPointer { NormKernels.layerNormWeightGradient(gp, xp, $0, rows: block, width: d, into: acc) }
             } : nil)
         }
         if let bias {
-            grads.append(bias.needsGrad ? NormKernels.columnSums(rows: rows, width: d) { r, acc in
-                NormKernels.accumulate(acc, gp + r * d, gp + r * d, count: d) { gv, _ in gv }
+            grads.append(bias.needsGrad ? NormKernels.columnSums(rows: rows, width: d) { block, acc in
+                NormKernels.columnSum(gp, rows: block, width: d, into: acc)
             } : nil)
         }
         return grads
@@ -144,6 +95,96 @@ enum NormKernels {
         if let weight { opRequire(weight.shape == [d], "\(op): weight \(weight.shape) does not match input \(x.shape) (expected [\(d)])") }
         if let bias { opRequire(bias.shape == [d], "\(op): bias \(bias.shape) does not match input \(x.shape) (expected [\(d)])") }
         return d
+    }
+
+    // Row and block kernels are @inline(never): small functions into which the SIMD helpers and their
+    // closures are reliably inlined (inside the large op closures the inliner gives up on them).
+
+    /// One RMSNorm row; returns 1/rms.
+    @inline(never)
+    static func rmsForwardRow(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
+                              count d: Int, eps: Float) -> Float {
+        let s = 1 / (Kernels.dot(x, x, count: d) / Float(d) + eps).squareRoot()
+        let sv = V(repeating: s)
+        if let w {
+            rowMap(x, w, y, count: d) { xv, wv in (xv * sv) * wv }
+        } else {
+            rowMap(x, x, y, count: d) { xv, _ in xv * sv }
+        }
+        return s
+    }
+
+    /// n = x·s, dn = g·w:  dx = s · (dn − n · mean(dn ⊙ n)) = s · (dn − x · s²·Σ(dn ⊙ x)/D)
+    @inline(never)
+    static func rmsBackwardRow(_ g: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ x: UnsafePointer<Float>,
+                               _ dx: UnsafeMutablePointer<Float>, count d: Int, rstd s: Float) {
+        let sv = V(repeating: s)
+        if let w {
+            let c = V(repeating: s * s * dot3(g, w, x, count: d) / Float(d))
+            rowMap3(g, w, x, dx, count: d) { gv, wv, xv in sv * (gv * wv - xv * c) }
+        } else {
+            let c = V(repeating: s * s * Kernels.dot(g, x, count: d) / Float(d))
+            rowMap(g, x, dx, count: d) { gv, xv in sv * (gv - xv * c) }
+        }
+    }
+
+    /// acc += Σ_rows g ⊙ x · rstd[row]
+    @inline(never)
+    static func rmsWeightGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ rstd: UnsafeBufferPointer<Float>,
+                                  rows: Range<Int>, width d: Int, into acc: UnsafeMutablePointer<Float>) {
+        for r in rows {
+            let sv = V(repeating: rstd[r])
+            accumulate(acc, g + r * d, x + r * d, count: d) { gv, xv in gv * (xv * sv) }
+        }
+    }
+
+    /// One LayerNorm row; returns (mean, 1/std).
+    @inline(never)
+    static func layerNormForwardRow(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?,
+                                    _ y: UnsafeMutablePointer<Float>, count d: Int, eps: Float) -> (Float, Float) {
+        let (mean, s) = meanAndRstd(x, count: d, eps: eps)
+        let mv = V(repeating: mean), sv = V(repeating: s)
+        switch (w, b) {
+        case let (w?, b?):
+            rowMap3(x, w, b, y, count: d) { xv, wv, bv in ((xv - mv) * sv) * wv + bv }
+        case let (w?, nil):
+            rowMap(x, w, y, count: d) { xv, wv in ((xv - mv) * sv) * wv }
+        case let (nil, b?):
+            rowMap(x, b, y, count: d) { xv, bv in (xv - mv) * sv + bv }
+        case (nil, nil):
+            rowMap(x, x, y, count: d) { xv, _ in (xv - mv) * sv }
+        }
+        return (mean, s)
+    }
+
+    /// x̂ = (x − μ)·s, dx̂ = g·w:  dx = s · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂))
+    @inline(never)
+    static func layerNormBackwardRow(_ g: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ x: UnsafePointer<Float>,
+                                     _ dx: UnsafeMutablePointer<Float>, count d: Int, mean: Float, rstd s: Float) {
+        let mv = V(repeating: mean), sv = V(repeating: s)
+        let (sumG, sumGX) = sums(g, w, x, count: d, mean: mean, rstd: s)
+        let a = V(repeating: sumG / Float(d)), c = V(repeating: sumGX / Float(d))
+        if let w {
+            rowMap3(g, w, x, dx, count: d) { gv, wv, xv in sv * ((gv * wv - a) - ((xv - mv) * sv) * c) }
+        } else {
+            rowMap(g, x, dx, count: d) { gv, xv in sv * ((gv - a) - ((xv - mv) * sv) * c) }
+        }
+    }
+
+    /// acc += Σ_rows g ⊙ x̂ with stats [mean, rstd] per row.
+    @inline(never)
+    static func layerNormWeightGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ stats: UnsafeBufferPointer<Float>,
+                                        rows: Range<Int>, width d: Int, into acc: UnsafeMutablePointer<Float>) {
+        for r in rows {
+            let mv = V(repeating: stats[2 * r]), sv = V(repeating: stats[2 * r + 1])
+            accumulate(acc, g + r * d, x + r * d, count: d) { gv, xv in gv * ((xv - mv) * sv) }
+        }
+    }
+
+    /// acc += Σ_rows g
+    @inline(never)
+    static func columnSum(_ g: UnsafePointer<Float>, rows: Range<Int>, width d: Int, into acc: UnsafeMutablePointer<Float>) {
+        for r in rows { accumulate(acc, g + r * d, g + r * d, count: d) { gv, _ in gv } }
     }
 
     /// Mean and 1/sqrt(biased variance + eps) of one row: two passes, the second corrects the mean's
@@ -243,18 +284,17 @@ enum NormKernels {
         }
     }
 
-    /// A [width] tensor summing `addRow(r, acc)` over all rows: rows are split into a fixed number of
-    /// blocks (one per thread), each block accumulates into its own buffer, the buffers are added in order.
+    /// A [width] tensor summing per-row contributions: rows are split into a fixed number of blocks
+    /// (one per thread), `addRows(block, acc)` accumulates a block into its own buffer, and the buffers
+    /// are added in order, so the result depends only on the thread count.
     static func columnSums(rows: Int, width: Int,
-                           _ addRow: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+                           _ addRows: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
         let blocks = Swift.max(1, Swift.min(Threads.count, rows * width / 16_384))
-        let per = (rows + blocks - 1) / Swift.max(blocks, 1)
+        let per = (rows + blocks - 1) / blocks
         let partial = Tensor.zeros([blocks, width])
         let pp = partial.mutablePointer
         Threads.parallelFor(blocks, minChunk: 1) { range in
-            for b in range {
-                for r in (b * per)..<Swift.min(rows, (b + 1) * per) { addRow(r, pp + b * width) }
-            }
+            for b in range { addRows((b * per)..<Swift.min(rows, (b + 1) * per), pp + b * width) }
         }
         let out = Tensor.zeros([width])
         for b in 0..<blocks { Kernels.addInPlace(out.mutablePointer, pp + b * width, count: width) }

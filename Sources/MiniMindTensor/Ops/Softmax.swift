@@ -23,9 +23,7 @@ public func softmax(_ x: Tensor, axis: Int = -1) -> Tensor {
         let yp = out.pointer, gp = g.pointer, dp = gx.mutablePointer
         Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(n)) { range in
             for r in range {
-                let y = yp + r * n, gr = gp + r * n, d = dp + r * n
-                let s = Kernels.dot(y, gr, count: n)
-                SoftmaxKernels.rowMap(y, gr, d, count: n) { yv, gv in yv * (gv - VectorMath.V(repeating: s)) }
+                SoftmaxKernels.softmaxBackwardRow(yp + r * n, gp + r * n, dp + r * n, count: n)
             }
         }
         return [gx]
@@ -48,13 +46,7 @@ public func logSoftmax(_ x: Tensor, axis: Int = -1) -> Tensor {
         let yp = out.pointer, gp = g.pointer, dp = gx.mutablePointer
         Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(n)) { range in
             for r in range {
-                let y = yp + r * n, gr = gp + r * n, d = dp + r * n
-                if n > 0 && VectorMath.rowMax(y, count: n) == -.infinity {
-                    d.update(repeating: 0, count: n)
-                    continue
-                }
-                let s = VectorMath.V(repeating: Float(Kernels.sumDouble(gr, count: n)))
-                SoftmaxKernels.rowMap(y, gr, d, count: n) { yv, gv in gv - VectorMath.exp(yv) * s }
+                SoftmaxKernels.logSoftmaxBackwardRow(yp + r * n, gp + r * n, dp + r * n, count: n)
             }
         }
         return [gx]
@@ -81,8 +73,10 @@ enum SoftmaxKernels {
         }
     }
 
+    // Row kernels are @inline(never): small functions into which the SIMD helpers are reliably inlined.
+
     /// y = softmax(x) for one row; writes exp(x − max) first, then scales it while it is in cache.
-    @inline(__always)
+    @inline(never)
     static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
         let m = VectorMath.rowMax(x, count: n)
         if m == -.infinity { y.update(repeating: 0, count: n); return }
@@ -90,8 +84,23 @@ enum SoftmaxKernels {
         scaleRow(y, count: n, by: 1 / sum)
     }
 
+    /// d = y ⊙ (g − Σ g⊙y) for one row.
+    @inline(never)
+    static func softmaxBackwardRow(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, count n: Int) {
+        let s = V(repeating: Kernels.dot(y, g, count: n))
+        rowMap(y, g, d, count: n) { yv, gv in yv * (gv - s) }
+    }
+
+    /// d = g − exp(y)·Σ g for one row; zero for a fully masked row (all −inf).
+    @inline(never)
+    static func logSoftmaxBackwardRow(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, count n: Int) {
+        if n > 0 && VectorMath.rowMax(y, count: n) == -.infinity { d.update(repeating: 0, count: n); return }
+        let s = V(repeating: Float(Kernels.sumDouble(g, count: n)))
+        rowMap(y, g, d, count: n) { yv, gv in gv - VectorMath.expNonPositive(yv) * s }
+    }
+
     /// y = log-softmax(x) for one row.
-    @inline(__always)
+    @inline(never)
     static func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
         let m = VectorMath.rowMax(x, count: n)
         if m == -.infinity { y.update(repeating: -.infinity, count: n); return }
@@ -103,7 +112,7 @@ enum SoftmaxKernels {
         while i < n { y[i] = (x[i] - m) - logSum; i += 1 }
     }
 
-    /// y[i] = exp(x[i] − shift); returns Σ y[i].
+    /// y[i] = exp(x[i] − shift) for shift ≥ max(x); returns Σ y[i].
     @inline(__always)
     static func expShiftedRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                               count n: Int, shift: Float) -> Float {
@@ -111,13 +120,13 @@ enum SoftmaxKernels {
         var acc = V()
         var i = 0
         while i + 16 <= n {
-            let e = VectorMath.exp(VectorMath.load(x, i) - s)
+            let e = VectorMath.expNonPositive(VectorMath.load(x, i) - s)
             VectorMath.store(e, y, i)
             acc += e
             i += 16
         }
         if i < n {
-            let e = VectorMath.exp(VectorMath.loadPartial(x, i, count: n - i, fill: -.infinity) - s)
+            let e = VectorMath.expNonPositive(VectorMath.loadPartial(x, i, count: n - i, fill: -.infinity) - s)
             VectorMath.storePartial(e, y, i, count: n - i)
             acc += e
         }

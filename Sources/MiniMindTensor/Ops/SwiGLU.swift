@@ -5,21 +5,14 @@ import Foundation
 public func swiglu(gate: Tensor, up: Tensor) -> Tensor {
     opRequire(gate.shape == up.shape, "swiglu: gate \(gate.shape) and up \(up.shape) must have the same shape")
     let out = Tensor.uninitialized(gate.shape)
-    let gp = gate.pointer, up_ = up.pointer, op = out.mutablePointer
-    SwiGLUKernels.forEachBlock(gate.count) { i, k in
-        let v = ActivationKernels.silu(SwiGLUKernels.load(gp, i, k)) * SwiGLUKernels.load(up_, i, k)
-        SwiGLUKernels.store(v, op, i, k)
-    }
+    let gp = gate.pointer, upp = up.pointer, op = out.mutablePointer
+    Threads.parallelFor(gate.count, minChunk: 1 << 14) { SwiGLUKernels.forward(gp, upp, op, $0) }
     return Tensor.record("swiglu", output: out, inputs: [gate, up]) { g in
         let dp = g.pointer
         let gGate = gate.needsGrad ? Tensor.uninitialized(gate.shape) : nil
         let gUp = up.needsGrad ? Tensor.uninitialized(up.shape) : nil
         let ggp = gGate?.mutablePointer, gup = gUp?.mutablePointer
-        SwiGLUKernels.forEachBlock(gate.count) { i, k in
-            let x = SwiGLUKernels.load(gp, i, k), d = SwiGLUKernels.load(dp, i, k)
-            if let ggp { SwiGLUKernels.store(d * SwiGLUKernels.load(up_, i, k) * ActivationKernels.siluDerivative(x), ggp, i, k) }
-            if let gup { SwiGLUKernels.store(d * ActivationKernels.silu(x), gup, i, k) }
-        }
+        Threads.parallelFor(gate.count, minChunk: 1 << 14) { SwiGLUKernels.backward(gp, upp, dp, ggp, gup, $0) }
         return [gGate, gUp]
     }
 }
@@ -27,13 +20,29 @@ public func swiglu(gate: Tensor, up: Tensor) -> Tensor {
 enum SwiGLUKernels {
     typealias V = VectorMath.V
 
-    /// Calls `body(start, width)` for blocks of 16 (the last may be shorter), chunked across threads.
-    @inline(__always)
-    static func forEachBlock(_ count: Int, _ body: (Int, Int) -> Void) {
-        Threads.parallelFor(count, minChunk: 1 << 14) { range in
-            var i = range.lowerBound
-            while i + 16 <= range.upperBound { body(i, 16); i += 16 }
-            if i < range.upperBound { body(i, range.upperBound - i) }
+    // @inline(never) small functions with closure-free loops, so the SIMD math is reliably inlined.
+
+    @inline(never)
+    static func forward(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ r: Range<Int>) {
+        var i = r.lowerBound
+        while i < r.upperBound {
+            let k = Swift.min(16, r.upperBound - i)
+            store(ActivationKernels.silu(load(gate, i, k)) * load(up, i, k), out, i, k)
+            i += k
+        }
+    }
+
+    /// dgate = g·up·silu′(gate), dup = g·silu(gate), each only when its pointer is given.
+    @inline(never)
+    static func backward(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
+                         _ dGate: UnsafeMutablePointer<Float>?, _ dUp: UnsafeMutablePointer<Float>?, _ r: Range<Int>) {
+        var i = r.lowerBound
+        while i < r.upperBound {
+            let k = Swift.min(16, r.upperBound - i)
+            let x = load(gate, i, k), d = load(g, i, k)
+            if let dGate { store(d * load(up, i, k) * ActivationKernels.siluDerivative(x), dGate, i, k) }
+            if let dUp { store(d * ActivationKernels.silu(x), dUp, i, k) }
+            i += k
         }
     }
 

@@ -4,14 +4,17 @@ import Foundation
 /// `exp` is the Cephes single-precision scheme (Cody–Waite reduction, degree-6 polynomial): within
 /// about 2 ulp of the exact value over the whole Float range, no fast-math, and exact at the edges:
 /// exp(-inf) = 0, exp(+inf) = +inf, NaN stays NaN, results below the normal range are gradual denormals.
+///
+/// The math functions are `@_transparent` (always inlined): the optimiser otherwise declines to
+/// inline these large SIMD bodies into big callers and calls them per 16 elements through memory.
 public enum VectorMath {
     public typealias V = SIMD16<Float>
 
     /// Largest input whose exp is finite; smallest input whose exp is not flushed to zero.
-    static let expOverflow: Float = 88.72283
-    static let expUnderflow: Float = -103.97208
+    @usableFromInline static let expOverflow: Float = 88.72283
+    @usableFromInline static let expUnderflow: Float = -103.97208
 
-    @inline(__always)
+    @_transparent
     public static func exp(_ x: V) -> V {
         // Clamp into the range the reduction handles; NaN fails both comparisons and flows through.
         var xc = x.replacing(with: expUnderflow, where: x .< expUnderflow)
@@ -40,8 +43,33 @@ public enum VectorMath {
         return result
     }
 
+    /// exp for x ≤ 0 (and −inf, NaN): what softmax and log-sum-exp need after the max shift. Skips the
+    /// overflow handling and builds 2ⁿ in one step (about 20% fewer instructions than `exp`); results
+    /// below Float's normal range (x < −87.34) become 0, an absolute error under 1.2e−38. Exact for x ≤ 88.
+    @_transparent
+    public static func expNonPositive(_ x: V) -> V {
+        let lo: Float = -87.336_54
+        let under = x .< lo
+        let xc = x.replacing(with: lo, where: under)
+        let magic = V(repeating: 12_582_912)
+        let t = xc * V(repeating: 1.442_695_04) + magic
+        let n = t - magic
+        var r = xc - n * V(repeating: 0.693_359_375)
+        r = r - n * V(repeating: -2.121_944_4e-4)
+        var p = V(repeating: 1.987_569_15e-4)
+        p = p * r + V(repeating: 1.398_199_95e-3)
+        p = p * r + V(repeating: 8.333_451_9e-3)
+        p = p * r + V(repeating: 4.166_579_59e-2)
+        p = p * r + V(repeating: 1.666_666_55e-1)
+        p = p * r + V(repeating: 5.000_000_12e-1)
+        let y = p * (r * r) + r + V(repeating: 1)
+        // bits(t) − bits(1.5·2²³) + 127 is the biased exponent of 2ⁿ.
+        let scale = unsafeBitCast((unsafeBitCast(t, to: SIMD16<Int32>.self) &- (0x4B40_0000 - 127)) &<< 23, to: V.self)
+        return (y * scale).replacing(with: 0, where: under)
+    }
+
     /// Logistic sigmoid 1 / (1 + e^-x): saturates to exactly 0 and 1, never NaN for finite x.
-    @inline(__always)
+    @_transparent
     public static func sigmoid(_ x: V) -> V {
         V(repeating: 1) / (V(repeating: 1) + exp(-x))
     }
@@ -90,8 +118,8 @@ public enum VectorMath {
         let s = V(repeating: shift)
         var acc = V()
         var i = 0
-        while i + 16 <= n { acc += exp(load(x, i) - s); i += 16 }
-        if i < n { acc += exp(loadPartial(x, i, count: n - i, fill: -.infinity) - s) }
+        while i + 16 <= n { acc += expNonPositive(load(x, i) - s); i += 16 }
+        if i < n { acc += expNonPositive(loadPartial(x, i, count: n - i, fill: -.infinity) - s) }
         return acc.sum()
     }
 }
