@@ -223,6 +223,12 @@ def main():
     # Format version 1.0 writes the older PLAIN_DICTIONARY encoding name for dictionary pages and indices.
     write_fixture("generic_format1_dict", table, version="1.0", compression="snappy", use_dictionary=True,
                   row_group_size=30, data_page_size=512)
+    # Columns that are null in every row: pages with levels but no values.
+    nulls = pa.table({"conversations": pa.array([None] * 10, pa.string()),
+                      "image_bytes": pa.array([None] * 10, pa.list_(pa.binary())),
+                      "i32": pa.array([None] * 10, pa.int32())})
+    for codec, version in [("zstd", "2.0"), ("snappy", "1.0")]:
+        write_fixture(f"all_null_{codec}_v{version[0]}", nulls, compression=codec, data_page_version=version, row_group_size=4)
     write_fixture("minimind_v_text_only", pa.table({"conversations": minimind_single_table(6).column("conversations")}),
                   compression="snappy", row_group_size=4)
     # A codec the reader does not implement: the test expects an error that names it.

@@ -19,7 +19,7 @@ enum ParquetFixtures {
 
     static let generic: [String] = ["none", "snappy", "zstd"].flatMap { codec in
         ["dict", "plain"].flatMap { dictionary in ["v1", "v2"].map { "generic_\(codec)_\(dictionary)_\($0)" } }
-    } + ["generic_dict_fallback", "generic_format1_dict"]
+    } + ["generic_dict_fallback", "generic_format1_dict", "all_null_zstd_v2", "all_null_snappy_v1"]
     static let miniMind = ["minimind_v_single", "minimind_v_multi", "minimind_v_text_only"]
     static var all: [String] { generic + miniMind }
 

@@ -6,6 +6,9 @@ import CZstd
 /// size is corrupt.
 enum ParquetDecompressor {
     static func decompress(_ input: UnsafeRawBufferPointer, codec: Int32, uncompressedSize: Int) throws -> [UInt8] {
+        // Some writers store an empty value section (all-null v2 pages) without a compressed frame.
+        let supported: [ParquetCodec] = [.uncompressed, .snappy, .zstd]
+        if input.isEmpty && uncompressedSize == 0, let known = ParquetCodec(rawValue: codec), supported.contains(known) { return [] }
         switch ParquetCodec(rawValue: codec) {
         case .uncompressed:
             guard input.count == uncompressedSize else {
