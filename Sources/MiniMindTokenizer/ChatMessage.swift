@@ -3,9 +3,9 @@
 public struct ChatToolCall: Equatable, Sendable {
     public var name: String
     /// A `.string` is inserted as written; anything else is printed with Python's json.dumps.
-    public var arguments: JSONValue
+    public var arguments: OrderedJSON
 
-    public init(name: String, arguments: JSONValue) {
+    public init(name: String, arguments: OrderedJSON) {
         self.name = name
         self.arguments = arguments
     }
@@ -35,13 +35,13 @@ public struct ChatMessage: Equatable, Sendable {
 
     /// A message from its JSON form: {"role", "content", "reasoning_content"?, "tool_calls"?}; tool
     /// calls are {"name", "arguments"} or {"type": "function", "function": {"name", "arguments"}}.
-    public init(json: JSONValue) throws {
+    public init(json: OrderedJSON) throws {
         guard case .object = json else { throw ChatTemplateError.badMessage("a message must be a JSON object") }
         guard let role = json["role"]?.stringValue else { throw ChatTemplateError.badMessage("a message has no string 'role'") }
         var calls: [ChatToolCall] = []
         if case let .array(items)? = json["tool_calls"] {
             for item in items {
-                let call: JSONValue
+                let call: OrderedJSON
                 if let f = item["function"], case .object = f { call = f } else { call = item }
                 guard let name = call["name"]?.stringValue else {
                     throw ChatTemplateError.badMessage("a tool call of a '\(role)' message has no string 'name'")
@@ -55,7 +55,7 @@ public struct ChatMessage: Equatable, Sendable {
 
     /// A conversation from JSON text (a list of messages, as in the upstream datasets).
     public static func conversation(fromJSON text: String) throws -> [ChatMessage] {
-        guard case let .array(items) = try JSONValue.parse(text) else {
+        guard case let .array(items) = try OrderedJSON.parse(text) else {
             throw ChatTemplateError.badMessage("a conversation must be a JSON array of messages")
         }
         return try items.map { try ChatMessage(json: $0) }

@@ -61,9 +61,9 @@ public struct ChatTemplateOptions: Sendable {
     /// nil = not passed (MiniMind2: nothing added; minimind-3: an empty think block is added).
     public var thinking: Bool?
     /// Tool JSON schemas (nil or empty: no tools section).
-    public var tools: [JSONValue]?
+    public var tools: [OrderedJSON]?
 
-    public init(addGenerationPrompt: Bool = false, thinking: Bool? = nil, tools: [JSONValue]? = nil) {
+    public init(addGenerationPrompt: Bool = false, thinking: Bool? = nil, tools: [OrderedJSON]? = nil) {
         self.addGenerationPrompt = addGenerationPrompt
         self.thinking = thinking
         self.tools = tools

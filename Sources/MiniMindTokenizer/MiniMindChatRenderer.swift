@@ -9,7 +9,7 @@ enum MiniMindChatRenderer {
         + "<args-json-object>}\n</tool_call><|im_end|>\n"
 
     /// `{%- if tools %}` block shared by both templates.
-    static func toolsSystemTurn(_ messages: [ChatMessage], _ tools: [JSONValue]) -> String {
+    static func toolsSystemTurn(_ messages: [ChatMessage], _ tools: [OrderedJSON]) -> String {
         var out = "<|im_start|>system\n"
         if messages[0].role == "system" { out += (messages[0].content ?? "") + "\n\n" }
         out += toolsHeader

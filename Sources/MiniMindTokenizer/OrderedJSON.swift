@@ -4,16 +4,16 @@
 // Foundation's JSONSerialization takes most of the 50 ms load budget on Linux.
 import Foundation
 
-public indirect enum JSONValue: Equatable, Sendable {
+public indirect enum OrderedJSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
     case double(Double)
     case string(String)
-    case array([JSONValue])
-    case object([(key: String, value: JSONValue)])
+    case array([OrderedJSON])
+    case object([(key: String, value: OrderedJSON)])
 
-    public static func == (l: JSONValue, r: JSONValue) -> Bool {
+    public static func == (l: OrderedJSON, r: OrderedJSON) -> Bool {
         switch (l, r) {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
@@ -28,7 +28,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 
     /// Value of `key` in an object (first occurrence), nil otherwise.
-    public subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> OrderedJSON? {
         guard case let .object(pairs) = self else { return nil }
         return pairs.first { $0.key == key }?.value
     }
@@ -45,7 +45,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         return out
     }
 
-    private static func dump(_ v: JSONValue, into out: inout String) {
+    private static func dump(_ v: OrderedJSON, into out: inout String) {
         switch v {
         case .null: out += "null"
         case let .bool(b): out += b ? "true" : "false"
@@ -98,31 +98,31 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 }
 
-extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+extension OrderedJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByNilLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(floatLiteral value: Double) { self = .double(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(nilLiteral: ()) { self = .null }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements.map { (key: $0.0, value: $0.1) }) }
+    public init(arrayLiteral elements: OrderedJSON...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, OrderedJSON)...) { self = .object(elements.map { (key: $0.0, value: $0.1) }) }
 }
 
-public struct JSONValueError: Error, CustomStringConvertible, Equatable {
+public struct OrderedJSONError: Error, CustomStringConvertible, Equatable {
     public let offset: Int
     public let message: String
     public var description: String { "invalid JSON at byte \(offset): \(message)" }
 }
 
-extension JSONValue {
+extension OrderedJSON {
     /// Parses JSON text keeping object key order.
-    public static func parse(_ text: String) throws -> JSONValue {
+    public static func parse(_ text: String) throws -> OrderedJSON {
         try parse(Array(text.utf8))
     }
 
     /// Parses UTF-8 JSON bytes keeping object key order (invalid UTF-8 inside strings becomes U+FFFD).
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws -> OrderedJSON {
         var parser = OrderedJSONParser(bytes: bytes)
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -138,7 +138,7 @@ struct OrderedJSONParser {
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
-    func fail(_ message: String) -> JSONValueError { JSONValueError(offset: i, message: message) }
+    func fail(_ message: String) -> OrderedJSONError { OrderedJSONError(offset: i, message: message) }
 
     mutating func skipSpace() {
         while i < bytes.count {
@@ -148,14 +148,14 @@ struct OrderedJSONParser {
         }
     }
 
-    mutating func value(depth: Int) throws -> JSONValue {
+    mutating func value(depth: Int) throws -> OrderedJSON {
         guard depth < 512 else { throw fail("nesting deeper than 512") }
         skipSpace()
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
             i += 1
-            var pairs: [(key: String, value: JSONValue)] = []
+            var pairs: [(key: String, value: OrderedJSON)] = []
             skipSpace()
             if i < bytes.count && bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
             while true {
@@ -174,7 +174,7 @@ struct OrderedJSONParser {
             }
         case UInt8(ascii: "["):
             i += 1
-            var items: [JSONValue] = []
+            var items: [OrderedJSON] = []
             skipSpace()
             if i < bytes.count && bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
             while true {
@@ -201,7 +201,7 @@ struct OrderedJSONParser {
         i += w.count
     }
 
-    mutating func number() throws -> JSONValue {
+    mutating func number() throws -> OrderedJSON {
         let start = i
         var isFloat = false
         while i < bytes.count {

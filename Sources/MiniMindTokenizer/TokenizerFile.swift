@@ -93,7 +93,7 @@ struct TokenizerFile {
     }
 
     /// Merges are either "a b" strings (older files) or ["a", "b"] pairs (tokenizers >= 0.20).
-    private static func parseMerges(_ value: JSONValue, path: String) throws -> [(String, String)] {
+    private static func parseMerges(_ value: OrderedJSON, path: String) throws -> [(String, String)] {
         guard case let .array(list) = value else {
             throw TokenizerError.badField(path: path, key: "model.merges", expected: "an array", found: JSONObject.describe(value))
         }
@@ -154,14 +154,14 @@ struct TokenizerConfigFile {
 
 /// A JSON object with typed accessors whose errors name the file and key.
 struct JSONObject {
-    let pairs: [(key: String, value: JSONValue)]
+    let pairs: [(key: String, value: OrderedJSON)]
     let path: String
     let prefix: String
 
     static func parse(_ data: Data, path: String) throws -> JSONObject {
-        let value: JSONValue
+        let value: OrderedJSON
         do {
-            value = try JSONValue.parse([UInt8](data))
+            value = try OrderedJSON.parse([UInt8](data))
         } catch {
             throw TokenizerError.invalidJSON(path: path, reason: "\(error)")
         }
@@ -171,14 +171,14 @@ struct JSONObject {
         return JSONObject(pairs: pairs, path: path, prefix: "")
     }
 
-    static func wrap(_ value: JSONValue, key: String, path: String) throws -> JSONObject {
+    static func wrap(_ value: OrderedJSON, key: String, path: String) throws -> JSONObject {
         guard case let .object(pairs) = value else {
             throw TokenizerError.badField(path: path, key: key, expected: "an object", found: describe(value))
         }
         return JSONObject(pairs: pairs, path: path, prefix: key + ".")
     }
 
-    func value(_ key: String) -> JSONValue? { pairs.first { $0.key == key }?.value }
+    func value(_ key: String) -> OrderedJSON? { pairs.first { $0.key == key }?.value }
 
     func object(_ key: String) throws -> JSONObject {
         try JSONObject.wrap(value(key) ?? .null, key: prefix + key, path: path)
@@ -206,7 +206,7 @@ struct JSONObject {
         return nil
     }
 
-    static func describe(_ value: JSONValue?) -> String {
+    static func describe(_ value: OrderedJSON?) -> String {
         switch value {
         case nil, .null?: return "nothing"
         case let .string(s)?: return "the string '\(s.prefix(40))'"

@@ -15,14 +15,14 @@ final class ChatTemplateTests: XCTestCase {
 
     private func cases() throws -> [Case] {
         let text = try String(contentsOf: TokenizerFixtures.url("chat_templates.json"), encoding: .utf8)
-        guard case let .array(items)? = try JSONValue.parse(text)["cases"] else { throw FixtureError.bad("chat_templates.json") }
+        guard case let .array(items)? = try OrderedJSON.parse(text)["cases"] else { throw FixtureError.bad("chat_templates.json") }
         return try items.map { item in
             guard let name = item["name"]?.stringValue, let template = item["template"]?.stringValue,
                   case let .array(msgs)? = item["messages"], let rendered = item["rendered"]?.stringValue,
                   case let .bool(gen)? = item["addGenerationPrompt"] else { throw FixtureError.bad("case") }
             var thinking: Bool? = nil
             if case let .bool(t)? = item["thinking"] { thinking = t }
-            var tools: [JSONValue]? = nil
+            var tools: [OrderedJSON]? = nil
             if case let .array(t)? = item["tools"] { tools = t }
             var ids: [Int]? = nil
             if case let .array(list)? = item["expandedIds"] {
@@ -91,9 +91,9 @@ final class ChatTemplateTests: XCTestCase {
 
     func testOrderedJSONRoundTripsPythonLayout() throws {
         let text = "{\"b\": 1, \"a\": [true, null, 2.5, \"x\\\"\\n\\u00e9\\ud83d\\ude00\"], \"c\": {}}"
-        let value = try JSONValue.parse(text)
+        let value = try OrderedJSON.parse(text)
         XCTAssertEqual(value.pythonJSON, "{\"b\": 1, \"a\": [true, null, 2.5, \"x\\\"\\né😀\"], \"c\": {}}")
-        XCTAssertThrowsError(try JSONValue.parse("{\"a\": }"))
-        XCTAssertThrowsError(try JSONValue.parse("[1, 2"))
+        XCTAssertThrowsError(try OrderedJSON.parse("{\"a\": }"))
+        XCTAssertThrowsError(try OrderedJSON.parse("[1, 2"))
     }
 }
