@@ -62,6 +62,13 @@ final class OpsBAttentionTests: XCTestCase {
         runCase("bidirectional", Dims(b: 2, hq: 2, hkv: 2, tq: 3, tk: 5, d: 4, dv: 3), causal: false)
     }
 
+    /// More than 16 keys: full SIMD vectors plus a ragged tail, with padding inside the vectors.
+    func testLongRowsWithPadding() {
+        let keep = (0..<37).map { $0 % 7 != 3 }
+        runCase("37 keys padded causal", Dims(b: 1, hq: 2, hkv: 1, tq: 3, tk: 37, d: 4, dv: 3), causal: true, keep: keep)
+        runCase("37 keys bidirectional", Dims(b: 1, hq: 2, hkv: 1, tq: 2, tk: 37, d: 4, dv: 3), causal: false)
+    }
+
     func testCausalGroupedQuery() {
         runCase("causal GQA", Dims(b: 2, hq: 4, hkv: 2, tq: 5, tk: 5, d: 4, dv: 4), causal: true)
         runCase("causal MQA explicit scale", Dims(b: 1, hq: 3, hkv: 1, tq: 4, tk: 4, d: 6, dv: 2), causal: true, scale: 0.3)

@@ -11,7 +11,7 @@ import Foundation
 /// - scale: defaults to 1/√D.
 /// A row with no visible key outputs zeros (and passes no gradient) instead of NaN.
 ///
-/// Scores and softmax are fp32 with the row maximum subtracted. Memory: the forward keeps only the
+/// Scores and softmax are fp32 with the row maximum subtracted (SIMD exp from `VectorMath`). Memory: the forward keeps only the
 /// per-row log-sum-exp; backward recomputes the probabilities from q and k (FlashAttention-style),
 /// one block of at most `AttentionKernel.blockElements` scores at a time.
 public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
@@ -171,29 +171,66 @@ enum AttentionKernel {
     @inline(__always)
     static func isVisible(_ j: Int, _ keep: UnsafePointer<Bool>?) -> Bool { keep.map { $0[j] } ?? true }
 
+    typealias V = SIMD16<Float>
+
+    /// Loads up to 16 floats from i..<n, padding the rest of the vector with `fill`.
+    @inline(__always)
+    static func loadTail(_ p: UnsafePointer<Float>, _ i: Int, _ n: Int, fill: Float) -> V {
+        if i + 16 <= n { return Kernels.load(p, i) }
+        var v = V(repeating: fill)
+        for k in 0..<(n - i) { v[k] = p[i + k] }
+        return v
+    }
+
+    @inline(__always)
+    static func storeTail(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ n: Int) {
+        if i + 16 <= n { Kernels.store(v, p, i); return }
+        for k in 0..<(n - i) { p[i + k] = v[k] }
+    }
+
     /// In place: raw dot products → probabilities (0 on hidden keys). Returns the log-sum-exp of the
     /// scaled visible scores, or −∞ for a row with nothing visible (the row becomes all zeros).
+    /// Hidden keys become −∞ before the exp, so they contribute exactly 0.
     static func softmaxRow(_ s: UnsafeMutablePointer<Float>, count: Int, visible: Int,
                            keep: UnsafePointer<Bool>?, scale: Float) -> Float {
-        var m = -Float.infinity
-        for j in 0..<visible where isVisible(j, keep) { m = Swift.max(m, s[j] * scale) }
+        if visible < count { (s + visible).update(repeating: 0, count: count - visible) }
+        let sc = V(repeating: scale)
+        var i = 0
+        while i < visible {
+            storeTail(loadTail(s, i, visible, fill: 0) * sc, s, i, visible)
+            i += 16
+        }
+        if let keep { for j in 0..<visible where !keep[j] { s[j] = -.infinity } }
+        var mv = V(repeating: -.infinity)
+        i = 0
+        while i < visible {
+            // replace(where:) compiles to a vector max; the generic pointwiseMax does not.
+            let x = loadTail(s, i, visible, fill: -.infinity)
+            mv.replace(with: x, where: x .> mv)
+            i += 16
+        }
+        let m = mv.max()
         if m == -.infinity {
-            s.update(repeating: 0, count: count)
+            s.update(repeating: 0, count: visible)
             return -.infinity
         }
-        var sum: Float = 0
-        for j in 0..<visible {
-            if isVisible(j, keep) {
-                let e = Foundation.exp(s[j] * scale - m)
-                s[j] = e
-                sum += e
-            } else {
-                s[j] = 0
-            }
+        let shift = V(repeating: m)
+        var acc = V()
+        i = 0
+        while i < visible {
+            // Padding lanes are −∞ and add exp(−∞) = 0.
+            let e = VectorMath.exp(loadTail(s, i, visible, fill: -.infinity) - shift)
+            storeTail(e, s, i, visible)
+            acc += e
+            i += 16
         }
-        if visible < count { (s + visible).update(repeating: 0, count: count - visible) }
-        let inv = 1 / sum
-        for j in 0..<visible { s[j] *= inv }
+        let sum = acc.sum()
+        let inv = V(repeating: 1 / sum)
+        i = 0
+        while i < visible {
+            storeTail(loadTail(s, i, visible, fill: 0) * inv, s, i, visible)
+            i += 16
+        }
         return m + Foundation.log(sum)
     }
 
@@ -201,15 +238,23 @@ enum AttentionKernel {
     static func probabilityRow(_ s: UnsafeMutablePointer<Float>, count: Int, visible: Int,
                                keep: UnsafePointer<Bool>?, scale: Float, lse: Float) {
         if lse == -.infinity { s.update(repeating: 0, count: count); return }
-        for j in 0..<visible {
-            s[j] = isVisible(j, keep) ? Foundation.exp(s[j] * scale - lse) : 0
+        let sc = V(repeating: scale), shift = V(repeating: lse)
+        var i = 0
+        while i < visible {
+            storeTail(VectorMath.exp(loadTail(s, i, visible, fill: 0) * sc - shift), s, i, visible)
+            i += 16
         }
+        if let keep { for j in 0..<visible where !keep[j] { s[j] = 0 } }
         if visible < count { (s + visible).update(repeating: 0, count: count - visible) }
     }
 
     /// In place on dp: dS = p ⊙ (dp − Σ p·dp) · scale.
     static func softmaxBackwardRow(_ p: UnsafePointer<Float>, _ dp: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
-        let dot = Kernels.dot(p, UnsafePointer(dp), count: count)
-        for j in 0..<count { dp[j] = p[j] * (dp[j] - dot) * scale }
+        let dot = V(repeating: Kernels.dot(p, UnsafePointer(dp), count: count)), sc = V(repeating: scale)
+        var i = 0
+        while i < count {
+            storeTail(loadTail(p, i, count, fill: 0) * (loadTail(UnsafePointer(dp), i, count, fill: 0) - dot) * sc, dp, i, count)
+            i += 16
+        }
     }
 }
