@@ -20,8 +20,7 @@ let package = Package(
 
         .target(name: "MiniMindTensor",
                 // Linux links the Debian system libraries; Apple platforms use Accelerate for BLAS.
-                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "MiniMindFormats", dependencies: ["MiniMindTensor", "CSnappy", "CZstd"]),
         .target(name: "MiniMindTokenizer", dependencies: []),
         .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb"]),
