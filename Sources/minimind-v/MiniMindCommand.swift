@@ -6,5 +6,5 @@ struct MiniMindCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "minimind-v",
         abstract: "Train, run and study tiny vision-language models (MiniMind-V) in Swift.",
-        subcommands: [TokenizeCommand.self])
+        subcommands: [TokenizeCommand.self, BenchCommand.self])
 }

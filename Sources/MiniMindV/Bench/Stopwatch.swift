@@ -1,0 +1,22 @@
+import Foundation
+
+/// Wall-clock timing with warm-up and repetitions; reports mean and sample standard deviation.
+public struct Timing: Codable, Sendable {
+    public var meanSeconds: Double
+    public var stddevSeconds: Double
+    public var repetitions: Int
+
+    public static func measure(warmup: Int = 2, repetitions: Int = 10, _ body: () -> Void) -> Timing {
+        for _ in 0..<warmup { body() }
+        var samples: [Double] = []
+        for _ in 0..<max(1, repetitions) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let mean = samples.reduce(0, +) / Double(samples.count)
+        let variance = samples.count > 1
+            ? samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(samples.count - 1) : 0
+        return Timing(meanSeconds: mean, stddevSeconds: variance.squareRoot(), repetitions: samples.count)
+    }
+}

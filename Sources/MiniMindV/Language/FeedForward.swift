@@ -1,0 +1,20 @@
+import Foundation
+
+/// SwiGLU feed-forward: `down(silu(gate(x)) ⊙ up(x))`, no biases. Keys `gate_proj`, `up_proj`, `down_proj`.
+public final class FeedForward: Module {
+    public let gateProj: Linear, upProj: Linear, downProj: Linear
+
+    public init(hidden: Int, intermediate: Int, generator: inout SeededGenerator) {
+        gateProj = Linear(hidden, intermediate, bias: false, generator: &generator)
+        upProj = Linear(hidden, intermediate, bias: false, generator: &generator)
+        downProj = Linear(intermediate, hidden, bias: false, generator: &generator)
+        super.init()
+        register(child: "gate_proj", gateProj)
+        register(child: "up_proj", upProj)
+        register(child: "down_proj", downProj)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        downProj(swiglu(gate: gateProj(x), up: upProj(x)))
+    }
+}

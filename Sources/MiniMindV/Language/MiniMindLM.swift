@@ -1,0 +1,78 @@
+import Foundation
+
+/// The MiniMind decoder body (`model.*` keys): embedding, blocks, final norm.
+public final class MiniMindModel: Module {
+    public let embedTokens: Embedding
+    public let layers: ModuleList<DecoderBlock>
+    public let norm: RMSNorm
+
+    init(config: LanguageModelConfig, generator: inout SeededGenerator) {
+        embedTokens = Embedding(config.vocabSize, config.hiddenSize, generator: &generator)
+        var blocks: [DecoderBlock] = []
+        for _ in 0..<config.numHiddenLayers { blocks.append(DecoderBlock(config: config, generator: &generator)) }
+        layers = ModuleList(blocks)
+        norm = RMSNorm(config.hiddenSize, eps: config.rmsNormEps)
+        super.init()
+        register(child: "embed_tokens", embedTokens)
+        register(child: "layers", layers)
+        register(child: "norm", norm)
+    }
+}
+
+/// MiniMind language model of either generation (SPEC §1), dense or MoE: `model.*` + a tied `lm_head`.
+public final class MiniMindLM: Module, LanguageModel {
+    public let config: LanguageModelConfig
+    public let model: MiniMindModel
+    public let lmHead: Linear
+    public let rope: RoPETable
+
+    /// A randomly initialised model (PyTorch default inits, seeded).
+    public init(config: LanguageModelConfig, seed: UInt64 = 0) throws {
+        try config.validate()
+        self.config = config
+        var g = SeededGenerator(seed: seed)
+        model = MiniMindModel(config: config, generator: &g)
+        lmHead = Linear(weight: model.embedTokens.weight)
+        rope = RoPETable(headDim: config.headDim, maxPositions: config.maxPositionEmbeddings, theta: config.ropeTheta,
+                         yarn: config.yarn ? YaRNConfig() : nil)
+        super.init()
+        register(child: "model", model)
+        register(child: "lm_head", lmHead)
+    }
+
+    public var embeddingTable: Tensor { model.embedTokens.weight }
+
+    public func embed(_ ids: [Int], batch: Int) -> Tensor {
+        precondition(batch > 0 && ids.count % batch == 0, "MiniMindLM.embed: \(ids.count) ids do not split into \(batch) rows")
+        return model.embedTokens(ids, shape: [batch, ids.count / batch])
+    }
+
+    public var auxiliaryLoss: Tensor? {
+        let losses = model.layers.compactMap { $0.moe?.auxLoss }
+        guard var total = losses.first else { return nil }
+        for l in losses.dropFirst() { total = total + l }
+        return total
+    }
+
+    public func logits(embeddings: Tensor, keyPaddingMask: Tensor? = nil) -> Tensor {
+        var h = embeddings
+        for layer in model.layers { h = layer(h, rope: rope, keyPaddingMask: keyPaddingMask) }
+        return lmHead(model.norm(h))
+    }
+
+    public func logits(embeddings: Tensor, cache: KVCache, keyMask: [Float]? = nil, positions: LogitPositions = .all) -> Tensor {
+        let t = embeddings.shape[1]
+        precondition(cache.length + t <= cache.maxLength,
+                     "MiniMindLM: \(t) new tokens do not fit the KV cache (\(cache.length) of \(cache.maxLength) used)")
+        var h = embeddings
+        for (i, layer) in model.layers.enumerated() { h = layer(h, rope: rope, cache: cache, layer: i, keyMask: keyMask) }
+        cache.length += t
+        if positions == .last && t > 1 { h = h.slice(axis: 1, (t - 1)..<t) }
+        return lmHead(model.norm(h))
+    }
+
+    public func makeCache(batch: Int, maxLength: Int) -> KVCache {
+        KVCache(layers: config.numHiddenLayers, batch: batch, kvHeads: config.numKeyValueHeads, headDim: config.headDim,
+                maxLength: min(maxLength, config.maxPositionEmbeddings))
+    }
+}

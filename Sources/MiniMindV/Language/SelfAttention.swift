@@ -1,0 +1,59 @@
+import Foundation
+
+/// Grouped-query causal self-attention with RoPE and, for minimind-3, RMSNorm on q and k per head
+/// before RoPE. Keys `q_proj`, `k_proj`, `v_proj`, `o_proj` (no biases), `q_norm`, `k_norm`.
+public final class SelfAttention: Module {
+    public let heads: Int, kvHeads: Int, headDim: Int
+    public let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
+    public let qNorm: RMSNorm?, kNorm: RMSNorm?
+
+    public init(config: LanguageModelConfig, generator: inout SeededGenerator) {
+        heads = config.numAttentionHeads
+        kvHeads = config.numKeyValueHeads
+        headDim = config.headDim
+        let h = config.hiddenSize
+        qProj = Linear(h, heads * headDim, bias: false, generator: &generator)
+        kProj = Linear(h, kvHeads * headDim, bias: false, generator: &generator)
+        vProj = Linear(h, kvHeads * headDim, bias: false, generator: &generator)
+        oProj = Linear(heads * headDim, h, bias: false, generator: &generator)
+        qNorm = config.qkNorm ? RMSNorm(headDim, eps: config.rmsNormEps) : nil
+        kNorm = config.qkNorm ? RMSNorm(headDim, eps: config.rmsNormEps) : nil
+        super.init()
+        register(child: "q_proj", qProj)
+        register(child: "k_proj", kProj)
+        register(child: "v_proj", vProj)
+        register(child: "o_proj", oProj)
+        if let qNorm, let kNorm {
+            register(child: "q_norm", qNorm)
+            register(child: "k_norm", kNorm)
+        }
+    }
+
+    /// q, k, v for x [B, T, H]: q [B, T, Hq, D], k and v [B, T, Hkv, D], RoPE applied from `offset`.
+    private func projections(_ x: Tensor, rope: RoPETable, offset: Int) -> (Tensor, Tensor, Tensor) {
+        let b = x.shape[0], t = x.shape[1]
+        var q = qProj(x).reshaped([b, t, heads, headDim])
+        var k = kProj(x).reshaped([b, t, kvHeads, headDim])
+        let v = vProj(x).reshaped([b, t, kvHeads, headDim])
+        if let qNorm, let kNorm { q = qNorm(q); k = kNorm(k) }
+        return (applyRoPE(q, table: rope, offset: offset), applyRoPE(k, table: rope, offset: offset), v)
+    }
+
+    /// Full-sequence path with autograd (training, or inference without a cache).
+    /// `keyPaddingMask`: [B, T] with 1 for real tokens, 0 for padding.
+    public func callAsFunction(_ x: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil) -> Tensor {
+        let b = x.shape[0], t = x.shape[1]
+        let (q, k, v) = projections(x, rope: rope, offset: 0)
+        let o = scaledDotProductAttention(q: q.permuted([0, 2, 1, 3]), k: k.permuted([0, 2, 1, 3]),
+                                          v: v.permuted([0, 2, 1, 3]), causal: true, keyPaddingMask: keyPaddingMask)
+        return oProj(o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim]))
+    }
+
+    /// Cached path (inference): appends this step's k, v to `cache` at its current length and
+    /// attends over everything stored. The caller advances `cache.length` after all layers.
+    func callAsFunction(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?) -> Tensor {
+        let (q, k, v) = projections(x, rope: rope, offset: cache.length)
+        cache.store(layer: layer, k: k, v: v)
+        return oProj(CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length, keyMask: keyMask))
+    }
+}

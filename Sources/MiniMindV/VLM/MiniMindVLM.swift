@@ -1,0 +1,64 @@
+import Foundation
+
+/// A MiniMind-V model: vision encoder (frozen) → projector → language model, with the image
+/// features spliced into the placeholder runs of the prompt. Its parameters and state dict are the
+/// upstream release layout: `model.*`, `lm_head.weight`, `vision_proj.*` — the vision encoder is a
+/// separate module with its own Hugging Face keys.
+public final class MiniMindVLM: Module {
+    public let config: VLMConfig
+    public let language: MiniMindLM
+    public let projector: Projector
+    public let vision: VisionEncoder
+
+    public init(config: VLMConfig, language: MiniMindLM, projector: Projector, vision: VisionEncoder) throws {
+        try config.validate()
+        guard vision.outputDim == config.vision.hiddenSize, vision.outputTokens == config.imageTokens else {
+            throw ModelError.incompatible("vision encoder gives \(vision.outputTokens)×\(vision.outputDim) features, the config expects \(config.imageTokens)×\(config.vision.hiddenSize)")
+        }
+        self.config = config
+        self.language = language
+        self.projector = projector
+        self.vision = vision
+        super.init()
+        register(child: "model", language.model)
+        register(child: "lm_head", language.lmHead)
+        register(child: "vision_proj", projector)
+        if let v = vision as? Module { v.freeze() }
+    }
+
+    /// A model with random weights (seeded) for a configuration: benchmarks, tests, training from scratch.
+    public convenience init(config: VLMConfig, seed: UInt64 = 0) throws {
+        let lm = try MiniMindLM(config: config.language, seed: seed)
+        let vision = try ViTVisionEncoder(config: config.vision, seed: seed &+ 1)
+        try self.init(config: config, language: lm, projector: Self.makeProjector(config, seed: seed &+ 2), vision: vision)
+    }
+
+    static func makeProjector(_ config: VLMConfig, seed: UInt64) -> Projector {
+        switch config.projector {
+        case .linear: return LinearProjector(visionDim: config.vision.hiddenSize, hidden: config.language.hiddenSize, seed: seed)
+        case .mlp: return MLPProjector(visionDim: config.vision.hiddenSize, hidden: config.language.hiddenSize, seed: seed)
+        }
+    }
+
+    /// Vision features of preprocessed pixels [N, 3, H, W] (no gradient: the encoder is frozen).
+    public func visionFeatures(_ pixels: Tensor) -> Tensor { noGrad { vision.encode(pixels) } }
+
+    /// Projected image embeddings [N, tokens, hidden] from vision features (differentiable in the projector).
+    public func project(_ features: Tensor) -> Tensor { projector(features) }
+
+    /// Token embeddings with image features spliced in. `images`: projected [N, tokens, hidden];
+    /// `imagesPerSample[b]`: indices into it for sample b, in prompt order.
+    public func embeddings(ids: [Int], batch: Int, images: Tensor? = nil, imagesPerSample: [[Int]] = []) -> Tensor {
+        let h = language.embed(ids, batch: batch)
+        guard let images else { return h }
+        return ImageSplice.apply(embeddings: h, ids: ids, batch: batch, tokenId: config.imageTokenId,
+                                 features: images, imagesPerSample: imagesPerSample)
+    }
+
+    /// Full-sequence logits [B, T, vocab] (training and checks).
+    public func logits(ids: [Int], batch: Int = 1, images: Tensor? = nil, imagesPerSample: [[Int]] = [],
+                       keyPaddingMask: Tensor? = nil) -> Tensor {
+        language.logits(embeddings: embeddings(ids: ids, batch: batch, images: images, imagesPerSample: imagesPerSample),
+                        keyPaddingMask: keyPaddingMask)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// Reading weights into models: any supported file or folder → named Float32 tensors, with the
+/// legacy MiniMind2 names mapped, then a strict load that reports every problem at once.
+public enum Weights {
+    /// A `.pth`/`.bin` (torch.save zip), a `.safetensors` file, or a folder holding `model.safetensors`,
+    /// a sharded index or `pytorch_model.bin`.
+    public static func read(_ url: URL) throws -> StateDict {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw ModelError.missingFile(url.path)
+        }
+        if isDir.boolValue {
+            let fm = FileManager.default
+            for name in ["model.safetensors", Safetensors.indexFileName, "pytorch_model.bin"] {
+                let f = url.appendingPathComponent(name)
+                if fm.fileExists(atPath: f.path) {
+                    return name == Safetensors.indexFileName ? try Safetensors.readSharded(index: f) : try read(f)
+                }
+            }
+            throw ModelError.missingFile("\(url.path)/model.safetensors (or \(Safetensors.indexFileName), pytorch_model.bin)")
+        }
+        if url.pathExtension == "safetensors" { return try Safetensors.read(url) }
+        return try PTHFile.load(url)
+    }
+
+    /// Float32 tensors by name.
+    public static func tensors(_ state: StateDict) throws -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (name, data) in state.entries { out[name] = try data.toTensor() }
+        return out
+    }
+
+    /// Shapes by name (for configuration inference without converting values).
+    public static func shapes(_ state: StateDict) -> [String: [Int]] {
+        Dictionary(uniqueKeysWithValues: state.entries.map { ($0.name, $0.tensor.shape) })
+    }
+
+    /// Maps pre-2025 MiniMind2 names (`tok_embeddings`, `layers.N.attention.wq`, …) to the current
+    /// ones and converts interleaved-RoPE q/k rows to the half-split order. Other keys pass through.
+    public static func mapLegacyNames(_ tensors: [String: Tensor], heads: Int, kvHeads: Int) -> [String: Tensor] {
+        guard tensors["tok_embeddings.weight"] != nil else { return tensors }
+        var out: [String: Tensor] = [:]
+        for (key, t) in tensors {
+            var k = key
+            let simple = ["tok_embeddings.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight",
+                          "output.weight": "lm_head.weight"]
+            if let mapped = simple[k] { out[mapped] = t; continue }
+            guard k.hasPrefix("layers.") else { out[k] = t; continue }
+            k = "model." + k
+            let parts = [(".attention.wq.", ".self_attn.q_proj."), (".attention.wk.", ".self_attn.k_proj."),
+                         (".attention.wv.", ".self_attn.v_proj."), (".attention.wo.", ".self_attn.o_proj."),
+                         (".feed_forward.w1.", ".mlp.gate_proj."), (".feed_forward.w2.", ".mlp.down_proj."),
+                         (".feed_forward.w3.", ".mlp.up_proj."), (".feed_forward.", ".mlp."),
+                         (".attention_norm.", ".input_layernorm."), (".ffn_norm.", ".post_attention_layernorm.")]
+            for (old, new) in parts where k.contains(old) { k = k.replacingOccurrences(of: old, with: new); break }
+            if key.contains(".attention.wq.") { out[k] = interleavedToHalfSplit(t, heads: heads) }
+            else if key.contains(".attention.wk.") { out[k] = interleavedToHalfSplit(t, heads: kvHeads) }
+            else { out[k] = t }
+        }
+        return out
+    }
+
+    /// Reorders each head's output rows from pairs (2i, 2i+1) to halves (i, i + D/2), so a
+    /// half-split RoPE computes what the interleaved one did.
+    public static func interleavedToHalfSplit(_ w: Tensor, heads: Int) -> Tensor {
+        let rows = w.shape[0], cols = w.count / max(rows, 1), d = rows / max(heads, 1)
+        let out = Tensor.uninitialized(w.shape)
+        for h in 0..<heads {
+            for j in 0..<(d / 2) {
+                (out.mutablePointer + (h * d + j) * cols).update(from: w.pointer + (h * d + 2 * j) * cols, count: cols)
+                (out.mutablePointer + (h * d + j + d / 2) * cols).update(from: w.pointer + (h * d + 2 * j + 1) * cols, count: cols)
+            }
+        }
+        return out
+    }
+}
+
+extension MiniMindVLM {
+    /// Loads release weights (`sft_vlm_512.pth` layout: `model.*`, `lm_head.weight`, `vision_proj.*`).
+    /// Vision-encoder keys in the file are ignored (the encoder has its own folder). A language-only
+    /// checkpoint (`llm_512.pth`) loads with `allowMissingProjector`, keeping the projector's init.
+    public func loadReleaseWeights(_ state: StateDict, allowMissingProjector: Bool = false) throws {
+        var tensors = Weights.mapLegacyNames(try Weights.tensors(state), heads: config.language.numAttentionHeads,
+                                             kvHeads: config.language.numKeyValueHeads)
+        tensors = tensors.filter { !$0.key.hasPrefix("vision_encoder.") }
+        if tensors["lm_head.weight"] == nil, let e = tensors["model.embed_tokens.weight"] { tensors["lm_head.weight"] = e }
+        if allowMissingProjector && !tensors.keys.contains(where: { $0.hasPrefix("vision_proj.") }) {
+            for (k, t) in projector.stateDict() { tensors["vision_proj." + k] = t.copy() }
+        }
+        try loadStateDict(tensors, strict: true)
+    }
+}
+
+extension ViTVisionEncoder {
+    /// A CLIP or SigLIP Hugging Face folder: config.json (full CLIPModel or vision-only),
+    /// weights, and preprocessor_config.json when present. Text-tower and head keys are ignored.
+    public static func load(folder url: URL) throws -> ViTVisionEncoder {
+        let hf = try HFFolder(url)
+        let config = try JSONDecoder().decode(VisionConfig.self, from: try hf.config.serialized())
+        let pre = url.appendingPathComponent("preprocessor_config.json")
+        let preprocessing = FileManager.default.fileExists(atPath: pre.path)
+            ? try ImagePreprocessing(preprocessorConfig: pre) : nil
+        let encoder = try ViTVisionEncoder(config: config, preprocessing: preprocessing)
+        try encoder.loadWeights(try hf.loadWeights())
+        return encoder
+    }
+
+    /// Loads `vision_model.*` weights strictly, ignoring keys this encoder never uses. Files saved
+    /// from a bare vision transformer (transformers 5 `SiglipVisionModel`: `embeddings.*`,
+    /// `encoder.*`, `post_layernorm.*`) get the `vision_model.` prefix first.
+    public func loadWeights(_ state: StateDict) throws {
+        var tensors = try Weights.tensors(state)
+        if !tensors.keys.contains(where: { $0.hasPrefix("vision_model.") }) {
+            tensors = Dictionary(uniqueKeysWithValues: tensors.map { ("vision_model." + $0.key, $0.value) })
+        }
+        tensors = tensors.filter { !ViTVisionEncoder.isIgnorableKey($0.key) }
+        try loadStateDict(tensors, strict: true)
+    }
+}
