@@ -1,3 +1,5 @@
+import MiniMindTensor
+
 /// A bit-exact Swift port of Pillow's `ImagingResample` for 8-bit images (src/libImaging/Resample.c):
 /// antialiased separable convolution, taps in fixed point with 22 fraction bits, sums started at ½ and
 /// clipped to 0...255 after each pass (the intermediate image is 8-bit), a pass skipped when its size
@@ -24,7 +26,8 @@ enum PillowResampler {
         /// Per output: first input index and number of taps.
         var start: [Int32]
         var length: [Int32]
-        /// Fixed-point weights, `stride` per output (zero-padded).
+        /// Fixed-point weights, `stride` per output, zero-padded to a multiple of 8 so a dot product can
+        /// run in whole SIMD8 steps (the zeros add nothing).
         var weights: [Int32]
         var stride: Int
 
@@ -45,10 +48,10 @@ enum PillowResampler {
             let support = filter.support * filterScale
             let ksize = Int(support.rounded(.up)) * 2 + 1
             let invFilterScale = 1.0 / filterScale
-            stride = ksize
+            stride = (ksize + 7) / 8 * 8
             start = [Int32](repeating: 0, count: count)
             length = [Int32](repeating: 0, count: count)
-            weights = [Int32](repeating: 0, count: count * ksize)
+            weights = [Int32](repeating: 0, count: count * stride)
             var k = [Double](repeating: 0, count: ksize)
             let one = Double(1 << PillowResampler.precisionBits)
             for j in 0..<count {
@@ -69,7 +72,7 @@ enum PillowResampler {
                 }
                 for x in 0..<xmax {
                     let v = ww != 0 ? k[x] / ww : k[x]
-                    weights[j * ksize + x] = v < 0 ? Int32(-0.5 + v * one) : Int32(0.5 + v * one)
+                    weights[j * stride + x] = v < 0 ? Int32(-0.5 + v * one) : Int32(0.5 + v * one)
                 }
                 start[j] = Int32(xmin)
                 length[j] = Int32(xmax)
@@ -145,56 +148,84 @@ enum PillowResampler {
     }
 
     /// One output row per source row `rowFirst + r`; `columnShift` is subtracted from tap starts when
-    /// the source holds only a column range of the image.
+    /// the source holds only a column range of the image. Each row is first split into three Int32
+    /// planes so every output sample is a contiguous dot product the compiler vectorises.
     private static func horizontalPass(_ src: UnsafePointer<UInt8>, stride: Int, rowFirst: Int, rows: Int,
                                        columnShift: Int, taps: Taps, into dst: UnsafeMutablePointer<UInt8>) {
         let half: Int32 = 1 << (precisionBits - 1)
         let outWidth = taps.start.count
+        let span = taps.span
+        let inColumns = span.count
         taps.start.withUnsafeBufferPointer { starts in
         taps.length.withUnsafeBufferPointer { lengths in
         taps.weights.withUnsafeBufferPointer { weights in
             guard let st = starts.baseAddress, let ln = lengths.baseAddress, let wt = weights.baseAddress else { return }
-            for r in 0..<rows {
-                let srcRow = src + (rowFirst + r) * stride
-                var out = dst + r * outWidth * 3
-                for xx in 0..<outWidth {
-                    let k = wt + xx * taps.stride
-                    var p = srcRow + (Int(st[xx]) - columnShift) * 3
-                    var s0 = half, s1 = half, s2 = half
-                    for i in 0..<Int(ln[xx]) {
-                        let w = k[i]
-                        s0 &+= Int32(p[0]) &* w
-                        s1 &+= Int32(p[1]) &* w
-                        s2 &+= Int32(p[2]) &* w
-                        p += 3
+            // Rows are independent: split them over the SDK's worker threads (deterministic results).
+            Threads.parallelFor(rows, minChunk: 32) { chunk in
+                // Each plane is followed by `taps.stride` zeros so the padded dot products stay in bounds.
+                let planeLength = inColumns + taps.stride
+                let planes = UnsafeMutablePointer<Int32>.allocate(capacity: planeLength * 3)
+                defer { planes.deallocate() }
+                planes.initialize(repeating: 0, count: planeLength * 3)
+                let red = planes, green = planes + planeLength, blue = planes + 2 * planeLength
+                for r in chunk {
+                    let srcRow = src + (rowFirst + r) * stride + (span.lowerBound - columnShift) * 3
+                    for x in 0..<inColumns {
+                        red[x] = Int32(srcRow[3 * x])
+                        green[x] = Int32(srcRow[3 * x + 1])
+                        blue[x] = Int32(srcRow[3 * x + 2])
                     }
-                    out[0] = clip8(s0); out[1] = clip8(s1); out[2] = clip8(s2)
-                    out += 3
+                    let out = dst + r * outWidth * 3
+                    for xx in 0..<outWidth {
+                        let k = wt + xx * taps.stride
+                        let first = Int(st[xx]) - span.lowerBound
+                        // Taps past `length` are zero, so whole SIMD8 steps give Pillow's exact sum.
+                        let steps = (Int(ln[xx]) + 7) / 8
+                        out[3 * xx] = clip8(dot8(red + first, k, steps) &+ half)
+                        out[3 * xx + 1] = clip8(dot8(green + first, k, steps) &+ half)
+                        out[3 * xx + 2] = clip8(dot8(blue + first, k, steps) &+ half)
+                    }
                 }
             }
         }}}
+    }
+
+    /// Σ a[i]·k[i] over `steps`·8 elements in wrapping Int32 arithmetic (integer sums are exact in any
+    /// order, so this equals Pillow's sequential sum).
+    @inline(__always)
+    private static func dot8(_ a: UnsafePointer<Int32>, _ k: UnsafePointer<Int32>, _ steps: Int) -> Int32 {
+        var acc = SIMD8<Int32>()
+        let ra = UnsafeRawPointer(a), rk = UnsafeRawPointer(k)
+        for i in 0..<steps {
+            let offset = i * 32
+            acc &+= ra.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int32>.self)
+                &* rk.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int32>.self)
+        }
+        return acc.wrappedSum()
     }
 
     /// One output row per tap entry; source row index is the tap start minus `rowShift`.
     private static func verticalPass(_ src: UnsafePointer<UInt8>, stride: Int, rowShift: Int, rowLength: Int,
                                      taps: Taps, into dst: UnsafeMutablePointer<UInt8>) {
         let half: Int32 = 1 << (precisionBits - 1)
-        // Accumulate whole rows at a time: the inner loop runs over contiguous bytes and vectorises.
-        let acc = UnsafeMutablePointer<Int32>.allocate(capacity: max(rowLength, 1))
-        defer { acc.deallocate() }
         taps.weights.withUnsafeBufferPointer { weights in
             guard let wt = weights.baseAddress else { return }
-            for yy in 0..<taps.start.count {
-                acc.initialize(repeating: half, count: rowLength)
-                let first = Int(taps.start[yy]) - rowShift
-                let k = wt + yy * taps.stride
-                for i in 0..<Int(taps.length[yy]) {
-                    let w = k[i]
-                    let row = src + (first + i) * stride
-                    for j in 0..<rowLength { acc[j] &+= Int32(row[j]) &* w }
+            Threads.parallelFor(taps.start.count, minChunk: 16) { chunk in
+                // Accumulate whole rows at a time: the inner loop runs over contiguous bytes and vectorises.
+                let acc = UnsafeMutablePointer<Int32>.allocate(capacity: max(rowLength, 1))
+                defer { acc.deallocate() }
+                for yy in chunk {
+                    acc.initialize(repeating: half, count: rowLength)
+                    let first = Int(taps.start[yy]) - rowShift
+                    let k = wt + yy * taps.stride
+                    for i in 0..<Int(taps.length[yy]) {
+                        let w = k[i]
+                        let row = src + (first + i) * stride
+                        for j in 0..<rowLength { acc[j] &+= Int32(row[j]) &* w }
+                    }
+                    let out = dst + yy * rowLength
+                    for j in 0..<rowLength { out[j] = clip8(acc[j]) }
                 }
-                let out = dst + yy * rowLength
-                for j in 0..<rowLength { out[j] = clip8(acc[j]) }
             }
         }
     }
