@@ -268,10 +268,45 @@ def gen_rounding(manifest):
     manifest["rounding"] = {"count": int(bits.size)}
 
 
+def same(a, b, where):
+    """Recursive equality of two loaded checkpoints (tensors: dtype, shape, values; NaN == NaN)."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        ok = (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype
+              and a.shape == b.shape and torch.equal(a.isnan() if a.dtype.is_floating_point else a,
+                                                     b.isnan() if b.dtype.is_floating_point else b)
+              and (not a.dtype.is_floating_point or torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0))))
+        if not ok:
+            raise SystemExit(f"MISMATCH at {where}: {a!r} vs {b!r}")
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a.keys()) != list(b.keys()):
+            raise SystemExit(f"MISMATCH keys at {where}: {list(a)} vs {list(b)}")
+        for k in a:
+            same(a[k], b[k], f"{where}[{k!r}]")
+        return
+    if isinstance(a, (list, tuple)) and type(a) == type(b) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{where}[{i}]")
+        return
+    if type(a) != type(b) or a != b:
+        raise SystemExit(f"MISMATCH at {where}: {a!r} vs {b!r}")
+
+
 def validate_pth(paths):
     for p in paths:
         obj = torch.load(p, weights_only=True)
         print(f"{p}: torch.load(weights_only=True) OK")
+        base = os.path.basename(p)
+        original = os.path.join(OUT, base[len("swift_"):]) if base.startswith("swift_") else None
+        if original and base.startswith("swift_statedict_"):
+            original = os.path.join(OUT, base[len("swift_statedict_"):])
+        if original and os.path.exists(original):
+            ref = torch.load(original, weights_only=False)  # our own fixture; protocol 4 needs the full unpickler
+            same(obj, ref, base)
+            print(f"  identical to torch's {os.path.basename(original)}")
+            if base.startswith("swift_statedict_pth_release_tied"):
+                assert obj["lm_head.weight"].untyped_storage().data_ptr() == obj["model.embed_tokens.weight"].untyped_storage().data_ptr()
+                print("  lm_head.weight and model.embed_tokens.weight share one storage")
         def show(o, indent="  "):
             if isinstance(o, dict):
                 for k, v in o.items():
@@ -292,7 +327,14 @@ def validate_pth(paths):
 
 def validate_safetensors(paths):
     from safetensors import safe_open
+    from safetensors.torch import load_file
     for p in paths:
+        base = os.path.basename(p)
+        original = os.path.join(OUT, base[len("swift_"):]) if base.startswith("swift_") else None
+        if original and os.path.exists(original):
+            a, b = load_file(p), load_file(original)
+            same(dict(sorted(a.items())), dict(sorted(b.items())), base)
+            print(f"{p}: identical to {os.path.basename(original)}")
         with safe_open(p, "pt") as f:
             print(f"{p}: safetensors OK, metadata={f.metadata()}")
             for k in f.keys():

@@ -74,3 +74,27 @@ final class PTHWriterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp.path), [])
     }
 }
+
+/// Developer check (skipped unless MINIMIND_EXPORT_DIR is set): writes our outputs for every
+/// fixture so torch can judge them:
+///   MINIMIND_EXPORT_DIR=/tmp/x swift test ... --filter WriterExport
+///   python3 Scripts/gen_checkpoint_fixtures.py --validate-pth /tmp/x/*.pth
+///   python3 Scripts/gen_checkpoint_fixtures.py --validate-safetensors /tmp/x/*.safetensors
+final class WriterExportTests: XCTestCase {
+    func testExportWriterOutputsForTorchValidation() throws {
+        guard let dir = ProcessInfo.processInfo.environment["MINIMIND_EXPORT_DIR"] else {
+            throw XCTSkip("set MINIMIND_EXPORT_DIR to export writer outputs for validation with torch (Docs/Formats.md)")
+        }
+        try CheckpointFixtures.require()
+        let out = URL(fileURLWithPath: dir)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        for name in ["pth_dtypes.pth", "pth_views.pth", "pth_release_tied.pth", "pth_resume.pth", "pth_protocol4.pth"] {
+            // The whole decoded object, so nested resume files are rewritten as they were saved.
+            try PTHFile.write(try PTHFile.read(CheckpointFixtures.url(name)), to: out.appendingPathComponent("swift_" + name))
+        }
+        let tied = try PTHFile.load(CheckpointFixtures.url("pth_release_tied.pth"))
+        try PTHFile.write(tied, to: out.appendingPathComponent("swift_statedict_pth_release_tied.pth"))
+        let st = try Safetensors.read(CheckpointFixtures.url("st_dtypes.safetensors"))
+        try Safetensors.write(st, to: out.appendingPathComponent("swift_st_dtypes.safetensors"))
+    }
+}
