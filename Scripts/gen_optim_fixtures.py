@@ -152,6 +152,8 @@ def main():
     configs = [
         dict(name="defaults", lr=1e-2, betas=(0.9, 0.999), eps=1e-8, wd=0.01),
         dict(name="custom_hparams", lr=3e-3, betas=(0.8, 0.99), eps=1e-6, wd=0.1),
+        # large lr and decay: makes the order of decay vs update visible (lr·wd·update ≫ 1e-6)
+        dict(name="large_lr_wd", lr=5e-2, betas=(0.9, 0.95), eps=1e-8, wd=0.5),
         dict(name="clipped", lr=1e-2, betas=(0.9, 0.999), eps=1e-8, wd=0.01, max_norm=1.0),
         dict(name="upstream_cosine", lr=4e-3, betas=(0.9, 0.999), eps=1e-8, wd=0.01, schedule_total=STEPS),
     ]

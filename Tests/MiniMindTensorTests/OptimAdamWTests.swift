@@ -51,6 +51,8 @@ final class OptimAdamWTests: XCTestCase {
 
     func testCustomHyperparameters() throws { _ = try replay("custom_hparams") }
 
+    func testLargeLearningRateAndDecay() throws { _ = try replay("large_lr_wd") }
+
     func testClippedBeforeEveryStep() throws { _ = try replay("clipped") }
 
     func testUpstreamCosineLearningRatePerStep() throws {
