@@ -1,0 +1,111 @@
+import Foundation
+
+/// A ready-to-use model: the VLM, its tokenizer and chat template. Loads the two layouts people
+/// have on disk and saves our single-folder layout.
+///
+/// Model folder (what `save(to:)` and `minimind-v convert` write):
+///     config.json            VLMConfig (language fields use the upstream names)
+///     model.safetensors      release keys: model.*, lm_head.weight, vision_proj.*
+///     tokenizer.json, tokenizer_config.json
+///     vision/                a Hugging Face vision folder (config.json, model.safetensors, preprocessor_config.json)
+public final class VLMBundle {
+    public let model: MiniMindVLM
+    public let tokenizer: Tokenizer
+    public let template: ChatTemplate
+
+    public init(model: MiniMindVLM, tokenizer: Tokenizer) throws {
+        self.model = model
+        self.tokenizer = tokenizer
+        template = try ChatTemplate(tokenizer: tokenizer)
+    }
+
+    /// Loads a model folder written by `save(to:)`.
+    public static func load(folder url: URL) throws -> VLMBundle {
+        let configURL = url.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: configURL.path) else {
+            throw ModelError.missingFile("\(configURL.path) (a MiniMindV model folder has config.json, model.safetensors, tokenizer.json and vision/)")
+        }
+        let config = try JSONDecoder().decode(VLMConfig.self, from: Data(contentsOf: configURL))
+        let vision = try ViTVisionEncoder.load(folder: url.appendingPathComponent("vision"))
+        let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
+                                    projector: MiniMindVLM.makeProjector(config, seed: 0), vision: vision)
+        try model.loadReleaseWeights(try Weights.read(url.appendingPathComponent("model.safetensors")))
+        model.eval()
+        return try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: url))
+    }
+
+    /// Loads the upstream release layout: a weights file (`sft_vlm_512.pth`, safetensors, …), a vision
+    /// folder and a tokenizer folder. Without a preset the configuration is inferred from the weights.
+    public static func load(weights: URL, vision: URL, tokenizer: URL, preset: VLMPreset? = nil) throws -> VLMBundle {
+        let state = try Weights.read(weights)
+        var config = try preset?.config ?? ConfigInference.vlm(from: Weights.shapes(state))
+        let encoder = try ViTVisionEncoder.load(folder: vision)
+        config.vision = encoder.config
+        let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
+                                    projector: MiniMindVLM.makeProjector(config, seed: 0), vision: encoder)
+        try model.loadReleaseWeights(state)
+        model.eval()
+        return try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: tokenizer))
+    }
+
+    /// Writes the model folder (atomically per file). `tokenizerFiles`: the folder holding
+    /// tokenizer.json and tokenizer_config.json to copy.
+    public func save(to url: URL, tokenizerFiles: URL) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: url, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(model.config).write(to: url.appendingPathComponent("config.json"), options: .atomic)
+        try Safetensors.write(try StateDict(module: model), to: url.appendingPathComponent("model.safetensors"),
+                                    metadata: ["format": "pt", "producer": "MiniMindV"])
+        for name in ["tokenizer.json", "tokenizer_config.json"] {
+            let src = tokenizerFiles.appendingPathComponent(name), dst = url.appendingPathComponent(name)
+            guard fm.fileExists(atPath: src.path) else { continue }
+            try Data(contentsOf: src).write(to: dst, options: .atomic)
+        }
+        guard let vision = model.vision as? ViTVisionEncoder else {
+            throw ModelError.incompatible("only the built-in ViT vision encoder can be saved into a model folder")
+        }
+        try vision.save(folder: url.appendingPathComponent("vision"))
+    }
+}
+
+extension StateDict {
+    /// A module's state dict as float32 tensors (tied keys written once each, as PyTorch does).
+    public init(module: Module, dtype: DType = .f32) throws {
+        self.init()
+        for (name, tensor) in module.stateDict() { self[name] = try TensorData(tensor: tensor, dtype: dtype) }
+    }
+}
+
+extension ViTVisionEncoder {
+    /// Writes a Hugging Face-style vision folder this encoder loads back.
+    public func save(folder url: URL) throws {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(config).write(to: url.appendingPathComponent("config.json"), options: .atomic)
+        try Safetensors.write(try StateDict(module: self), to: url.appendingPathComponent("model.safetensors"),
+                                    metadata: ["format": "pt", "producer": "MiniMindV"])
+        try preprocessing.preprocessorConfigJSON().write(to: url.appendingPathComponent("preprocessor_config.json"), options: .atomic)
+    }
+}
+
+extension ImagePreprocessing {
+    /// A `preprocessor_config.json` that `ImagePreprocessing(preprocessorConfig:)` (and transformers) read back.
+    public func preprocessorConfigJSON() throws -> Data {
+        var json: [String: Any] = ["resample": resample.rawValue,
+                                   "image_processor_type": kind == .clip ? "CLIPImageProcessor" : "SiglipImageProcessor"]
+        switch resize {
+        case .shortestEdge(let n)?: json["do_resize"] = true; json["size"] = ["shortest_edge": n]
+        case .exact(let w, let h)?: json["do_resize"] = true; json["size"] = ["height": h, "width": w]
+        case nil: json["do_resize"] = false
+        }
+        if let crop { json["do_center_crop"] = true; json["crop_size"] = ["height": crop.height, "width": crop.width] }
+        else { json["do_center_crop"] = false }
+        if let rescaleFactor { json["do_rescale"] = true; json["rescale_factor"] = rescaleFactor } else { json["do_rescale"] = false }
+        if let mean, let std { json["do_normalize"] = true; json["image_mean"] = mean; json["image_std"] = std }
+        else { json["do_normalize"] = false }
+        return try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+    }
+}
