@@ -33,7 +33,7 @@ public final class MiniMindVLM: Module {
         try self.init(config: config, language: lm, projector: Self.makeProjector(config, seed: seed &+ 2), vision: vision)
     }
 
-    static func makeProjector(_ config: VLMConfig, seed: UInt64) -> Projector {
+    public static func makeProjector(_ config: VLMConfig, seed: UInt64) -> Projector {
         switch config.projector {
         case .linear: return LinearProjector(visionDim: config.vision.hiddenSize, hidden: config.language.hiddenSize, seed: seed)
         case .mlp: return MLPProjector(visionDim: config.vision.hiddenSize, hidden: config.language.hiddenSize, seed: seed)

@@ -48,6 +48,21 @@ public final class VLMBundle {
         return try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: tokenizer))
     }
 
+    /// One entry point for both layouts: a model folder (config.json + vision/), or release weights
+    /// with `vision` and `tokenizer` folders (both required then).
+    public static func load(path: URL, vision: URL?, tokenizer: URL?, preset: VLMPreset? = nil) throws -> VLMBundle {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path.path, isDirectory: &isDir)
+        guard exists else { throw ModelError.missingFile(path.path) }
+        if isDir.boolValue && FileManager.default.fileExists(atPath: path.appendingPathComponent("vision/config.json").path) {
+            return try load(folder: path)
+        }
+        guard let vision, let tokenizer else {
+            throw ModelError.incompatible("\(path.path) is not a MiniMindV model folder; release weights need --vision DIR and --tokenizer DIR")
+        }
+        return try load(weights: path, vision: vision, tokenizer: tokenizer, preset: preset)
+    }
+
     /// Writes the model folder (atomically per file). `tokenizerFiles`: the folder holding
     /// tokenizer.json and tokenizer_config.json to copy.
     public func save(to url: URL, tokenizerFiles: URL) throws {

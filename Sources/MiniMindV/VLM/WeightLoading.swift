@@ -3,26 +3,8 @@ import Foundation
 /// Reading weights into models: any supported file or folder → named Float32 tensors, with the
 /// legacy MiniMind2 names mapped, then a strict load that reports every problem at once.
 public enum Weights {
-    /// A `.pth`/`.bin` (torch.save zip), a `.safetensors` file, or a folder holding `model.safetensors`,
-    /// a sharded index or `pytorch_model.bin`.
-    public static func read(_ url: URL) throws -> StateDict {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
-            throw ModelError.missingFile(url.path)
-        }
-        if isDir.boolValue {
-            let fm = FileManager.default
-            for name in ["model.safetensors", Safetensors.indexFileName, "pytorch_model.bin"] {
-                let f = url.appendingPathComponent(name)
-                if fm.fileExists(atPath: f.path) {
-                    return name == Safetensors.indexFileName ? try Safetensors.readSharded(index: f) : try read(f)
-                }
-            }
-            throw ModelError.missingFile("\(url.path)/model.safetensors (or \(Safetensors.indexFileName), pytorch_model.bin)")
-        }
-        if url.pathExtension == "safetensors" { return try Safetensors.read(url) }
-        return try PTHFile.load(url)
-    }
+    /// Any supported checkpoint file or folder (format detected from content by `Checkpoint`).
+    public static func read(_ url: URL) throws -> StateDict { try Checkpoint.loadStateDict(url) }
 
     /// Float32 tensors by name.
     public static func tensors(_ state: StateDict) throws -> [String: Tensor] {
