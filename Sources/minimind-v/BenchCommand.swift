@@ -5,8 +5,85 @@ import MiniMindV
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure speed: tensor kernels at the model shapes, against baselines run in the same process.",
-        subcommands: [KernelsBench.self])
+        abstract: "Measure speed: a model's image encoding, prefill and decode, or the tensor kernels at the model shapes.",
+        subcommands: [ModelBench.self, KernelsBench.self])
+}
+
+/// Reports go to stdout (markdown or JSON); progress to stderr so `--json > file` stays clean.
+private func progress(_ line: String) { FileHandle.standardError.write(Data("… \(line)\n".utf8)) }
+
+private func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct ModelBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "llama-bench style: img-encode (images/s), ppN prefill and tgN decode (tokens/s) of a preset with random weights.",
+        discussion: """
+            img-encode: one image [1,3,S,S] through the vision tower. ppN: N prompt tokens into a fresh KV cache, \
+            logits of the last position only. tgN: N single-token steps after a \(ModelBenchmark.promptForGenerate)-token \
+            prompt, each taking the argmax as the next token. Rates are mean ± sample stddev over the repetitions, \
+            after the warm-up runs. Scripts/bench_torch.py measures the same tests in PyTorch.
+            """)
+
+    @Option(help: "Model preset: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var preset: String = VLMPreset.minimind2SmallV.rawValue
+
+    @Option(help: "Comma-separated tests: img-encode, ppN, tgN.")
+    var tests: String = "img-encode,pp512,tg128"
+
+    @Option(help: "Timed repetitions per test.")
+    var repetitions: Int = 5
+
+    @Option(help: "Untimed warm-up runs per test.")
+    var warmup: Int = 1
+
+    @Option(help: "Threads for BLAS and Swift kernels (default: all cores or MINIMIND_THREADS).")
+    var threads: Int?
+
+    @Option(help: "Weight precision: f32.")
+    var dtype: String = "f32"
+
+    @Option(help: "Seed of the random weights.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print JSON instead of a markdown table.")
+    var json = false
+
+    func parsedTests() throws -> [ModelBenchTest] {
+        let names = tests.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw ValidationError("--tests is empty; use img-encode, ppN, tgN") }
+        return try names.map { name in
+            guard let t = ModelBenchTest(name: name) else {
+                throw ValidationError("unknown test '\(name)': use img-encode, ppN or tgN (e.g. pp512, tg128)")
+            }
+            return t
+        }
+    }
+
+    func validate() throws {
+        guard repetitions > 0 else { throw ValidationError("--repetitions must be positive") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be zero or more") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        guard VLMPreset(rawValue: preset) != nil else {
+            throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard dtype == "f32" else { throw ValidationError("--dtype \(dtype) is not available; use f32") }
+        _ = try parsedTests()
+    }
+
+    func run() throws {
+        if let threads { Threads.set(threads) }
+        let p = try VLMPreset.named(preset)
+        progress("building \(preset) with random weights (seed \(seed))")
+        let model = try MiniMindVLM(config: p.config, seed: seed)
+        let bench = ModelBenchmark(model: model, presetName: preset, repetitions: repetitions, warmup: warmup)
+        let report = bench.run(try parsedTests(), progress: progress)
+        if json { try printJSON(report) } else { print(ModelBenchmark.markdown(report)) }
+    }
 }
 
 struct KernelsBench: ParsableCommand {
@@ -30,13 +107,7 @@ struct KernelsBench: ParsableCommand {
 
     func run() throws {
         if let threads { Threads.set(threads) }
-        let rows = KernelBenchmark(repetitions: repetitions).run { FileHandle.standardError.write(Data("… \($0)\n".utf8)) }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
-        } else {
-            print(KernelBenchmark.markdown(rows, threads: Threads.count))
-        }
+        let rows = KernelBenchmark(repetitions: repetitions).run(progress: progress)
+        if json { try printJSON(rows) } else { print(KernelBenchmark.markdown(rows, threads: Threads.count)) }
     }
 }

@@ -1,0 +1,179 @@
+import Foundation
+
+/// One test of `minimind-v bench model`, named as llama-bench names them.
+public enum ModelBenchTest: Equatable, Sendable, CustomStringConvertible {
+    /// One preprocessed image [1, 3, S, S] through the vision tower (images/s).
+    case imageEncode
+    /// Prefill of n prompt tokens into a fresh KV cache, logits of the last position only (tokens/s).
+    case prompt(Int)
+    /// n single-token decode steps after a short prompt, each picking the argmax as the next id (tokens/s).
+    case generate(Int)
+
+    /// Parses `img-encode`, `ppN`, `tgN`.
+    public init?(name: String) {
+        if name == "img-encode" { self = .imageEncode; return }
+        guard name.count > 2, let n = Int(name.dropFirst(2)), n > 0 else { return nil }
+        switch name.prefix(2) {
+        case "pp": self = .prompt(n)
+        case "tg": self = .generate(n)
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .imageEncode: return "img-encode"
+        case .prompt(let n): return "pp\(n)"
+        case .generate(let n): return "tg\(n)"
+        }
+    }
+
+    public var unit: String { self == .imageEncode ? "images/s" : "tokens/s" }
+}
+
+/// `minimind-v bench model`: image encoding, prefill and decode speed of a VLM (random weights are
+/// as fast as real ones). Rates are computed per repetition; mean ± sample stddev of those rates is
+/// reported, as llama-bench does. `Scripts/bench_torch.py` measures the same tests in PyTorch.
+public struct ModelBenchmark {
+    public struct Result: Codable, Sendable {
+        public var test: String
+        public var unit: String
+        /// Mean and sample standard deviation of the per-repetition rates.
+        public var mean: Double
+        public var stddev: Double
+        public var secondsMean: Double
+        public var secondsStddev: Double
+        public var repetitions: Int
+
+        enum CodingKeys: String, CodingKey {
+            case test, unit, mean, stddev, repetitions
+            case secondsMean = "seconds_mean", secondsStddev = "seconds_stddev"
+        }
+    }
+
+    public struct Report: Codable, Sendable {
+        public var engine: String
+        public var preset: String
+        public var threads: Int
+        public var dtype: String
+        public var results: [Result]
+    }
+
+    /// Prompt tokens before the timed decode steps of a `tgN` test (the PyTorch script uses the same).
+    public static let promptForGenerate = 16
+
+    public let model: MiniMindVLM
+    public let presetName: String
+    public var repetitions: Int
+    public var warmup: Int
+
+    public init(model: MiniMindVLM, presetName: String, repetitions: Int = 5, warmup: Int = 1) {
+        self.model = model
+        self.presetName = presetName
+        self.repetitions = repetitions
+        self.warmup = warmup
+    }
+
+    public func run(_ tests: [ModelBenchTest], progress: (String) -> Void = { _ in }) -> Report {
+        var results: [Result] = []
+        for test in tests {
+            progress(test.description)
+            let seconds: [Double], work: Double
+            switch test {
+            case .imageEncode: (seconds, work) = (imageEncode(), 1)
+            case .prompt(let n): (seconds, work) = (prefill(n), Double(n))
+            case .generate(let n): (seconds, work) = (decode(n), Double(n))
+            }
+            results.append(Self.summarize(test: test, seconds: seconds, work: work))
+        }
+        return Report(engine: "minimind-v (Swift, OpenBLAS)", preset: presetName, threads: Threads.count,
+                      dtype: "f32", results: results)
+    }
+
+    /// Runs `body` warm-up times, then `repetitions` times; `body` returns its own timed seconds.
+    private func samples(_ body: () -> Double) -> [Double] {
+        for _ in 0..<warmup { _ = body() }
+        return (0..<max(1, repetitions)).map { _ in body() }
+    }
+
+    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    private static func since(_ start: UInt64) -> Double { Double(now() - start) / 1e9 }
+
+    private func imageEncode() -> [Double] {
+        let s = model.config.vision.imageSize
+        var g = SeededGenerator(seed: 0)
+        let pixels = Tensor.randn([1, 3, s, s], generator: &g)
+        return samples {
+            let start = Self.now()
+            _ = model.visionFeatures(pixels)
+            return Self.since(start)
+        }
+    }
+
+    private func randomIds(_ n: Int, seed: UInt64) -> [Int] {
+        var g = SeededGenerator(seed: seed)
+        let vocab = UInt64(model.config.language.vocabSize)
+        return (0..<n).map { _ in 3 + Int(g.next() % (vocab - 3)) }
+    }
+
+    private func prefill(_ n: Int) -> [Double] {
+        let lm = model.language
+        let ids = randomIds(n, seed: 1)
+        let cache = lm.makeCache(batch: 1, maxLength: n)
+        return noGrad {
+            samples {
+                cache.reset()
+                let start = Self.now()
+                _ = lm.logits(embeddings: lm.embed(ids, batch: 1), cache: cache, keyMask: nil, positions: .last)
+                return Self.since(start)
+            }
+        }
+    }
+
+    private func decode(_ n: Int) -> [Double] {
+        let lm = model.language
+        let prompt = randomIds(Self.promptForGenerate, seed: 2)
+        let cache = lm.makeCache(batch: 1, maxLength: Self.promptForGenerate + n)
+        return noGrad {
+            samples {
+                cache.reset()
+                var logits = lm.logits(embeddings: lm.embed(prompt, batch: 1), cache: cache, keyMask: nil, positions: .last)
+                let start = Self.now()
+                for _ in 0..<n {
+                    let next = Self.argmax(logits)
+                    logits = lm.logits(embeddings: lm.embed([next], batch: 1), cache: cache, keyMask: nil, positions: .last)
+                }
+                return Self.since(start)
+            }
+        }
+    }
+
+    private static func argmax(_ logits: Tensor) -> Int {
+        let p = logits.pointer, n = logits.count
+        var best = 0
+        for i in 1..<n where p[i] > p[best] { best = i }
+        return best
+    }
+
+    static func summarize(test: ModelBenchTest, seconds: [Double], work: Double) -> Result {
+        let rates = seconds.map { work / $0 }
+        func meanStd(_ xs: [Double]) -> (Double, Double) {
+            let m = xs.reduce(0, +) / Double(xs.count)
+            let v = xs.count > 1 ? xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1) : 0
+            return (m, v.squareRoot())
+        }
+        let (rm, rs) = meanStd(rates), (sm, ss) = meanStd(seconds)
+        return Result(test: test.description, unit: test.unit, mean: rm, stddev: rs, secondsMean: sm, secondsStddev: ss,
+                      repetitions: seconds.count)
+    }
+
+    /// A llama-bench style table.
+    public static func markdown(_ report: Report) -> String {
+        var s = "engine: \(report.engine) · preset \(report.preset) · threads \(report.threads) · dtype \(report.dtype)\n\n"
+        s += "| preset | test | rate | ± | unit | reps |\n|---|---|---|---|---|---|\n"
+        for r in report.results {
+            s += "| \(report.preset) | \(r.test) | \(fixed(r.mean, 2)) | \(fixed(r.stddev, 2)) | \(r.unit) | \(r.repetitions) |\n"
+        }
+        return s
+    }
+}
