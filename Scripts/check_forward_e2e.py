@@ -40,7 +40,10 @@ weights = os.path.join(scratch, "sft_vlm_512.pth")
 torch.save(state, weights)
 
 tok_dir = os.path.join(assets, "minimind2-v")
-image = os.path.join(tok_dir, "eval_images", "image-01.jpg")
+# A PNG copy of a real eval image: PNG decodes identically in PIL and stb, so any difference left is
+# arithmetic, not JPEG-decoder noise.
+image = os.path.join(scratch, "image-01.png")
+Image.open(os.path.join(tok_dir, "eval_images", "image-01.jpg")).convert("RGB").save(image)
 prompt = "<image>\nWhat is in this picture?"
 out = os.path.join(scratch, "logits.npy"); ids_out = os.path.join(scratch, "ids.npy")
 subprocess.run([binary, "forward", "--weights", weights, "--vision", vision_dir, "--tokenizer", tok_dir, "--image", image,
