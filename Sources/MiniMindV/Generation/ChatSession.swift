@@ -1,0 +1,163 @@
+import Foundation
+
+/// A multi-turn conversation that keeps its KV cache between turns.
+///
+/// Each question renders the whole conversation with the chat template, compares its ids with the
+/// ids already in the cache and runs only the part after the common prefix (a follow-up prefills just
+/// its new tokens; an edited or re-tokenised history falls back to the point where they differ).
+/// Projected image features are cached by image content (ChatImage.key).
+///
+/// Context policy: the cache holds `contextLength` tokens. When the rendered conversation plus
+/// `maxNewTokens` does not fit, the oldest turns (question with its answer and images) are dropped,
+/// never the system prompt or the new question, until it fits or only the new question is left. If
+/// the prompt alone leaves no room for one token, `GenerationError.promptTooLong` is thrown and the
+/// session is unchanged. Otherwise the answer may stop early with `FinishReason.contextFull`.
+public final class ChatSession {
+    public struct Turn: Sendable {
+        public var question: String
+        public var images: [ChatImage]
+        public var answer: String
+    }
+
+    public let generator: Generator
+    public var options: SamplingOptions
+    public let contextLength: Int
+    /// System prompt (nil: the template's default, if it has one).
+    public var system: String?
+    /// The template's thinking switch (minimind-3 `open_thinking`; nil = template default).
+    public var thinking: Bool?
+    public private(set) var turns: [Turn] = []
+    /// Statistics of the last answer (prefillTokens counts only what was run through the model).
+    public private(set) var lastStats = GenerationStats()
+    /// Turns the context policy dropped during the last question.
+    public private(set) var lastDroppedTurns = 0
+    /// Most projected images kept in the feature cache.
+    public var featureCacheLimit = 16
+
+    private let cache: KVCache
+    private var cachedIds: [Int] = []
+    private var features: [UInt64: Tensor] = [:]
+    private var featureOrder: [UInt64] = []
+
+    public init(generator: Generator, options: SamplingOptions = SamplingOptions(), contextLength: Int = 2048,
+                system: String? = nil) {
+        self.generator = generator
+        self.options = options
+        self.system = system
+        cache = generator.model.language.makeCache(batch: 1, maxLength: max(contextLength, 2))
+        self.contextLength = cache.maxLength
+    }
+
+    /// Forgets the conversation and the KV cache (image features stay cached).
+    public func reset() {
+        turns.removeAll()
+        cachedIds.removeAll()
+        cache.reset()
+    }
+
+    /// Tokens currently held in the KV cache.
+    public var cachedTokenCount: Int { cache.length }
+
+    /// The conversation as chat messages (with `question` appended as the last user turn when given).
+    public func messages(adding question: String? = nil) -> [ChatMessage] {
+        Self.messages(system: system, turns: turns, question: question)
+    }
+
+    static func messages(system: String?, turns: [Turn], question: String?) -> [ChatMessage] {
+        var out: [ChatMessage] = []
+        if let system { out.append(.system(system)) }
+        for t in turns {
+            out.append(.user(t.question))
+            out.append(.assistant(t.answer))
+        }
+        if let question { out.append(.user(question)) }
+        return out
+    }
+
+    /// Asks a question (`<image>` marks where each image goes; images without a marker are placed
+    /// before the text). `onToken` streams the answer as in Generator.generate.
+    public func ask(_ question: String, images: [ChatImage] = [], onToken: ((Int?, String) -> Bool)? = nil) throws -> GenerationResult {
+        try options.validate()
+        let marker = generator.config.imageMarker
+        let markers = question.components(separatedBy: marker).count - 1
+        let text = String(repeating: marker + "\n", count: max(images.count - markers, 0)) + question
+
+        // Render, dropping the oldest turns while prompt + budget does not fit.
+        var kept = turns
+        var dropped = 0
+        var ids = try render(kept, question: text)
+        while ids.count + options.maxNewTokens > contextLength && !kept.isEmpty {
+            kept.removeFirst()
+            dropped += 1
+            ids = try render(kept, question: text)
+        }
+        guard ids.count < contextLength else { throw GenerationError.promptTooLong(tokens: ids.count, context: contextLength) }
+        let allImages = kept.flatMap(\.images) + images
+        try generator.validate(GenerationPrompt(ids: ids, images: allImages.map(\.image)))
+
+        // Reuse the cached prefix; never start inside an image run, always run at least one token.
+        var prefix = zip(cachedIds, ids).prefix { $0 == $1 }.count
+        if prefix == ids.count { prefix -= 1 }
+        let runs = ImageSplice.runs(in: ids, batch: 1, tokenId: generator.config.imageTokenId)[0]
+        let imageRuns = allImages.isEmpty ? [] : runs
+        for run in imageRuns where run.start < prefix && prefix < run.start + run.length { prefix = run.start }
+        let needed = zip(imageRuns, allImages).filter { $0.0.start >= prefix }.map(\.1)
+
+        var stats = GenerationStats()
+        let projected = try projectedFeatures(needed, stats: &stats)
+        cache.truncate(to: min(prefix, cache.length))
+        cachedIds = Array(cachedIds.prefix(cache.length))
+        precondition(cache.length == prefix, "ChatSession: cache holds \(cache.length) tokens, expected \(prefix)")
+        let suffix = Array(ids[prefix...])
+        let embeddings = noGrad {
+            generator.model.embeddings(ids: suffix, batch: 1, images: projected,
+                                       imagesPerSample: projected == nil ? [] : [Array(0..<needed.count)])
+        }
+        let outcome = try generator.decode(cache: cache, prefill: embeddings, sequence: ids, options: options, stats: stats,
+                                           onToken: onToken)
+        cachedIds = ids + outcome.fedIds
+        turns = kept + [Turn(question: text, images: images, answer: outcome.result.text)]
+        lastStats = outcome.result.stats
+        lastDroppedTurns = dropped
+        return outcome.result
+    }
+
+    /// `ask` as an asynchronous sequence of text pieces, then the result.
+    public func stream(_ question: String, images: [ChatImage] = []) -> AsyncThrowingStream<GenerationEvent, Error> {
+        let session = UncheckedBox(self)
+        return Generator.stream { onToken in try session.value.ask(question, images: images, onToken: onToken) }
+    }
+
+    private func render(_ turns: [Turn], question: String) throws -> [Int] {
+        let text = try generator.chatPromptText(Self.messages(system: system, turns: turns, question: question), thinking: thinking)
+        return generator.tokenizer.encode(text)
+    }
+
+    /// Projected features [N, tokens, hidden] of `images`, computing only those not cached.
+    private func projectedFeatures(_ images: [ChatImage], stats: inout GenerationStats) throws -> Tensor? {
+        guard !images.isEmpty else { return nil }
+        var missing: [ChatImage] = []
+        for image in images where features[image.key] == nil && !missing.contains(where: { $0.key == image.key }) {
+            missing.append(image)
+        }
+        if !missing.isEmpty {
+            let computed = try generator.projectedFeatures(missing.map(\.image), stats: &stats)
+            for (i, image) in missing.enumerated() { remember(computed.slice(axis: 0, i..<(i + 1)).copy(), for: image.key) }
+        }
+        stats.images = images.count
+        stats.cachedImages = images.count - missing.count
+        return Tensor.concat(images.compactMap { features[$0.key] }, axis: 0)
+    }
+
+    private func remember(_ tensor: Tensor, for key: UInt64) {
+        features[key] = tensor
+        featureOrder.append(key)
+        while featureOrder.count > max(featureCacheLimit, 1) { features[featureOrder.removeFirst()] = nil }
+    }
+}
+
+/// Lets a non-Sendable session cross into the generation task (it is used by one task at a time).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

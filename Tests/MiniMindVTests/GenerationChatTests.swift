@@ -1,0 +1,130 @@
+import XCTest
+@testable import MiniMindV
+
+/// ChatSession: KV reuse across turns, image-feature cache, context policy; batched generation.
+final class GenerationChatTests: XCTestCase {
+    let greedy = SamplingOptions(greedy: true, maxNewTokens: 6, eosTokenIds: [])
+
+    func testFollowUpPrefillsOnlyItsNewTokens() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        // One generated token: the cache then holds exactly the first prompt (the drawn token is not fed back).
+        let session = ChatSession(generator: gen, options: SamplingOptions(greedy: true, maxNewTokens: 1, eosTokenIds: []), contextLength: 256)
+        _ = try session.ask("what is in this image")
+        let firstPrompt = gen.tokenizer.encode(try gen.chatPromptText([.user("what is in this image")]))
+        XCTAssertEqual(session.lastStats.prefillTokens, firstPrompt.count)
+        XCTAssertEqual(session.cachedTokenCount, firstPrompt.count)
+
+        _ = try session.ask("and the dog")
+        let full = gen.tokenizer.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
+        // The cache holds the first prompt; the new rendering shares all of it, except the last token
+        // when the answer's text merges with the template's "\n" before it (BPE across the boundary).
+        let shared = zip(firstPrompt, full).prefix { $0 == $1 }.count
+        XCTAssertGreaterThanOrEqual(shared, firstPrompt.count - 1)
+        XCTAssertEqual(session.lastStats.prefillTokens, full.count - shared,
+                       "only the tokens after the shared prefix run through the model")
+        XCTAssertLessThan(session.lastStats.prefillTokens, full.count - firstPrompt.count + 2)
+    }
+
+    func testFollowUpEqualsAFreshSessionWithTheFullHistory() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        let image = ChatImage(try GenerationTestSupport.picture(seed: 1))
+        let session = ChatSession(generator: gen, options: greedy, contextLength: 256)
+        let first = try session.ask("describe the picture", images: [image])
+        XCTAssertEqual(session.lastStats.images, 1)
+        XCTAssertEqual(session.lastStats.cachedImages, 0)
+        let second = try session.ask("what is the cat")
+        XCTAssertLessThan(session.lastStats.prefillTokens, session.cachedTokenCount / 2, "the follow-up reused the cache")
+        XCTAssertEqual(session.lastStats.images, 0, "the first image is in the cache prefix, not re-encoded")
+
+        // A fresh run over the whole conversation prefills everything at once.
+        let allIds = gen.tokenizer.encode(try gen.chatPromptText(session.messages().dropLast()))
+        let direct = try gen.generate(GenerationPrompt(ids: allIds, images: [image.image]), options: greedy)
+        XCTAssertEqual(direct.ids, second.ids, "KV reuse gives the same greedy answer as a full prefill")
+        XCTAssertFalse(first.ids.isEmpty)
+    }
+
+    func testImageFeaturesAreCachedByContent() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        let session = ChatSession(generator: gen, options: greedy, contextLength: 256)
+        let picture = try GenerationTestSupport.picture(seed: 2)
+        let a = try session.ask("<image> what is this", images: [ChatImage(picture)])
+        session.reset()
+        let b = try session.ask("<image> what is this", images: [ChatImage(picture)])
+        XCTAssertEqual(session.lastStats.cachedImages, 1, "same pixels after a reset: features from the cache")
+        XCTAssertEqual(session.lastStats.imageEncodeSeconds, 0)
+        XCTAssertEqual(a.ids, b.ids)
+        // The same file read twice has the same key; another picture has another.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gen-cache-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try picture.write(to: dir.appendingPathComponent("a.png"))
+        XCTAssertEqual(try ChatImage(contentsOf: dir.appendingPathComponent("a.png")).key,
+                       try ChatImage(contentsOf: dir.appendingPathComponent("a.png")).key)
+        XCTAssertNotEqual(ChatImage(picture).key, ChatImage(try GenerationTestSupport.picture(seed: 3)).key)
+    }
+
+    func testContextPolicyDropsOldestTurnsAndRejectsTooLongPrompts() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        let session = ChatSession(generator: gen, options: SamplingOptions(greedy: true, maxNewTokens: 4, eosTokenIds: []),
+                                  contextLength: 64)
+        let question = "the cat sat on the mat"
+        var dropped = 0
+        for _ in 0..<4 {
+            _ = try session.ask(question)
+            dropped += session.lastDroppedTurns
+            // What the session kept fits with the token budget.
+            let kept = gen.tokenizer.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
+            XCTAssertLessThanOrEqual(kept.count + 4, 64)
+        }
+        XCTAssertGreaterThan(dropped, 0, "older turns were dropped to fit 64 tokens")
+        XCTAssertEqual(session.turns.count + dropped, 4)
+        XCTAssertLessThanOrEqual(session.cachedTokenCount, 64)
+
+        let turnsBefore = session.turns.count
+        let long = String(repeating: "describe the picture please ", count: 20)
+        XCTAssertThrowsError(try session.ask(long)) { error in
+            guard case GenerationError.promptTooLong(let tokens, let context)? = error as? GenerationError else {
+                return XCTFail("expected promptTooLong, got \(error)")
+            }
+            XCTAssertEqual(context, 64)
+            XCTAssertGreaterThan(tokens, 64)
+            XCTAssertTrue("\(error)".contains("context"))
+        }
+        XCTAssertEqual(session.turns.count, turnsBefore, "a rejected question leaves the session as it was")
+        XCTAssertNoThrow(try session.ask("hello"), "the session continues")
+    }
+
+    func testImageMarkerMismatchIsAClearError() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        let session = ChatSession(generator: gen, options: greedy, contextLength: 256)
+        XCTAssertThrowsError(try session.ask("<image> and <image>", images: [ChatImage(try GenerationTestSupport.picture())])) { error in
+            XCTAssertEqual(error as? GenerationError, .imageCountMismatch(markers: 2, images: 1))
+        }
+        XCTAssertTrue(session.turns.isEmpty)
+    }
+
+    func testBatchedEqualsIndividual() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        let pictures = [try GenerationTestSupport.picture(seed: 4), try GenerationTestSupport.picture(seed: 5)]
+        let prompts = [
+            try gen.chatPrompt("<image> describe the picture please", images: [pictures[0]]),
+            try gen.chatPrompt("hello"),
+            try gen.chatPrompt("<image> what is in this image, and <image> this one?", images: pictures),
+            try gen.chatPrompt("a dog in the park"),
+        ]
+        XCTAssertGreaterThan(Set(prompts.map(\.ids.count)).count, 2, "different lengths need left padding")
+        let options = SamplingOptions(greedy: true, maxNewTokens: 8, eosTokenIds: [])
+        let batched = try gen.generateBatch(prompts, options: options)
+        for (i, p) in prompts.enumerated() {
+            let alone = try gen.generate(p, options: options)
+            XCTAssertEqual(batched[i].ids, alone.ids, "prompt \(i)")
+            XCTAssertEqual(batched[i].text, alone.text, "prompt \(i)")
+        }
+        // Seeded sampling: each row draws as its prompt would alone.
+        let sampled = SamplingOptions(temperature: 1, topP: 0.9, topK: 20, seed: 11, maxNewTokens: 8, eosTokenIds: [])
+        let rows = try gen.generateBatch(prompts, options: sampled)
+        XCTAssertEqual(rows[1].ids, try gen.generate(prompts[1], options: sampled).ids)
+        XCTAssertEqual(try gen.generate(prompts[1], options: sampled).ids, try gen.generate(prompts[1], options: sampled).ids,
+                       "a fixed seed reproduces the draw")
+    }
+}
