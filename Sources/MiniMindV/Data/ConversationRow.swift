@@ -1,0 +1,54 @@
+import Foundation
+
+/// An image of a training row, in whichever form the data provides it.
+public enum TrainingImage: @unchecked Sendable {
+    /// Encoded bytes (JPEG/PNG …), as in the Parquet `image_bytes` column.
+    case encoded(Data)
+    /// A file, as in the older JSONL + image-folder format.
+    case file(URL)
+    /// Precomputed vision features [tokens, dim] (tests, or features extracted elsewhere).
+    case features(Tensor)
+}
+
+/// One conversation of a dataset before templating: turns in order and the images its `<image>`
+/// markers refer to, in order. `name` identifies the row in warnings.
+public struct ConversationRow: @unchecked Sendable {
+    public var name: String
+    public var messages: [ChatMessage]
+    public var images: [TrainingImage]
+
+    public init(name: String, messages: [ChatMessage], images: [TrainingImage] = []) {
+        self.name = name
+        self.messages = messages
+        self.images = images
+    }
+
+    /// Turns from a JSON array of `{role, content}` objects. Older MiniMind-V data wrote `value`
+    /// instead of `content`, and MiniMind2-V ignores roles (it takes them by position), so a
+    /// missing role is allowed here and checked by the sample builder.
+    static func messages(fromJSON json: OrderedJSON, row: String) throws -> [ChatMessage] {
+        guard case let .array(items) = json else {
+            throw TrainingDataError.malformedRow(row: row, reason: "'conversations' must be a JSON array of {role, content} turns")
+        }
+        var out: [ChatMessage] = []
+        for (i, item) in items.enumerated() {
+            guard case .object = item else {
+                throw TrainingDataError.malformedRow(row: row, reason: "turn \(i) is not a JSON object")
+            }
+            guard let content = (item["content"] ?? item["value"])?.stringValue else {
+                throw TrainingDataError.malformedRow(row: row, reason: "turn \(i) has no string 'content'")
+            }
+            let role = item["role"]?.stringValue ?? item["from"]?.stringValue ?? ""
+            out.append(ChatMessage(role: role, content: content, reasoningContent: item["reasoning_content"]?.stringValue))
+        }
+        return out
+    }
+
+    static func messages(fromJSONText text: String, row: String) throws -> [ChatMessage] {
+        let json: OrderedJSON
+        do { json = try OrderedJSON.parse(text) } catch {
+            throw TrainingDataError.malformedRow(row: row, reason: "bad JSON in 'conversations': \(error)")
+        }
+        return try messages(fromJSON: json, row: row)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// One tokenised training example (SPEC §6). `ids` are the real tokens (templated, `<image>`
+/// expanded, truncated to max_seq_len); `labels` has the same length: the token id inside assistant
+/// answers (from right after `<|im_start|>assistant\n` through the following `<|im_end|>\n`
+/// inclusive) and -100 elsewhere. Labels are not shifted: the loss compares logits[t] with
+/// labels[t+1]. Padding is added by the batch collator (`padded(to:)` is the upstream layout).
+public struct TrainingSample: @unchecked Sendable {
+    public static let ignoreLabel = -100
+    public static let padId = 0
+
+    public var ids: [Int]
+    public var labels: [Int]
+    /// The images whose features fill the placeholder runs of `ids`, in order.
+    public var images: [TrainingImage]
+    public var name: String
+
+    public init(ids: [Int], labels: [Int], images: [TrainingImage] = [], name: String = "") {
+        precondition(ids.count == labels.count, "TrainingSample: \(ids.count) ids but \(labels.count) labels")
+        self.ids = ids
+        self.labels = labels
+        self.images = images
+        self.name = name
+    }
+
+    /// Number of labels that count in the loss (targets of the shifted loss: positions ≥ 1).
+    public var countedLabels: Int { labels.dropFirst().filter { $0 != Self.ignoreLabel }.count }
+
+    /// Upstream's fixed-length layout: ids right-padded with 0, labels with -100, to `length`.
+    public func padded(to length: Int) -> (ids: [Int], labels: [Int]) {
+        let n = min(length, ids.count)
+        return (Array(ids.prefix(n)) + Array(repeating: Self.padId, count: length - n),
+                Array(labels.prefix(n)) + Array(repeating: Self.ignoreLabel, count: length - n))
+    }
+}
+
+/// A source of ready samples by index; the trainer asks for sample `index` of `epoch` (augmented
+/// samples may differ between epochs, deterministically).
+public protocol TrainingSampleSource {
+    var count: Int { get }
+    func sample(_ index: Int, epoch: Int) throws -> TrainingSample
+}
+
+/// Samples already built (tests, parity fixtures).
+public struct PreparedSamples: TrainingSampleSource {
+    public var samples: [TrainingSample]
+    public init(_ samples: [TrainingSample]) { self.samples = samples }
+    public var count: Int { samples.count }
+    public func sample(_ index: Int, epoch: Int) throws -> TrainingSample { samples[index] }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+extension VLMTrainer {
+    /// The release file name upstream writes: `{prefix}_{hidden}[_moe]`.
+    public var releaseBaseName: String {
+        "\(recipe.weightPrefix)_\(model.config.language.hiddenSize)\(model.config.language.moe == nil ? "" : "_moe")"
+    }
+
+    public static let resumeFileName = "resume.safetensors"
+    public static let lossCurveFileName = "loss.svg"
+
+    /// Writes, atomically, into the output directory: the release weights as upstream saves them
+    /// (`{prefix}_{hidden}[_moe].pth`, every tensor fp16, no vision keys) and the same tensors as
+    /// `.safetensors`; the resume file (float32 weights, AdamW state, position, losses); the loss curve.
+    @discardableResult
+    public func save() throws -> [URL] {
+        guard let dir = outputDirectory else { return [] }
+        let release = try StateDict(module: model, dtype: .f16)
+        let pth = dir.appendingPathComponent(releaseBaseName + ".pth")
+        let st = dir.appendingPathComponent(releaseBaseName + ".safetensors")
+        try PTHFile.write(release, to: pth)
+        try Safetensors.write(release, to: st, metadata: ["format": "pt", "producer": "MiniMindV"])
+
+        var state = try StateDict(module: model)
+        var resume = StateDict()
+        for (k, v) in state.entries { resume["model." + k] = v }
+        for (k, t) in optimizer.stateTensors() { resume["optimizer." + k] = try TensorData(tensor: t) }
+        state = resume
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let meta = ["position": String(decoding: try encoder.encode(position), as: UTF8.self),
+                    "losses": String(decoding: try encoder.encode(losses), as: UTF8.self),
+                    "recipe": String(decoding: try encoder.encode(recipe), as: UTF8.self),
+                    "producer": "MiniMindV"]
+        let resumeURL = dir.appendingPathComponent(Self.resumeFileName)
+        try Safetensors.write(state, to: resumeURL, metadata: meta)
+        let svg = dir.appendingPathComponent(Self.lossCurveFileName)
+        try LossCurveSVG.render(losses: losses, title: "\(recipe.stage.rawValue) loss").write(to: svg, atomically: true, encoding: .utf8)
+        return [pth, st, resumeURL, svg]
+    }
+
+    /// Continues an interrupted run from a resume file written by `save()`: model weights, AdamW
+    /// moments and step counts, epoch, micro-batch position and the loss history. The data order,
+    /// augmentations and schedule are functions of (seed, epoch, index), so the continued run takes
+    /// exactly the steps the uninterrupted one would have.
+    public func resume(from url: URL) throws {
+        func fail(_ why: String) -> TrainingError { .resume(path: url.path, reason: why) }
+        let file: StateDict
+        do { file = try Safetensors.read(url) } catch { throw fail("\(error)") }
+        let decoder = JSONDecoder()
+        guard let positionText = file.metadata["position"],
+              let saved = try? decoder.decode(TrainingPosition.self, from: Data(positionText.utf8)) else {
+            throw fail("no training position in the metadata (not a MiniMindV resume file)")
+        }
+        if let recipeText = file.metadata["recipe"], let old = try? decoder.decode(TrainingRecipe.self, from: Data(recipeText.utf8)) {
+            guard old.batchSize == recipe.batchSize, old.accumulationSteps == recipe.accumulationSteps,
+                  old.epochs == recipe.epochs, old.seed == recipe.seed, old.shuffle == recipe.shuffle else {
+                throw fail("it was written with batch \(old.batchSize), accumulation \(old.accumulationSteps), epochs \(old.epochs), seed \(old.seed), shuffle \(old.shuffle); this run has \(recipe.batchSize), \(recipe.accumulationSteps), \(recipe.epochs), \(recipe.seed), \(recipe.shuffle)")
+            }
+        }
+        var weights: [String: Tensor] = [:], moments: [String: Tensor] = [:]
+        for (name, data) in file.entries {
+            if name.hasPrefix("model.") { weights[String(name.dropFirst(6))] = try data.toTensor() }
+            else if name.hasPrefix("optimizer.") { moments[String(name.dropFirst(10))] = try data.toTensor() }
+        }
+        do { _ = try model.loadStateDict(weights, strict: true) } catch { throw fail("weights: \(error)") }
+        do { try optimizer.loadState(moments) } catch { throw fail("optimizer: \(error)") }
+        position = saved
+        if let text = file.metadata["losses"], let l = try? decoder.decode([Double].self, from: Data(text.utf8)) { losses = l }
+    }
+}

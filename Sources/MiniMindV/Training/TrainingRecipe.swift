@@ -1,0 +1,114 @@
+import Foundation
+
+/// Everything that defines a training run, with upstream's numbers as defaults (SPEC §7). Every
+/// field can be changed. The vision encoder is always frozen (it is not part of the trained module).
+public struct TrainingRecipe: Codable, Equatable, Sendable {
+    public enum Stage: String, Codable, Sendable { case pretrain, sft }
+
+    public var stage: Stage
+    /// Release file prefix: `pretrain_vlm` → `pretrain_vlm_512.pth`.
+    public var weightPrefix: String
+    /// Key patterns (`KeyPattern`) of the trainable tensors; everything else is frozen.
+    public var trainable: [String]
+    /// Patterns frozen again after `trainable` is applied (custom policies).
+    public var frozen: [String] = []
+    public var learningRate: Double
+    public var batchSize: Int
+    public var epochs: Int
+    public var maxSeqLen: Int
+    public var accumulationSteps: Int = 1
+    /// Global gradient-norm clip; nil or ≤ 0 turns clipping off.
+    public var gradClip: Double? = 1.0
+    public var weightDecay: Double = 0.01
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    public var eps: Double = 1e-8
+    /// 0: upstream's `base·(0.1 + 0.45·(1 + cos(π·t/T)))`; > 0: linear warmup then cosine to 0.1·base.
+    public var warmupSteps: Int = 0
+    /// Save release weights and the resume file every this many optimizer steps (and at the end).
+    public var saveInterval: Int = 100
+    public var seed: UInt64 = 42
+    public var shuffle: Bool = true
+    /// minimind-3v's sampling augmentations (nil: off).
+    public var augmentation: ChatAugmentation?
+    /// Stop after this many optimizer steps; the schedule keeps its full length.
+    public var maxSteps: Int?
+    public var maxSamples: Int?
+    /// Stop at the first malformed row instead of counting and skipping it.
+    public var strict: Bool = false
+    /// Run every micro-batch at `maxSeqLen` as upstream does. Off: each batch is cut to its longest
+    /// sample (the same loss for dense models, less work; MoE routing statistics then see no padding).
+    public var padToMaxLength: Bool = false
+
+    public init(stage: Stage, weightPrefix: String, trainable: [String], learningRate: Double, batchSize: Int,
+                epochs: Int, maxSeqLen: Int) {
+        self.stage = stage
+        self.weightPrefix = weightPrefix
+        self.trainable = trainable
+        self.learningRate = learningRate
+        self.batchSize = batchSize
+        self.epochs = epochs
+        self.maxSeqLen = maxSeqLen
+    }
+
+    /// Upstream's vision-language pretraining for this model: MiniMind2-V trains the projector and
+    /// the last LM layer (4e-4, batch 16, 4 epochs, 640 tokens); minimind-3v the projector only
+    /// (4e-4, 16, 2 epochs, 450 tokens) with its augmentations.
+    public static func pretrain(for config: VLMConfig) -> TrainingRecipe {
+        let last = "model.layers.\(config.language.numHiddenLayers - 1)"
+        switch config.projector {
+        case .linear:
+            return TrainingRecipe(stage: .pretrain, weightPrefix: "pretrain_vlm", trainable: ["vision_proj", last],
+                                  learningRate: 4e-4, batchSize: 16, epochs: 4, maxSeqLen: 640)
+        case .mlp:
+            var r = TrainingRecipe(stage: .pretrain, weightPrefix: "pretrain_vlm", trainable: ["vision_proj"],
+                                   learningRate: 4e-4, batchSize: 16, epochs: 2, maxSeqLen: 450)
+            r.augmentation = ChatAugmentation()
+            return r
+        }
+    }
+
+    /// Upstream's SFT: MiniMind2-V trains the projector and the whole LM (1e-6, batch 4, 2 epochs,
+    /// 1536 tokens); minimind-3v the projector and LM layers 0 and last (5e-6, 4, 2 epochs, 768).
+    public static func sft(for config: VLMConfig) -> TrainingRecipe {
+        let last = "model.layers.\(config.language.numHiddenLayers - 1)"
+        switch config.projector {
+        case .linear:
+            return TrainingRecipe(stage: .sft, weightPrefix: "sft_vlm", trainable: ["vision_proj", "model", "lm_head"],
+                                  learningRate: 1e-6, batchSize: 4, epochs: 2, maxSeqLen: 1536)
+        case .mlp:
+            var r = TrainingRecipe(stage: .sft, weightPrefix: "sft_vlm", trainable: ["vision_proj", "model.layers.0", last],
+                                   learningRate: 5e-6, batchSize: 4, epochs: 2, maxSeqLen: 768)
+            r.augmentation = ChatAugmentation()
+            return r
+        }
+    }
+
+    /// The recipe's learning-rate schedule over `totalMicroSteps`.
+    public func schedule(totalMicroSteps: Int) -> LRSchedule {
+        if warmupSteps > 0 {
+            return WarmupCosineLR(baseLR: learningRate, warmupSteps: min(warmupSteps, totalMicroSteps),
+                                  totalSteps: max(totalMicroSteps, 1), minLRRatio: 0.1)
+        }
+        return MiniMindCosineLR(baseLR: learningRate, totalSteps: max(totalMicroSteps, 1))
+    }
+
+    /// Freezes `model` to this recipe: everything off, `trainable` on, `frozen` off again.
+    /// Returns the trainable keys. Throws when a pattern matches nothing.
+    @discardableResult
+    public func applyFreezePolicy(to model: Module) throws -> [String] {
+        model.freeze()
+        try model.unfreeze(matching: trainable)
+        if !frozen.isEmpty { try model.freeze(matching: frozen) }
+        return model.namedParameters(trainableOnly: true).map(\.0)
+    }
+
+    public func validate() throws {
+        func bad(_ why: String) -> TrainingDataError { .unreadable(path: "recipe", reason: why) }
+        guard batchSize > 0, epochs > 0, maxSeqLen > 1, accumulationSteps > 0, saveInterval > 0 else {
+            throw bad("batch size, epochs, accumulation steps and save interval must be positive and max_seq_len > 1")
+        }
+        guard learningRate >= 0, weightDecay >= 0 else { throw bad("learning rate and weight decay must be >= 0") }
+        if let maxSteps, maxSteps <= 0 { throw bad("--max-steps must be positive") }
+    }
+}

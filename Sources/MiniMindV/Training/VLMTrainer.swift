@@ -1,0 +1,181 @@
+import Foundation
+
+/// The default trainer for MiniMind-V (SPEC §7), step for step like upstream's loop:
+/// for each micro-batch t of T (T = epochs · micro-batches per epoch) the learning rate is set from
+/// the schedule at t; loss = (cross-entropy + MoE aux) / accumulationSteps; backward; after every
+/// `accumulationSteps` micro-batches (and at the end of an epoch) the gradients are clipped to the
+/// recipe's global norm and AdamW steps over the trainable tensors only. Vision features come
+/// from the frozen encoder through `VisionFeatureExtractor` (computed once per image).
+public final class VLMTrainer: Trainer {
+    public let model: MiniMindVLM
+    public let recipe: TrainingRecipe
+    public let samples: TrainingSampleSource
+    public let features: VisionFeatureExtractor?
+    public var callbacks: [TrainingCallback] = []
+    /// Where release weights, the resume file, metrics and the loss curve go (nil: nothing saved).
+    public let outputDirectory: URL?
+    public private(set) var optimizer: AdamW
+    public internal(set) var position = TrainingPosition()
+    public internal(set) var losses: [Double] = []
+    /// Called with a message for every sample skipped during training (default: stderr).
+    public var warn: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    private var stopRequested = false
+    private let schedule: LRSchedule
+
+    public init(model: MiniMindVLM, recipe: TrainingRecipe, samples: TrainingSampleSource,
+                features: VisionFeatureExtractor? = nil, outputDirectory: URL? = nil) throws {
+        try recipe.validate()
+        guard samples.count > 0 else { throw TrainingError.noSamples("the dataset has no usable rows") }
+        self.model = model
+        self.recipe = recipe
+        self.samples = samples
+        self.features = features
+        self.outputDirectory = outputDirectory
+        try recipe.applyFreezePolicy(to: model)
+        optimizer = AdamW(parameters: model.namedParameters(trainableOnly: true), lr: recipe.learningRate,
+                          betas: (recipe.beta1, recipe.beta2), eps: recipe.eps, weightDecay: recipe.weightDecay)
+        schedule = recipe.schedule(totalMicroSteps: recipe.epochs * ((samples.count + recipe.batchSize - 1) / recipe.batchSize))
+        if let outputDirectory {
+            try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        }
+    }
+
+    // MARK: sizes
+
+    public var microBatchesPerEpoch: Int { (samples.count + recipe.batchSize - 1) / recipe.batchSize }
+    public var stepsPerEpoch: Int { (microBatchesPerEpoch + recipe.accumulationSteps - 1) / recipe.accumulationSteps }
+    public var totalSteps: Int { recipe.epochs * stepsPerEpoch }
+    public var totalMicroBatches: Int { recipe.epochs * microBatchesPerEpoch }
+
+    /// Asks the run to stop after the current optimizer step (it saves the resume file first).
+    public func requestStop() { stopRequested = true }
+
+    /// Sample order of an epoch: seeded Fisher–Yates, the same for the same seed and epoch.
+    public func order(epoch: Int) -> [Int] {
+        var order = Array(0..<samples.count)
+        guard recipe.shuffle else { return order }
+        var g = SeededGenerator(seed: recipe.seed &+ 0x5851_F42D_4C95_7F2D &* UInt64(epoch + 1))
+        for i in stride(from: order.count - 1, to: 0, by: -1) {
+            order.swapAt(i, Int(g.next() % UInt64(i + 1)))
+        }
+        return order
+    }
+
+    // MARK: forward
+
+    /// Loss of one micro-batch with autograd (cross-entropy over counted targets + MoE aux).
+    public func loss(_ batch: TrainingBatch) throws -> Tensor {
+        var projected: Tensor?
+        if !batch.images.isEmpty {
+            var feats: [Tensor] = []
+            var b = 0
+            while b < batch.batch {
+                let idx = batch.imagesPerSample[b]
+                let imgs = idx.map { batch.images[$0] }
+                if let features { feats += try features.features(for: imgs, row: batch.sampleNames[b]) }
+                else {
+                    for img in imgs {
+                        guard case .features(let t) = img else {
+                            throw TrainingDataError.malformedRow(row: batch.sampleNames[b], reason: "has an image but the trainer has no vision feature extractor")
+                        }
+                        feats.append(t)
+                    }
+                }
+                b += 1
+            }
+            projected = model.project(Tensor.stack(feats))
+        }
+        let logits = model.logits(ids: batch.ids, batch: batch.batch, images: projected,
+                                  imagesPerSample: projected == nil ? [] : batch.imagesPerSample)
+        var loss = crossEntropy(logits: logits, targets: batch.targets)
+        if let aux = model.language.auxiliaryLoss { loss = loss + aux }
+        return loss
+    }
+
+    /// Mean loss of `samples` without gradients, in batches of the recipe's size.
+    public func evaluate(_ samples: [TrainingSample]) throws -> Double {
+        guard !samples.isEmpty else { return 0 }
+        var total = 0.0, batches = 0
+        try noGrad {
+            for start in stride(from: 0, to: samples.count, by: recipe.batchSize) {
+                let chunk = Array(samples[start..<min(start + recipe.batchSize, samples.count)])
+                total += Double(try loss(TrainingBatch(chunk)).item)
+                batches += 1
+            }
+        }
+        return total / Double(batches)
+    }
+
+    // MARK: the loop
+
+    public func run() throws -> TrainingSummary {
+        model.train()
+        let start = Date()
+        var saved: [URL] = []
+        var stoppedEarly = false
+        let fixed = recipe.padToMaxLength ? recipe.maxSeqLen : nil
+        outer: while position.epoch < recipe.epochs {
+            let order = order(epoch: position.epoch)
+            let micro = microBatchesPerEpoch
+            var stepLoss = 0.0, stepTokens = 0, inGroup = 0
+            var stepStart = Date()
+            optimizer.zeroGrad()
+            while position.microBatch < micro {
+                let i = position.microBatch
+                let t = position.epoch * micro + i
+                optimizer.lr = schedule.lr(at: t)
+                let indices = order[(i * recipe.batchSize)..<min((i + 1) * recipe.batchSize, order.count)]
+                var batchSamples: [TrainingSample] = []
+                for index in indices {
+                    do { batchSamples.append(try samples.sample(index, epoch: position.epoch)) } catch let TrainingDataError.malformedRow(row, reason) {
+                        if recipe.strict { throw TrainingDataError.strictStop(row: row, reason: reason) }
+                        warn("warning: skipping \(row): \(reason)")
+                    }
+                }
+                if !batchSamples.isEmpty {
+                    let batch = TrainingBatch(batchSamples, padTo: fixed)
+                    let l = try loss(batch) / Float(recipe.accumulationSteps)
+                    l.backward()
+                    stepLoss += Double(l.item)
+                    stepTokens += batch.realTokens
+                }
+                inGroup += 1
+                position.microBatch += 1
+                let endOfEpoch = position.microBatch == micro
+                guard inGroup == recipe.accumulationSteps || endOfEpoch else { continue }
+
+                // optimizer step
+                let norm = Double(clipGradNorm(optimizer.parameters, maxNorm: Float(recipe.gradClip.map { $0 > 0 ? $0 : .infinity } ?? .infinity)))
+                position.optimizerSteps += 1
+                guard stepLoss.isFinite, norm.isFinite else {
+                    throw TrainingError.nonFiniteLoss(step: position.optimizerSteps, loss: stepLoss.isFinite ? norm : stepLoss)
+                }
+                optimizer.step()
+                optimizer.zeroGrad()
+                let reportLoss = stepLoss * Double(recipe.accumulationSteps) / Double(inGroup)
+                losses.append(reportLoss)
+                let now = Date()
+                let report = StepReport(epoch: position.epoch, step: position.optimizerSteps, totalSteps: totalSteps,
+                                        loss: reportLoss, lr: optimizer.lr, gradNorm: norm, tokens: stepTokens,
+                                        seconds: now.timeIntervalSince(stepStart), elapsed: now.timeIntervalSince(start))
+                stepLoss = 0; stepTokens = 0; inGroup = 0; stepStart = now
+                if endOfEpoch { position.epoch += 1; position.microBatch = 0 }
+                var stop = stopRequested
+                for c in callbacks where c.trainingDidStep(report, trainer: self) == .stop { stop = true }
+                if let maxSteps = recipe.maxSteps, position.optimizerSteps >= maxSteps { stop = true }
+                let finished = position.epoch >= recipe.epochs
+                if position.optimizerSteps % recipe.saveInterval == 0 || stop || finished {
+                    let files = try save()
+                    saved += files
+                    if !files.isEmpty { for c in callbacks { c.trainingDidSave(files, trainer: self) } }
+                }
+                if endOfEpoch { for c in callbacks { c.trainingDidFinishEpoch(position.epoch - 1, trainer: self) } }
+                if stop && !finished { stoppedEarly = true; break outer }
+                if endOfEpoch { break }
+            }
+        }
+        model.eval()
+        return TrainingSummary(losses: losses, steps: position.optimizerSteps, totalSteps: totalSteps,
+                               stoppedEarly: stoppedEarly, savedFiles: saved)
+    }
+}

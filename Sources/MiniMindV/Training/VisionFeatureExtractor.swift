@@ -1,0 +1,114 @@
+import Foundation
+
+/// Vision features for training images through the frozen encoder, each image computed once:
+/// kept in a `VisionFeatureCache` on disk when one is given (reused across epochs, runs and
+/// stages), else in memory for this run. Precomputed `.features` images pass through.
+public final class VisionFeatureExtractor {
+    public let encoder: VisionEncoder
+    public let cache: VisionFeatureCache?
+    private var memory: [String: Tensor] = [:]
+    public private(set) var computed = 0
+    public private(set) var reused = 0
+
+    public init(encoder: VisionEncoder, cache: VisionFeatureCache?) {
+        self.encoder = encoder
+        self.cache = cache
+    }
+
+    /// The content key of an image (nil for precomputed features).
+    func key(_ image: TrainingImage, row: String) throws -> String? {
+        switch image {
+        case .features: return nil
+        case .encoded(let data): return FeatureCacheKey.hex(data)
+        case .file(let url):
+            guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else {
+                throw TrainingDataError.malformedRow(row: row, reason: "missing image \(url.path)")
+            }
+            return FeatureCacheKey.hex(data)
+        }
+    }
+
+    private func cached(_ key: String) -> Tensor? {
+        if let t = memory[key] { return t }
+        return cache?.load(key)
+    }
+
+    private func decode(_ image: TrainingImage, row: String) throws -> RGBImage {
+        do {
+            switch image {
+            case .encoded(let data): return try RGBImage(data: data)
+            case .file(let url): return try RGBImage(contentsOf: url)
+            case .features: preconditionFailure("precomputed features are not decoded")
+            }
+        } catch {
+            throw TrainingDataError.malformedRow(row: row, reason: "corrupt or unreadable image: \(error)")
+        }
+    }
+
+    private func remember(_ key: String, _ features: Tensor) throws {
+        if let cache { try cache.store(key, features: features) } else { memory[key] = features }
+    }
+
+    /// Features [images.count, tokens, dim] for one sample's images, computing those not seen yet.
+    public func features(for images: [TrainingImage], row: String) throws -> [Tensor] {
+        var out: [Tensor] = []
+        for image in images {
+            if case .features(let t) = image { out.append(t); continue }
+            guard let key = try key(image, row: row) else { continue }
+            if let t = cached(key) { reused += 1; out.append(t); continue }
+            let t = try encodeOne(image, row: row)
+            try remember(key, t)
+            computed += 1
+            out.append(t)
+        }
+        return out
+    }
+
+    private func encodeOne(_ image: TrainingImage, row: String) throws -> Tensor {
+        let px = try encoder.preprocessing([try decode(image, row: row)])
+        let f = noGrad { encoder.encode(px) }
+        return f.reshaped([f.shape[1], f.shape[2]])
+    }
+
+    /// The pre-pass: computes the features of every image of every usable row in batches of
+    /// `batchSize`, dropping rows whose images are missing or corrupt (or throwing when strict).
+    public func prepare(_ source: ConversationSampleSource, batchSize: Int = 8, strict: Bool,
+                        warn: (String) -> Void = { _ in }, progress: (Int, Int) -> Void = { _, _ in }) throws {
+        var pending: [(key: String, image: RGBImage)] = []
+        var pendingKeys = Set<String>()
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let px = try encoder.preprocessing(pending.map(\.image))
+            let f = noGrad { encoder.encode(px) }
+            let tokens = f.shape[1], dim = f.shape[2]
+            for (i, p) in pending.enumerated() {
+                let t = Tensor.uninitialized([tokens, dim])
+                memcpy(t.mutablePointer, f.pointer + i * tokens * dim, tokens * dim * 4)
+                try remember(p.key, t)
+                computed += 1
+            }
+            pending.removeAll()
+            pendingKeys.removeAll()
+        }
+        let indices = source.usable
+        for (n, index) in indices.enumerated() {
+            let row: ConversationRow
+            do { row = try source.dataset.row(index) } catch { continue }
+            do {
+                for image in row.images {
+                    guard let key = try key(image, row: row.name) else { continue }
+                    if pendingKeys.contains(key) || memory[key] != nil || (cache?.contains(key) ?? false) { reused += 1; continue }
+                    pending.append((key, try decode(image, row: row.name)))
+                    pendingKeys.insert(key)
+                }
+            } catch let TrainingDataError.malformedRow(name, reason) {
+                if strict { throw TrainingDataError.strictStop(row: name, reason: reason) }
+                warn("warning: skipping \(name): \(reason)")
+                source.drop(datasetIndex: index, row: name, reason: reason)
+            }
+            if pending.count >= batchSize { try flush() }
+            progress(n + 1, indices.count)
+        }
+        try flush()
+    }
+}

@@ -1,0 +1,81 @@
+import XCTest
+@testable import MiniMindV
+
+/// The training step against PyTorch (Scripts/gen_training_fixtures.py: transformers Llama/Qwen3 +
+/// projector + splice, torch.optim.AdamW, clip_grad_norm_, upstream schedule): loss and every
+/// trainable gradient at step 0, the losses of 5 optimizer steps, the trained tensors after them,
+/// and frozen tensors bit-identical — for the pretrain and SFT trainable sets of both generations.
+final class TrainingParityTests: XCTestCase {
+    func runCase(_ name: String) throws {
+        guard let c = try TrainingFixtures.cases()[name], let kind = c["kind"] as? String,
+              let lmConfig = c["lm_config"], let lr = c["base_lr"] as? Double, let accum = c["accumulation_steps"] as? Int,
+              let micro = c["micro_batches"] as? Int, let total = c["schedule_total"] as? Int,
+              let sampleImages = c["sample_images"] as? [[[Int]]], let losses = c["losses"] as? [Double],
+              let loss0 = c["loss0"] as? Double, let trainableKeys = c["trainable"] as? [String] else {
+            return XCTFail("training_cases.json has no complete case \(name)")
+        }
+        let vlm = try TrainingFixtures.model(kind: kind, lmConfig: lmConfig)
+        var recipe = name.hasSuffix("pretrain") ? TrainingRecipe.pretrain(for: vlm.config) : TrainingRecipe.sft(for: vlm.config)
+        recipe.learningRate = lr
+        recipe.batchSize = 3
+        recipe.accumulationSteps = accum
+        recipe.epochs = total / micro          // the schedule spans `total` micro-steps …
+        recipe.maxSteps = losses.count         // … and the run stops early, as --max-steps does
+        recipe.shuffle = false
+        recipe.augmentation = nil
+        var samples: [TrainingSample] = []
+        for m in 0..<micro { samples += try TrainingFixtures.samples(case: name, micro: m, sampleImages: sampleImages[m]) }
+        let trainer = try VLMTrainer(model: vlm, recipe: recipe, samples: PreparedSamples(samples))
+
+        // The recipe's trainable set is the script's.
+        XCTAssertEqual(Set(vlm.namedParameters(trainableOnly: true).map(\.0)), Set(trainableKeys), "\(name) trainable set")
+        let frozenBefore = vlm.namedParameters().filter { !$0.1.requiresGrad }.map { ($0.0, $0.1.toArray()) }
+        let initial = vlm.namedParameters().map { ($0.0, $0.1.copy()) }
+
+        // Step 0: loss and gradients of its micro-batches.
+        var step0 = 0.0
+        for m in 0..<accum {
+            let l = try trainer.loss(TrainingBatch(Array(samples[(3 * m)..<(3 * m + 3)]))) / Float(accum)
+            l.backward()
+            step0 += Double(l.item)
+        }
+        XCTAssertEqual(step0, loss0, accuracy: 2e-5, "\(name) step-0 loss")
+        let expectedGrads = try Safetensors.read(TrainingFixtures.url("\(name)_grads0.safetensors"))
+        for (key, p) in vlm.namedParameters(trainableOnly: true) {
+            guard let g = p.grad, let want = try expectedGrads[key]?.toTensor() else { XCTFail("\(name): no gradient for \(key)"); continue }
+            let scale = max(want.toArray().map(abs).max() ?? 0, 1e-6)
+            XCTAssertLessThanOrEqual(maxAbsDiff(g, want) / scale, 1e-4, "\(name) gradient \(key) (max |g| \(scale))")
+        }
+        trainer.optimizer.zeroGrad()
+
+        // Five optimizer steps.
+        let summary = try trainer.run()
+        XCTAssertEqual(summary.steps, losses.count)
+        XCTAssertTrue(summary.stoppedEarly)
+        XCTAssertEqual(summary.totalSteps, total / accum)
+        for (i, (got, want)) in zip(summary.losses, losses).enumerated() {
+            XCTAssertEqual(got, want, accuracy: 1e-4, "\(name) loss of step \(i + 1)")
+        }
+        let after = try Safetensors.read(TrainingFixtures.url("\(name)_after.safetensors"))
+        let start = Dictionary(uniqueKeysWithValues: initial)
+        for (key, p) in vlm.namedParameters(trainableOnly: true) {
+            guard let want = try after[key]?.toTensor(), let p0 = start[key] else { continue }
+            // Compare the update (trained − initial), relative to its size.
+            let moved = try XCTUnwrap(Optional(p - p0)), wantMoved = want - p0
+            let scale = max(wantMoved.toArray().map(abs).max() ?? 0, 1e-7)
+            XCTAssertLessThanOrEqual(maxAbsDiff(moved, wantMoved) / scale, 2e-3, "\(name) update of \(key)")
+        }
+        for (key, before) in frozenBefore {
+            XCTAssertEqual(vlm.namedParameters().first { $0.0 == key }?.1.toArray(), before, "\(name): frozen \(key) changed")
+        }
+    }
+
+    func maxAbsDiff(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.toArray(), b.toArray()).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    func testMiniMind2VPretrainStep() throws { try runCase("vlm2_pretrain") }
+    func testMiniMind2VSFTStepWithAccumulation() throws { try runCase("vlm2_sft") }
+    func testMiniMind3VPretrainStep() throws { try runCase("vlm3_pretrain") }
+    func testMiniMind3VSFTStep() throws { try runCase("vlm3_sft") }
+}
