@@ -1,0 +1,18 @@
+// `minimind-v sft`: upstream's supervised fine-tuning recipe (SPEC §7).
+import ArgumentParser
+import MiniMindV
+
+struct SFTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "Supervised fine-tuning on image conversations (MiniMind2-V: projector + whole LM; minimind-3v: projector + LM layers 0 and last).",
+        discussion: """
+            Defaults are upstream's: MiniMind2-V lr 1e-6, batch 4, 2 epochs, 1536 tokens; minimind-3v lr 5e-6,
+            batch 4, 2 epochs, 768 tokens. Start from --from-weights pretrain_vlm_<hidden>.pth. Writes
+            <out>/sft_vlm_<hidden>[_moe].pth (fp16) and .safetensors, the resume file, metrics and loss curve.
+            """)
+
+    @OptionGroup var options: TrainingOptions
+
+    func run() throws { try options.run(stage: .sft) }
+}

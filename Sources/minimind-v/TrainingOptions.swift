@@ -1,0 +1,136 @@
+// Flags shared by `minimind-v pretrain` and `minimind-v sft`; defaults come from the recipe (SPEC §7).
+import ArgumentParser
+import Foundation
+import MiniMindV
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct TrainingOptions: ParsableArguments {
+    @Argument(help: "Training data: a .parquet file (conversations + image_bytes) or a .jsonl file (with --images).")
+    var data: String
+
+    @Option(name: .long, help: "Image folder for .jsonl data (the 'image' field names files in it).")
+    var images: String?
+
+    @Option(name: .customLong("from-weights"), help: "Start weights (.pth / .safetensors), e.g. llm_512.pth for pretrain, pretrain_vlm_512.pth for SFT. Default: random init.")
+    var fromWeights: String?
+
+    @Option(name: .long, help: "Vision encoder folder (Hugging Face CLIP/SigLIP layout).")
+    var vision: String
+
+    @Option(name: .long, help: "Tokenizer folder (tokenizer.json + tokenizer_config.json).")
+    var tokenizer: String
+
+    @Option(name: .long, help: "Model preset (\(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))); default: inferred from --from-weights.")
+    var preset: String?
+
+    @Option(name: .long, help: "Epochs (recipe default).") var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Samples per micro-batch (recipe default).") var batchSize: Int?
+    @Option(name: .long, help: "Base learning rate (recipe default).") var lr: Double?
+    @Option(name: .customLong("max-seq-len"), help: "Truncate samples to this many tokens (recipe default).") var maxSeqLen: Int?
+    @Option(name: .customLong("accumulation-steps"), help: "Micro-batches per optimizer step.") var accumulationSteps: Int?
+    @Option(name: .customLong("grad-clip"), help: "Global gradient-norm clip (0 = off).") var gradClip: Double?
+    @Option(name: .customLong("warmup-steps"), help: "Linear warmup micro-steps before the cosine (0 = upstream formula).") var warmupSteps: Int?
+    @Option(name: .customLong("save-interval"), help: "Save weights and the resume file every N optimizer steps.") var saveInterval: Int?
+    @Option(name: .long, help: "Output folder for release weights, resume file, metrics and loss curve.") var out: String = "out"
+    @Flag(name: .long, help: "Continue the interrupted run saved in --out (resume.safetensors).") var resume = false
+    @Option(name: .customLong("resume-from"), help: "Continue from this resume file.") var resumeFrom: String?
+    @Option(name: .long, parsing: .upToNextOption, help: "Key patterns to train instead of the recipe's (e.g. vision_proj model.layers.7).")
+    var trainable: [String] = []
+    @Option(name: .long, parsing: .upToNextOption, help: "Key patterns to freeze after --trainable (e.g. '**.bias').")
+    var freeze: [String] = []
+    @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
+    @Flag(name: .customLong("no-shuffle"), help: "Keep the data order (default: seeded shuffle per epoch).") var noShuffle = false
+    @Flag(name: .customLong("no-augment"), help: "Turn off minimind-3v's system-prompt / think-block augmentations.") var noAugment = false
+    @Option(name: .customLong("max-steps"), help: "Stop after N optimizer steps (the schedule keeps its full length).") var maxSteps: Int?
+    @Option(name: .long, help: "Metrics JSONL path (default: <out>/metrics.jsonl).") var metrics: String?
+    @Option(name: .customLong("max-samples"), help: "Use only the first N rows.") var maxSamples: Int?
+    @Flag(name: .long, help: "Stop at the first malformed row instead of skipping it.") var strict = false
+    @Option(name: .long, help: "Seed for shuffling and augmentation.") var seed: UInt64 = 42
+    @Option(name: .customLong("feature-cache"), help: "Vision-feature cache folder (default: <out>/feature-cache).") var featureCache: String?
+    @Flag(name: .customLong("pad-to-max-length"), help: "Run every batch at max_seq_len as upstream does (default: cut to the longest sample).")
+    var padToMaxLength = false
+
+    static func url(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
+
+    func recipe(_ stage: TrainingRecipe.Stage, config: VLMConfig) -> TrainingRecipe {
+        var r = stage == .pretrain ? TrainingRecipe.pretrain(for: config) : TrainingRecipe.sft(for: config)
+        if let epochs { r.epochs = epochs }
+        if let batchSize { r.batchSize = batchSize }
+        if let lr { r.learningRate = lr }
+        if let maxSeqLen { r.maxSeqLen = maxSeqLen }
+        if let accumulationSteps { r.accumulationSteps = accumulationSteps }
+        if let gradClip { r.gradClip = gradClip > 0 ? gradClip : nil }
+        if let warmupSteps { r.warmupSteps = warmupSteps }
+        if let saveInterval { r.saveInterval = saveInterval }
+        if !trainable.isEmpty { r.trainable = trainable }
+        r.frozen = freeze
+        r.shuffle = !noShuffle
+        if noAugment { r.augmentation = nil }
+        r.maxSteps = maxSteps
+        r.maxSamples = maxSamples
+        r.strict = strict
+        r.seed = seed
+        r.padToMaxLength = padToMaxLength
+        return r
+    }
+
+    func run(stage: TrainingRecipe.Stage) throws {
+        if let threads { Threads.set(threads) }
+        let start = try fromWeights.map { try Weights.read(Self.url($0)) }
+        let config: VLMConfig
+        if let preset { config = try VLMPreset.named(preset).config }
+        else if let start { config = try ConfigInference.vlm(from: Weights.shapes(start)) }
+        else { throw ValidationError("give --preset, or --from-weights to infer the model from") }
+        let encoder = try ViTVisionEncoder.load(folder: Self.url(vision))
+        let model = try MiniMindVLM.forTraining(config: config, vision: encoder, startWeights: start,
+                                                allowMissingProjector: stage == .pretrain, seed: seed)
+        let tok = try Tokenizer(contentsOf: Self.url(tokenizer))
+        let recipe = recipe(stage, config: model.config)
+        let outDir = Self.url(out)
+        let data = try openConversationDataset(Self.url(data), imageFolder: images.map(Self.url))
+        let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        log("\(stage.rawValue): \(data.count) rows from \(self.data); trainable: \(recipe.trainable.joined(separator: ", "))")
+        let trainer = try VLMTrainer.forConversations(
+            model: model, tokenizer: tok, recipe: recipe, data: data,
+            featureCache: featureCache.map(Self.url) ?? outDir.appendingPathComponent("feature-cache"),
+            outputDirectory: outDir, warn: log,
+            progress: { done, total in
+                if done == total || done % 500 == 0 { log("vision features: \(done)/\(total) rows") }
+            })
+        log("\(trainer.samples.count) samples, \(trainer.totalSteps) optimizer steps, \(model.parameterCount(trainableOnly: true)) trainable parameters")
+        if resume || resumeFrom != nil {
+            let file = resumeFrom.map(Self.url) ?? outDir.appendingPathComponent(VLMTrainer.resumeFileName)
+            try trainer.resume(from: file)
+            log("resumed at optimizer step \(trainer.position.optimizerSteps) (epoch \(trainer.position.epoch + 1))")
+        }
+        let metricsURL = metrics.map(Self.url) ?? outDir.appendingPathComponent("metrics.jsonl")
+        trainer.callbacks = [ProgressLineCallback(interval: 10), try MetricsLogCallback(url: metricsURL), InterruptCallback()]
+        InterruptCallback.install()
+        let summary = try trainer.run()
+        log(summary.stoppedEarly
+            ? "stopped after step \(summary.steps) of \(summary.totalSteps); continue with --resume"
+            : "finished \(summary.steps) steps")
+        for file in Set(summary.savedFiles.map(\.path)).sorted() { log("saved \(file)") }
+    }
+}
+
+/// Ctrl-C stops after the current optimizer step, saving the resume file; a second Ctrl-C exits at once.
+final class InterruptCallback: TrainingCallback {
+    nonisolated(unsafe) static var requested: sig_atomic_t = 0
+
+    static func install() {
+        signal(SIGINT) { _ in
+            if InterruptCallback.requested != 0 { _exit(130) }
+            InterruptCallback.requested = 1
+        }
+    }
+
+    func trainingDidStep(_ report: StepReport, trainer: VLMTrainer) -> TrainingControl {
+        InterruptCallback.requested != 0 ? .stop : .proceed
+    }
+}
