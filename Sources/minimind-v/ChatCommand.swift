@@ -1,0 +1,99 @@
+// `minimind-v chat`: an interactive conversation that streams its answers. Reads stdin line by line
+// (a terminal or a pipe); `/image PATH` attaches an image to the next question, `/reset` starts over,
+// `/quit` leaves. Bad input (missing or non-image file, over-long prompt) is reported and the chat goes on.
+import ArgumentParser
+import Foundation
+import MiniMindV
+
+struct ChatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chat",
+        abstract: "Chat with a MiniMind-V model about images; answers stream as they are generated.",
+        discussion: """
+            Type a question and press return. Commands:
+              /image PATH   attach an image to the next question (repeatable); write <image> in the
+                            question to place it, otherwise it goes before the text
+              /reset        forget the conversation (cached image features are kept)
+              /quit         leave (end of input works too)
+            Follow-up questions reuse the KV cache, so only their new tokens are processed. When the
+            conversation outgrows --context, the oldest exchanges are dropped (the system prompt stays).
+            """)
+
+    @OptionGroup var modelOptions: ModelLoadingOptions
+    @OptionGroup var sampling: SamplingFlags
+
+    @Option(name: .long, help: "Context length in tokens (KV cache size).")
+    var context = 2048
+
+    @Option(name: .long, help: "System prompt (default: the chat template's).")
+    var system: String?
+
+    @Flag(name: .long, help: "Print timings and tokens/s after each answer (stderr).")
+    var stats = false
+
+    @Option(name: .long, help: "An image for the first question (same as /image).")
+    var image: [String] = []
+
+    func run() throws {
+        let bundle: VLMBundle
+        do { bundle = try modelOptions.load() } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        let session = ChatSession(generator: Generator(bundle: bundle), options: sampling.options, contextLength: context, system: system)
+        let interactive = isatty(0) != 0
+        var pending: [ChatImage] = []
+        for path in image { attach(path, to: &pending) }
+        if interactive {
+            printError("MiniMind-V chat (\(bundle.model.config.language.hiddenSize)-wide, \(bundle.model.config.language.numHiddenLayers) layers). /image PATH, /reset, /quit.")
+        }
+        while true {
+            if interactive { print(pending.isEmpty ? "> " : "[\(pending.count) image(s)] > ", terminator: ""); fflush(stdout) }
+            guard let line = readLine(strippingNewline: true) else { break }
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty { continue }
+            if text == "/quit" || text == "/exit" { break }
+            if text == "/reset" {
+                session.reset()
+                pending.removeAll()
+                printError("(conversation cleared)")
+                continue
+            }
+            if text.hasPrefix("/image") {
+                let path = text.dropFirst("/image".count).trimmingCharacters(in: .whitespaces)
+                if path.isEmpty { printError("usage: /image PATH") } else { attach(path, to: &pending) }
+                continue
+            }
+            if text.hasPrefix("/") {
+                printError("unknown command \(text.split(separator: " ")[0]); commands: /image PATH, /reset, /quit")
+                continue
+            }
+            do {
+                let result = try session.ask(text, images: pending) { _, piece in
+                    print(piece, terminator: "")
+                    fflush(stdout)
+                    return true
+                }
+                print("")
+                fflush(stdout)
+                pending.removeAll()
+                if result.finishReason == .contextFull { printError("(the context is full: the answer was cut; /reset to start over)") }
+                if session.lastDroppedTurns > 0 { printError("(dropped the \(session.lastDroppedTurns) oldest exchange(s) to fit the context)") }
+                if stats { printError("[\(result.stats.summary); seed \(result.stats.seed); \(result.finishReason.rawValue)]") }
+            } catch {
+                printError("error: \(error)")
+                if !pending.isEmpty { printError("(the attached image(s) are kept for the next question; /reset clears them)") }
+            }
+        }
+    }
+
+    private func attach(_ path: String, to pending: inout [ChatImage]) {
+        do {
+            let image = try ChatImage(contentsOf: URL(fileURLWithPath: (path as NSString).expandingTildeInPath))
+            pending.append(image)
+            printError("(attached \(path): \(image.image.width)×\(image.image.height))")
+        } catch {
+            printError("error: \(error)")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+// Shared model flags: `--model DIR` (a MiniMindV model folder) or the upstream release layout
+// (`--weights FILE --vision DIR --tokenizer DIR [--preset NAME]`). Used by chat, caption, forward.
+import ArgumentParser
+import Foundation
+import MiniMindV
+
+struct ModelLoadingOptions: ParsableArguments {
+    @Option(name: .long, help: "A MiniMindV model folder (config.json, model.safetensors, tokenizer.json, vision/).")
+    var model: String?
+
+    @Option(name: .long, help: "Release weights (.pth / .safetensors), e.g. sft_vlm_512.pth; needs --vision and --tokenizer.")
+    var weights: String?
+
+    @Option(name: .long, help: "Vision encoder folder (Hugging Face CLIP/SigLIP layout) for --weights.")
+    var vision: String?
+
+    @Option(name: .long, help: "Tokenizer folder (tokenizer.json + tokenizer_config.json) for --weights.")
+    var tokenizer: String?
+
+    @Option(name: .long, help: "Preset of --weights (\(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))); default: inferred from the shapes.")
+    var preset: String?
+
+    func validate() throws {
+        switch (model, weights) {
+        case (nil, nil): throw ValidationError("give --model DIR, or --weights FILE with --vision DIR and --tokenizer DIR")
+        case (.some, .some): throw ValidationError("give either --model or --weights, not both")
+        case (nil, .some):
+            guard vision != nil, tokenizer != nil else {
+                throw ValidationError("--weights needs --vision DIR (the vision encoder) and --tokenizer DIR")
+            }
+        case (.some, nil): break
+        }
+        if let preset { _ = try VLMPreset.named(preset) }
+    }
+
+    /// Loads the model, tokenizer and chat template.
+    func load() throws -> VLMBundle {
+        let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
+        if let model { return try VLMBundle.load(folder: url(model)) }
+        guard let weights, let vision, let tokenizer else {
+            throw ValidationError("--weights needs --vision DIR and --tokenizer DIR")
+        }
+        return try VLMBundle.load(weights: url(weights), vision: url(vision), tokenizer: url(tokenizer),
+                                  preset: try preset.map(VLMPreset.named))
+    }
+}
+
+/// The sampling flags shared by chat and caption (defaults: upstream evaluation's settings).
+struct SamplingFlags: ParsableArguments {
+    @Option(name: .long, help: "Sampling temperature (0 = greedy).")
+    var temperature: Float = 0.7
+
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1 = off).")
+    var topP: Float = 0.85
+
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0 = off).")
+    var topK: Int = 50
+
+    @Option(name: .customLong("repetition-penalty"), help: "Penalty for ids already in the sequence (1 = off).")
+    var repetitionPenalty: Float = 1.0
+
+    @Option(name: .long, help: "Random seed (default: a random one, printed with --stats).")
+    var seed: UInt64?
+
+    @Flag(name: .long, help: "Greedy decoding (argmax), deterministic.")
+    var greedy = false
+
+    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate per answer.")
+    var maxNewTokens = 512
+
+    @Option(name: .customLong("stop"), help: "Stop when the answer contains this text (repeatable).")
+    var stop: [String] = []
+
+    var options: SamplingOptions {
+        SamplingOptions(temperature: temperature, topP: topP, topK: topK, repetitionPenalty: repetitionPenalty,
+                        greedy: greedy, seed: seed, maxNewTokens: maxNewTokens, stopStrings: stop)
+    }
+
+    func validate() throws {
+        do { try options.validate() } catch { throw ValidationError("\(error)") }
+    }
+}
+
+/// Writes to stderr (messages for people; stdout carries the answers).
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
