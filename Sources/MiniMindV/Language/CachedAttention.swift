@@ -2,63 +2,115 @@ import Foundation
 
 /// Attention of new queries against a KV cache (inference only, no autograd). Queries [B, T, Hq, D]
 /// attend to the cached positions 0..<(past + t + 1) — causal, aligned to the end — optionally
-/// skipping padded keys. The query heads sharing a kv head are stacked into one GEMM per kv head.
-/// Returns [B, T, Hq·D], ready for the output projection.
+/// skipping padded keys. The query heads sharing a kv head are stacked into one GEMM per kv head,
+/// rows ordered (token, head) so a token's heads are one contiguous copy in and out. Long prompts
+/// go in chunks of queries, each multiplied only against the keys it can see (about half the work
+/// of the full square for a causal prefill). Returns [B, T, Hq·D], ready for the output projection.
 enum CachedAttention {
+    /// Query tokens per chunk: large enough for efficient GEMMs, small enough to skip most of the
+    /// causally hidden upper triangle.
+    static let queryChunk = 64
+
     static func run(q: Tensor, cache: KVCache, layer: Int, past: Int, keyMask: [Float]?) -> Tensor {
         let b = q.shape[0], t = q.shape[1], hq = q.shape[2], d = q.shape[3]
         let hkv = cache.kvHeads, rep = hq / hkv, total = past + t, maxLen = cache.maxLength
         let scale = 1 / Float(d).squareRoot()
         let out = Tensor.uninitialized([b, t, hq * d])
-        let rows = rep * t
-        let qg = Tensor.uninitialized([rows, d]), scores = Tensor.uninitialized([rows, total])
-        let og = Tensor.uninitialized([rows, d])
-        let qp = q.pointer, op = out.mutablePointer
+        let chunk = Swift.min(t, queryChunk)
+        let qg = Tensor.uninitialized([t * rep, d]), og = Tensor.uninitialized([t * rep, d])
+        let scores = Tensor.uninitialized([chunk * rep, total])
+        let qp = q.pointer, op = out.mutablePointer, qgp = qg.mutablePointer, ogp = og.mutablePointer
+        let sp = scores.mutablePointer
+        let groupWidth = rep * d
         for bi in 0..<b {
+            let mask: [Float]? = keyMask.map { Array($0[(bi * maxLen)..<(bi * maxLen + total)]) }
             for g in 0..<hkv {
-                // Gather the group's queries as rows (r, i).
-                for r in 0..<rep {
-                    for i in 0..<t {
-                        (qg.mutablePointer + (r * t + i) * d).update(from: qp + ((bi * t + i) * hq + g * rep + r) * d, count: d)
-                    }
+                // Gather the group's queries: row (i, r) = token i, head g·rep + r.
+                for i in 0..<t {
+                    (qgp + i * groupWidth).update(from: qp + ((bi * t + i) * hq + g * rep) * d, count: groupWidth)
                 }
                 let kBase = cache.keys[layer].pointer + (bi * hkv + g) * maxLen * d
                 let vBase = cache.values[layer].pointer + (bi * hkv + g) * maxLen * d
-                BLAS.gemm(transB: true, m: rows, n: total, k: d, alpha: scale, a: qg.pointer, b: kBase, c: scores.mutablePointer)
-                let mask = keyMask.map { Array($0[(bi * maxLen)..<(bi * maxLen + total)]) }
-                maskedSoftmaxRows(scores.mutablePointer, rows: rows, width: total, queries: t, past: past, keyMask: mask)
-                BLAS.gemm(m: rows, n: d, k: total, a: scores.pointer, b: vBase, c: og.mutablePointer)
-                for r in 0..<rep {
-                    for i in 0..<t {
-                        (op + ((bi * t + i) * hq + g * rep + r) * d).update(from: og.pointer + (r * t + i) * d, count: d)
-                    }
+                var i0 = 0
+                while i0 < t {
+                    let i1 = Swift.min(t, i0 + chunk), rows = (i1 - i0) * rep, width = past + i1
+                    BLAS.gemm(transB: true, m: rows, n: width, k: d, alpha: scale, a: qgp + i0 * groupWidth, b: kBase, c: sp)
+                    softmaxRows(sp, rows: rows, width: width, rep: rep, firstVisible: past + i0 + 1, keyMask: mask)
+                    BLAS.gemm(m: rows, n: d, k: width, a: sp, b: vBase, c: ogp + i0 * groupWidth)
+                    i0 = i1
+                }
+                for i in 0..<t {
+                    (op + ((bi * t + i) * hq + g * rep) * d).update(from: ogp + i * groupWidth, count: groupWidth)
                 }
             }
         }
         return out
     }
 
-    /// Row (r, i) may see keys 0...past+i that the mask keeps; softmax in place, masked entries 0.
-    private static func maskedSoftmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, width: Int, queries: Int,
-                                          past: Int, keyMask: [Float]?) {
-        Threads.parallelFor(rows, minChunk: 8) { range in
-            for row in range {
-                let p = s + row * width
-                let visible = past + row % queries + 1
-                var m = -Float.infinity
-                for j in 0..<visible where keyMask?[j] ?? 1 != 0 { m = Swift.max(m, p[j]) }
-                if m == -.infinity {  // nothing visible (a padded query row): output zeros
-                    p.update(repeating: 0, count: width)
-                    continue
+    /// Row (i, r) (row / rep = i) sees keys 0..<firstVisible + i that the mask keeps. Softmax in
+    /// place; hidden and masked entries become 0. A row that sees nothing (padding) becomes all 0.
+    private static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, width: Int, rep: Int,
+                                    firstVisible: Int, keyMask: [Float]?) {
+        let work = rows * width
+        if let keyMask {
+            keyMask.withUnsafeBufferPointer { m in
+                let mp = m.baseAddress!
+                Threads.parallelFor(rows, minChunk: Swift.max(1, 16_384 / Swift.max(work / Swift.max(rows, 1), 1))) { range in
+                    for row in range { softmaxRow(s + row * width, width: width, visible: firstVisible + row / rep, mask: mp) }
                 }
-                var sum: Float = 0
-                for j in 0..<visible {
-                    if keyMask?[j] ?? 1 != 0 { let e = Foundation.exp(p[j] - m); p[j] = e; sum += e } else { p[j] = 0 }
-                }
-                let inv = 1 / sum
-                for j in 0..<visible { p[j] *= inv }
-                if visible < width { (p + visible).update(repeating: 0, count: width - visible) }
+            }
+        } else {
+            Threads.parallelFor(rows, minChunk: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
+                for row in range { softmaxRow(s + row * width, width: width, visible: firstVisible + row / rep, mask: nil) }
             }
         }
+    }
+
+    typealias V = SIMD16<Float>
+
+    @inline(never)
+    static func softmaxRow(_ p: UnsafeMutablePointer<Float>, width: Int, visible: Int, mask: UnsafePointer<Float>?) {
+        if let mask {
+            for j in 0..<visible where mask[j] == 0 { p[j] = -.infinity }
+        }
+        let raw = UnsafeMutableRawPointer(p)
+        // Max over the visible entries.
+        var mv = V(repeating: -.infinity)
+        var j = 0
+        while j + 16 <= visible {
+            mv = pointwiseMax(mv, raw.loadUnaligned(fromByteOffset: j * 4, as: V.self))
+            j += 16
+        }
+        var m = mv.max()
+        while j < visible { m = Swift.max(m, p[j]); j += 1 }
+        if m == -.infinity {  // nothing visible: a padded query row
+            p.update(repeating: 0, count: width)
+            return
+        }
+        // exp(x − m) and its sum; exp of −inf (masked) is 0.
+        let mvec = V(repeating: m)
+        var sv = V(repeating: 0)
+        j = 0
+        while j + 16 <= visible {
+            let e = VectorMath.expNonPositive(raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) - mvec)
+            raw.storeBytes(of: e, toByteOffset: j * 4, as: V.self)
+            sv += e
+            j += 16
+        }
+        var sum = sv.sum()
+        while j < visible {
+            let e = Foundation.exp(p[j] - m)
+            p[j] = e
+            sum += e
+            j += 1
+        }
+        let inv = V(repeating: 1 / sum)
+        j = 0
+        while j + 16 <= visible {
+            raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) * inv, toByteOffset: j * 4, as: V.self)
+            j += 16
+        }
+        while j < visible { p[j] *= inv[0]; j += 1 }
+        if visible < width { (p + visible).update(repeating: 0, count: width - visible) }
     }
 }

@@ -37,8 +37,16 @@ public final class DecoderBlock: Module {
         return a + feedForward(postAttentionLayernorm(a))
     }
 
-    func callAsFunction(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?) -> Tensor {
-        let a = h + selfAttn(inputLayernorm(h), rope: rope, cache: cache, layer: layer, keyMask: keyMask)
-        return a + feedForward(postAttentionLayernorm(a))
+    /// Cached path (inference, no autograd): updates the hidden states `h` in place, both residual
+    /// adds fused into the output GEMMs.
+    func updateCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?) {
+        selfAttn.addCached(inputLayernorm(h), rope: rope, cache: cache, layer: layer, keyMask: keyMask, into: h)
+        let x = postAttentionLayernorm(h)
+        if let dense {
+            dense.addForward(x, into: h)
+        } else {
+            let f = feedForward(x)
+            Kernels.addInPlace(h.mutablePointer, f.pointer, count: h.count)
+        }
     }
 }

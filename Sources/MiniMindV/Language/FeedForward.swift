@@ -17,4 +17,9 @@ public final class FeedForward: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         downProj(swiglu(gate: gateProj(x), up: upProj(x)))
     }
+
+    /// y += ffn(x) in place (inference): the residual add rides on the down projection's beta = 1.
+    func addForward(_ x: Tensor, into y: Tensor) {
+        accumulateLinear(swiglu(gate: gateProj(x), up: upProj(x)), weight: downProj.weight, into: y)
+    }
 }

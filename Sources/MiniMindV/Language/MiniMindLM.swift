@@ -64,11 +64,15 @@ public final class MiniMindLM: Module, LanguageModel {
         let t = embeddings.shape[1]
         precondition(cache.length + t <= cache.maxLength,
                      "MiniMindLM: \(t) new tokens do not fit the KV cache (\(cache.length) of \(cache.maxLength) used)")
-        var h = embeddings
-        for (i, layer) in model.layers.enumerated() { h = layer(h, rope: rope, cache: cache, layer: i, keyMask: keyMask) }
-        cache.length += t
-        if positions == .last && t > 1 { h = h.slice(axis: 1, (t - 1)..<t) }
-        return lmHead(model.norm(h))
+        return noGrad {
+            // The blocks update the hidden states in place: start from a copy so the caller's
+            // embeddings stay untouched.
+            var h = embeddings.copy()
+            for (i, layer) in model.layers.enumerated() { layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask) }
+            cache.length += t
+            if positions == .last && t > 1 { h = h.slice(axis: 1, (t - 1)..<t) }
+            return lmHead(model.norm(h))
+        }
     }
 
     public func makeCache(batch: Int, maxLength: Int) -> KVCache {

@@ -49,11 +49,13 @@ public final class SelfAttention: Module {
         return oProj(o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim]))
     }
 
-    /// Cached path (inference): appends this step's k, v to `cache` at its current length and
-    /// attends over everything stored. The caller advances `cache.length` after all layers.
-    func callAsFunction(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?) -> Tensor {
+    /// Cached path (inference): appends this step's k, v to `cache` at its current length, attends
+    /// over everything stored and adds the output projection to `residual` in place (the GEMM's
+    /// beta = 1 does the residual add). The caller advances `cache.length` after all layers.
+    func addCached(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, into residual: Tensor) {
         let (q, k, v) = projections(x, rope: rope, offset: cache.length)
         cache.store(layer: layer, k: k, v: v)
-        return oProj(CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length, keyMask: keyMask))
+        let o = CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length, keyMask: keyMask)
+        accumulateLinear(o, weight: oProj.weight, into: residual)
     }
 }
