@@ -127,4 +127,34 @@ final class GenerationChatTests: XCTestCase {
         XCTAssertEqual(try gen.generate(prompts[1], options: sampled).ids, try gen.generate(prompts[1], options: sampled).ids,
                        "a fixed seed reproduces the draw")
     }
+
+    func testMiniMind3TemplateFollowUpWithThinkBlocks() throws {
+        let assets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/assets/minimind-3v")
+        guard FileManager.default.fileExists(atPath: assets.appendingPathComponent("tokenizer.json").path) else {
+            throw XCTSkip("needs the minimind-3v tokenizer at \(assets.path)")
+        }
+        let tok = try Tokenizer(contentsOf: assets)
+        let vision = try GenerationTestSupport.tinyVision(seed: 2)
+        let lmConfig = GenerationTestSupport.tinyLanguageConfig(vocab: 6400, qkNorm: true)
+        let config = VLMConfig(language: lmConfig, vision: vision.config, projector: .mlp, imagePlaceholder: "<|image_pad|>", imageTokenId: 12)
+        let lm = try MiniMindLM(config: lmConfig, seed: 4)
+        var g = SeededGenerator(seed: 5)
+        for (name, t) in lm.stateDict() where !name.contains("norm") {
+            let p = t.mutablePointer
+            for i in 0..<t.count { p[i] = 0.3 * g.nextNormal() }
+        }
+        let model = try MiniMindVLM(config: config, language: lm, projector: MLPProjector(visionDim: 16, hidden: 32), vision: vision)
+        model.eval()
+        let gen = Generator(model: model, tokenizer: tok)
+        XCTAssertEqual(gen.template?.kind, .minimind3)
+        let session = ChatSession(generator: gen, options: greedy, contextLength: 512)
+        let image = ChatImage(try GenerationTestSupport.picture(seed: 7))
+        _ = try session.ask("这张图片里有什么？", images: [image])
+        let second = try session.ask("颜色呢？")
+        let allIds = tok.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
+        XCTAssertLessThan(session.lastStats.prefillTokens, allIds.count / 2, "the follow-up reused the cache")
+        let direct = try gen.generate(GenerationPrompt(ids: allIds, images: [image.image]), options: greedy)
+        XCTAssertEqual(direct.ids, second.ids)
+    }
 }
