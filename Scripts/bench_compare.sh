@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs `minimind-v bench model` and Scripts/bench_torch.py on the same tests, one after the other,
+# and prints the ratio table (Swift rate / PyTorch rate) with the machine facts and load averages.
+# Usage: Scripts/bench_compare.sh [--bin PATH] [--threads N] [--repetitions N] [--tests LIST] [PRESET...]
+#   defaults: --bin .build/release/minimind-v, threads = nproc, repetitions 5,
+#             tests img-encode,pp512,tg128, presets minimind2-small-v minimind-3v
+# Needs python3 with torch 2.13.0+cpu and transformers 5.24.0 (developer tools only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.build/release/minimind-v
+THREADS=$(nproc)
+REPS=5
+TESTS=img-encode,pp512,tg128
+PRESETS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bin) BIN=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --repetitions) REPS=$2; shift 2 ;;
+    --tests) TESTS=$2; shift 2 ;;
+    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
+    *) PRESETS+=("$1"); shift ;;
+  esac
+done
+[ ${#PRESETS[@]} -eq 0 ] && PRESETS=(minimind2-small-v minimind-3v)
+[ -x "$BIN" ] || { echo "no minimind-v binary at $BIN (build it: swift build -c release --product minimind-v, or pass --bin)" >&2; exit 1; }
+
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), nproc $(nproc), threads $THREADS"
+echo "openblas: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown)"
+echo
+for p in "${PRESETS[@]}"; do
+  echo "loadavg before $p swift: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  "$BIN" bench model --preset "$p" --tests "$TESTS" --repetitions "$REPS" --threads "$THREADS" --json > "$OUT/swift-$p.json" 2>/dev/null
+  echo "$(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/load-swift-$p"
+  echo "loadavg before $p torch: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  python3 Scripts/bench_torch.py --preset "$p" --tests "$TESTS" --repetitions "$REPS" --threads "$THREADS" --json > "$OUT/torch-$p.json" 2>/dev/null
+  echo "$(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/load-torch-$p"
+done
+
+python3 - "$OUT" "${PRESETS[@]}" <<'PY'
+import json, sys
+out, presets = sys.argv[1], sys.argv[2:]
+print("| preset | test | unit | minimind-v (Swift) | PyTorch eager | ratio | loadavg after Swift / PyTorch |")
+print("|---|---|---|---|---|---|---|")
+for p in presets:
+    s = json.load(open(f"{out}/swift-{p}.json")); t = json.load(open(f"{out}/torch-{p}.json"))
+    ls = open(f"{out}/load-swift-{p}").read().strip(); lt = open(f"{out}/load-torch-{p}").read().strip()
+    tr = {r["test"]: r for r in t["results"]}
+    for r in s["results"]:
+        o = tr.get(r["test"])
+        if o is None: continue
+        print(f"| {p} | {r['test']} | {r['unit']} | {r['mean']:.2f} ± {r['stddev']:.2f} | {o['mean']:.2f} ± {o['stddev']:.2f} "
+              f"| {r['mean'] / o['mean']:.2f}× | {ls} / {lt} |")
+print(f"\nthreads: {s['threads']} · dtype: {s['dtype']} · repetitions: {s['results'][0]['repetitions']} · PyTorch: {t['engine']}")
+PY
