@@ -82,14 +82,14 @@ VOCAB = 96
 llama_cfg = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=192, num_hidden_layers=2,
                  num_attention_heads=8, num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=1e6,
                  max_position_embeddings=256, tie_word_embeddings=True, attention_bias=False, mlp_bias=False,
-                 hidden_act="silu")
+                 hidden_act="silu", initializer_range=0.3)  # wide init: greedy output depends on context
 llama = LlamaForCausalLM(LlamaConfig(**llama_cfg)).float()
 lm_fixture("llama", llama, llama_cfg, VOCAB)
 
 qwen_cfg = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
                 num_attention_heads=4, num_key_value_heads=2, head_dim=16, rms_norm_eps=1e-6, rope_theta=1e6,
                 max_position_embeddings=256, tie_word_embeddings=True, attention_bias=False, hidden_act="silu",
-                use_sliding_window=False)
+                use_sliding_window=False, initializer_range=0.3)
 qwen = Qwen3ForCausalLM(Qwen3Config(**qwen_cfg)).float()
 lm_fixture("qwen3", qwen, qwen_cfg, VOCAB)
 
