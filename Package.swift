@@ -32,6 +32,8 @@ let package = Package(
         .testTarget(name: "MiniMindFormatsTests", dependencies: ["MiniMindFormats"]),
         .testTarget(name: "MiniMindTokenizerTests", dependencies: ["MiniMindTokenizer"]),
         .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV"]),
+        .executableTarget(name: "PretrainProjector", dependencies: ["MiniMindV"], path: "Examples/PretrainProjector"),
+        .executableTarget(name: "SFTExample", dependencies: ["MiniMindV"], path: "Examples/SFT"),
     ],
     swiftLanguageModes: [.v5]
 )

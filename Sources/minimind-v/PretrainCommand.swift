@@ -10,7 +10,7 @@ struct PretrainCommand: ParsableCommand {
             Defaults are upstream's: MiniMind2-V lr 4e-4, batch 16, 4 epochs, 640 tokens; minimind-3v lr 4e-4,
             batch 16, 2 epochs, 450 tokens, with its augmentations. Start from the text model (--from-weights
             llm_512.pth; the projector starts random). Writes <out>/pretrain_vlm_<hidden>[_moe].pth (fp16, as
-            upstream) and .safetensors, <out>/resume.safetensors, <out>/metrics.jsonl and <out>/loss.svg.
+            upstream) and .safetensors, <out>/pretrain_vlm_<hidden>_resume.safetensors, <out>/pretrain_vlm_metrics.jsonl and <out>/pretrain_vlm_<hidden>_loss.svg.
             Vision features are computed once per image and cached in <out>/feature-cache.
             """)
 

@@ -9,7 +9,7 @@ struct SFTCommand: ParsableCommand {
         discussion: """
             Defaults are upstream's: MiniMind2-V lr 1e-6, batch 4, 2 epochs, 1536 tokens; minimind-3v lr 5e-6,
             batch 4, 2 epochs, 768 tokens. Start from --from-weights pretrain_vlm_<hidden>.pth. Writes
-            <out>/sft_vlm_<hidden>[_moe].pth (fp16) and .safetensors, the resume file, metrics and loss curve.
+            <out>/sft_vlm_<hidden>[_moe].pth (fp16) and .safetensors, the resume file (sft_vlm_<hidden>_resume.safetensors), metrics and loss curve (_loss.svg).
             """)
 
     @OptionGroup var options: TrainingOptions

@@ -37,7 +37,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("warmup-steps"), help: "Linear warmup micro-steps before the cosine (0 = upstream formula).") var warmupSteps: Int?
     @Option(name: .customLong("save-interval"), help: "Save weights and the resume file every N optimizer steps.") var saveInterval: Int?
     @Option(name: .long, help: "Output folder for release weights, resume file, metrics and loss curve.") var out: String = "out"
-    @Flag(name: .long, help: "Continue the interrupted run saved in --out (resume.safetensors).") var resume = false
+    @Flag(name: .long, help: "Continue the interrupted run saved in --out ({prefix}_{hidden}_resume.safetensors).") var resume = false
     @Option(name: .customLong("resume-from"), help: "Continue from this resume file.") var resumeFrom: String?
     @Option(name: .long, parsing: .upToNextOption, help: "Key patterns to train instead of the recipe's (e.g. vision_proj model.layers.7).")
     var trainable: [String] = []
@@ -47,7 +47,7 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .customLong("no-shuffle"), help: "Keep the data order (default: seeded shuffle per epoch).") var noShuffle = false
     @Flag(name: .customLong("no-augment"), help: "Turn off minimind-3v's system-prompt / think-block augmentations.") var noAugment = false
     @Option(name: .customLong("max-steps"), help: "Stop after N optimizer steps (the schedule keeps its full length).") var maxSteps: Int?
-    @Option(name: .long, help: "Metrics JSONL path (default: <out>/metrics.jsonl).") var metrics: String?
+    @Option(name: .long, help: "Metrics JSONL path (default: <out>/<stage>_vlm_metrics.jsonl).") var metrics: String?
     @Option(name: .customLong("max-samples"), help: "Use only the first N rows.") var maxSamples: Int?
     @Flag(name: .long, help: "Stop at the first malformed row instead of skipping it.") var strict = false
     @Option(name: .long, help: "Seed for shuffling and augmentation.") var seed: UInt64 = 42
@@ -104,11 +104,11 @@ struct TrainingOptions: ParsableArguments {
             })
         log("\(trainer.samples.count) samples, \(trainer.totalSteps) optimizer steps, \(model.parameterCount(trainableOnly: true)) trainable parameters")
         if resume || resumeFrom != nil {
-            let file = resumeFrom.map(Self.url) ?? outDir.appendingPathComponent(VLMTrainer.resumeFileName)
+            let file = resumeFrom.map(Self.url) ?? outDir.appendingPathComponent(trainer.resumeFileName)
             try trainer.resume(from: file)
             log("resumed at optimizer step \(trainer.position.optimizerSteps) (epoch \(trainer.position.epoch + 1))")
         }
-        let metricsURL = metrics.map(Self.url) ?? outDir.appendingPathComponent("metrics.jsonl")
+        let metricsURL = metrics.map(Self.url) ?? outDir.appendingPathComponent("\(recipe.weightPrefix)_metrics.jsonl")
         trainer.callbacks = [ProgressLineCallback(interval: 10), try MetricsLogCallback(url: metricsURL), InterruptCallback()]
         InterruptCallback.install()
         let summary = try trainer.run()

@@ -43,7 +43,7 @@ final class TrainingResumeTests: XCTestCase {
         XCTAssertEqual(part.losses, Array(straight.losses.prefix(4)))
 
         let resumed = try VLMTrainer(model: try make(), recipe: recipe, samples: PreparedSamples(samples), outputDirectory: dir)
-        try resumed.resume(from: dir.appendingPathComponent(VLMTrainer.resumeFileName))
+        try resumed.resume(from: dir.appendingPathComponent(resumed.resumeFileName))
         XCTAssertEqual(resumed.position.optimizerSteps, 4)
         let rest = try resumed.run()
         XCTAssertEqual(rest.losses, straight.losses, "resumed losses equal the straight run's, bit for bit")
@@ -59,7 +59,7 @@ final class TrainingResumeTests: XCTestCase {
         var other = recipe
         other.batchSize = 5
         let t = try VLMTrainer(model: try make(), recipe: other, samples: PreparedSamples(samples), outputDirectory: dir)
-        XCTAssertThrowsError(try t.resume(from: dir.appendingPathComponent(VLMTrainer.resumeFileName))) { error in
+        XCTAssertThrowsError(try t.resume(from: dir.appendingPathComponent(t.resumeFileName))) { error in
             XCTAssertTrue("\(error)".contains("batch 4"), "\(error)")
         }
     }
@@ -93,7 +93,7 @@ final class TrainingResumeTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(obj["loss"] as? Double), summary.losses[i], accuracy: 1e-12)
             XCTAssertNotNil(obj["lr"] as? Double)
         }
-        let svg = try String(contentsOf: dir.appendingPathComponent("loss.svg"), encoding: .utf8)
+        let svg = try String(contentsOf: dir.appendingPathComponent("sft_vlm_32_loss.svg"), encoding: .utf8)
         XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("<polyline"))
         XCTAssertEqual(svg.components(separatedBy: "<polyline")[1].split(separator: " ").filter { $0.contains(",") }.count, 3)
     }

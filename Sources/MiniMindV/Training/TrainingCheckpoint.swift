@@ -6,8 +6,11 @@ extension VLMTrainer {
         "\(recipe.weightPrefix)_\(model.config.language.hiddenSize)\(model.config.language.moe == nil ? "" : "_moe")"
     }
 
-    public static let resumeFileName = "resume.safetensors"
-    public static let lossCurveFileName = "loss.svg"
+    /// `{prefix}_{hidden}[_moe]_resume.safetensors` in the output directory (one per stage, so a
+    /// pretrain and an SFT run can share a folder).
+    public var resumeFileName: String { releaseBaseName + "_resume.safetensors" }
+    /// `{prefix}_{hidden}[_moe]_loss.svg`, next to the release weights.
+    public var lossCurveFileName: String { releaseBaseName + "_loss.svg" }
 
     /// Writes, atomically, into the output directory: the release weights as upstream saves them
     /// (`{prefix}_{hidden}[_moe].pth`, every tensor fp16, no vision keys) and the same tensors as
@@ -32,9 +35,9 @@ extension VLMTrainer {
                     "losses": String(decoding: try encoder.encode(losses), as: UTF8.self),
                     "recipe": String(decoding: try encoder.encode(recipe), as: UTF8.self),
                     "producer": "MiniMindV"]
-        let resumeURL = dir.appendingPathComponent(Self.resumeFileName)
+        let resumeURL = dir.appendingPathComponent(resumeFileName)
         try Safetensors.write(state, to: resumeURL, metadata: meta)
-        let svg = dir.appendingPathComponent(Self.lossCurveFileName)
+        let svg = dir.appendingPathComponent(lossCurveFileName)
         try LossCurveSVG.render(losses: losses, title: "\(recipe.stage.rawValue) loss").write(to: svg, atomically: true, encoding: .utf8)
         return [pth, st, resumeURL, svg]
     }

@@ -19,12 +19,14 @@ extension VLMTrainer {
     /// The usual wiring from a conversation dataset: samples per SPEC §6 (with the recipe's
     /// max_seq_len, augmentation, seed and max_samples), malformed rows counted and skipped (or
     /// thrown when `recipe.strict`), every image's features computed once through the frozen encoder
-    /// into `featureCache` (a folder; nil keeps them in memory), then the trainer.
-    public static func forConversations(model: MiniMindVLM, tokenizer: Tokenizer, recipe: TrainingRecipe,
+    /// into `featureCache` (a folder; nil keeps them in memory), then the trainer. `template`
+    /// defaults to the one in the tokenizer's tokenizer_config.json.
+    public static func forConversations(model: MiniMindVLM, tokenizer: Tokenizer, template: ChatTemplate? = nil,
+                                        recipe: TrainingRecipe,
                                         data: ConversationDataset, featureCache: URL?, outputDirectory: URL?,
                                         warn: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
                                         progress: (Int, Int) -> Void = { _, _ in }) throws -> VLMTrainer {
-        let builder = SampleBuilder(tokenizer: tokenizer, template: try ChatTemplate(tokenizer: tokenizer), config: model.config,
+        let builder = SampleBuilder(tokenizer: tokenizer, template: try template ?? ChatTemplate(tokenizer: tokenizer), config: model.config,
                                     maxSeqLen: recipe.maxSeqLen, augmentation: recipe.augmentation, seed: recipe.seed)
         let source = ConversationSampleSource(dataset: data, builder: builder, maxSamples: recipe.maxSamples)
         try source.validate(strict: recipe.strict, warn: warn)
