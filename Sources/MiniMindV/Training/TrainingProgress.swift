@@ -10,7 +10,7 @@ public final class ProgressLineCallback: TrainingCallback {
     public func trainingDidStep(_ r: StepReport, trainer: VLMTrainer) -> TrainingControl {
         let line = Self.format(r, epochs: trainer.recipe.epochs)
         if isTerminal { FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (r.step == r.totalSteps ? "\n" : "")).utf8)) }
-        else if r.step % interval == 0 || r.step == r.totalSteps { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        else if r.step == 1 || r.step % interval == 0 || r.step == r.totalSteps { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         return .proceed
     }
 
