@@ -14,7 +14,8 @@ public enum Kernels {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
     }
 
-    /// out[i] = f(a[i], b[i]) with a SIMD body and a scalar tail, chunked across threads.
+    /// out[i] = f(a[i], b[i]) with a SIMD body and a scalar tail, chunked across threads. The closures
+    /// usually stay out-of-line calls per 16 elements; hot code uses the `SIMDBinaryFunction` form.
     @inline(__always)
     public static func binary(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                               count: Int, simd: (V, V) -> V, scalar: (Float, Float) -> Float) {
@@ -45,12 +46,47 @@ public enum Kernels {
         }
     }
 
+    /// out[i] = f(a[i], b[i]), chunked across threads. Prefer this to the closure form in hot code:
+    /// specialised on the struct `F`, the body is inlined into the loop.
+    @inline(__always)
+    public static func binary<F: SIMDBinaryFunction>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                                     _ out: UnsafeMutablePointer<Float>, count: Int, _ f: F) {
+        Threads.parallelFor(count, minChunk: elementwiseChunk) { r in binaryRange(a, b, out, r, f) }
+    }
+
+    /// out[i] = f(a[i]), chunked across threads (see the binary form).
+    @inline(__always)
+    public static func unary<F: SIMDUnaryFunction>(_ a: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                                   count: Int, _ f: F) {
+        Threads.parallelFor(count, minChunk: elementwiseChunk) { r in unaryRange(a, out, r, f) }
+    }
+
+    /// Elements per thread chunk for memory-bound loops: below this, waking a second thread costs more
+    /// than it saves (measured in Docs/Performance.md, "Kernels").
+    static let elementwiseChunk = 1 << 16
+
+    @inline(never)
+    static func binaryRange<F: SIMDBinaryFunction>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                                   _ out: UnsafeMutablePointer<Float>, _ r: Range<Int>, _ f: F) {
+        var i = r.lowerBound
+        while i + 16 <= r.upperBound { store(f(load(a, i), load(b, i)), out, i); i += 16 }
+        while i < r.upperBound { out[i] = f(a[i], b[i]); i += 1 }
+    }
+
+    @inline(never)
+    static func unaryRange<F: SIMDUnaryFunction>(_ a: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                                 _ r: Range<Int>, _ f: F) {
+        var i = r.lowerBound
+        while i + 16 <= r.upperBound { store(f(load(a, i)), out, i); i += 16 }
+        while i < r.upperBound { out[i] = f(a[i]); i += 1 }
+    }
+
     public static func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
-        binary(UnsafePointer(dst), src, dst, count: count, simd: { $0 + $1 }, scalar: { $0 + $1 })
+        binary(UnsafePointer(dst), src, dst, count: count, SIMDFunctions.Add())
     }
 
     public static func scaleInPlace(_ dst: UnsafeMutablePointer<Float>, _ s: Float, count: Int) {
-        unary(UnsafePointer(dst), dst, count: count, simd: { $0 * s }, scalar: { $0 * s })
+        unary(UnsafePointer(dst), dst, count: count, SIMDFunctions.Scale(s))
     }
 
     /// Sum in Double of a contiguous range (accurate reductions for norms and losses).

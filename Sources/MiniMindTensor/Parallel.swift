@@ -28,10 +28,17 @@ public enum Threads {
         #endif
     }
 
-    /// Runs `body(chunkIndex, range)` over `0..<total` split into at most `count` chunks of at least
-    /// `minChunk` items. Small jobs run inline. Never call BLAS inside `body`.
+    /// Chunks per thread in `parallelFor`. concurrentPerform hands chunks to whichever thread asks next;
+    /// with exactly one chunk per thread, a worker that wakes late (a busy machine) makes the caller
+    /// wait for it, often longer than running everything inline. With a few chunks per thread the
+    /// caller takes the work the late worker has not started. (Measured in Docs/Performance.md, "Kernels".)
+    static let chunksPerThread = 4
+
+    /// Runs `body(range)` over `0..<total` split into at most `count × chunksPerThread` chunks of at
+    /// least `minChunk` items. Small jobs run inline. Chunk bounds depend only on `total`, `minChunk`
+    /// and the thread count, never on timing. Never call BLAS inside `body`.
     public static func parallelFor(_ total: Int, minChunk: Int = 16_384, _ body: (Range<Int>) -> Void) {
-        let chunks = min(count, max(1, total / max(minChunk, 1)))
+        let chunks = count <= 1 ? 1 : min(count * chunksPerThread, max(1, total / max(minChunk, 1)))
         if chunks <= 1 { body(0..<total); return }
         let size = (total + chunks - 1) / chunks
         DispatchQueue.concurrentPerform(iterations: chunks) { c in

@@ -4,13 +4,11 @@ import Foundation
 // operand (bias, per-channel scale); anything else goes through the general strided loop.
 
 extension Tensor {
-    /// out = f(a, b) with broadcasting, no autograd.
-    static func broadcastBinary(_ a: Tensor, _ b: Tensor, op: String,
-                                simd: (Kernels.V, Kernels.V) -> Kernels.V,
-                                scalar: (Float, Float) -> Float) -> Tensor {
+    /// out = f(a, b) with broadcasting, no autograd. `f` is a struct so the loops inline its body.
+    static func broadcastBinary<F: SIMDBinaryFunction>(_ a: Tensor, _ b: Tensor, op: String, _ f: F) -> Tensor {
         if a.shape == b.shape {
             let out = Tensor.uninitialized(a.shape)
-            Kernels.binary(a.pointer, b.pointer, out.mutablePointer, count: a.count, simd: simd, scalar: scalar)
+            Kernels.binary(a.pointer, b.pointer, out.mutablePointer, count: a.count, f)
             return out
         }
         let shape = Broadcast.shape(a.shape, b.shape, op: op)
@@ -18,63 +16,57 @@ extension Tensor {
         let o = out.mutablePointer, pa = a.pointer, pb = b.pointer
         if shape == a.shape, let n = Broadcast.trailingRepeat(b.shape, into: a.shape), n > 0 {
             if n == 1 {
-                let s = pb[0]
-                Kernels.unary(pa, o, count: a.count, simd: { simd($0, Kernels.V(repeating: s)) }, scalar: { scalar($0, s) })
+                Kernels.unary(pa, o, count: a.count, SIMDFunctions.BindSecond(f, pb[0]))
             } else {
-                for r in 0..<(a.count / n) {
-                    Kernels.binary(pa + r * n, pb, o + r * n, count: n, simd: simd, scalar: scalar)
-                }
+                for r in 0..<(a.count / n) { Kernels.binary(pa + r * n, pb, o + r * n, count: n, f) }
             }
             return out
         }
         if shape == b.shape, let n = Broadcast.trailingRepeat(a.shape, into: b.shape), n > 0 {
             if n == 1 {
-                let s = pa[0]
-                Kernels.unary(pb, o, count: b.count, simd: { simd(Kernels.V(repeating: s), $0) }, scalar: { scalar(s, $0) })
+                Kernels.unary(pb, o, count: b.count, SIMDFunctions.BindFirst(f, pa[0]))
             } else {
-                for r in 0..<(b.count / n) {
-                    Kernels.binary(pa, pb + r * n, o + r * n, count: n, simd: simd, scalar: scalar)
-                }
+                for r in 0..<(b.count / n) { Kernels.binary(pa, pb + r * n, o + r * n, count: n, f) }
             }
             return out
         }
         Broadcast.forEach(shape, Broadcast.strides(of: a.shape, in: shape), Broadcast.strides(of: b.shape, in: shape)) {
-            o[$0] = scalar(pa[$1], pb[$2])
+            o[$0] = f(pa[$1], pb[$2])
         }
         return out
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let out = broadcastBinary(a, b, op: "add", simd: { $0 + $1 }, scalar: { $0 + $1 })
+        let out = broadcastBinary(a, b, op: "add", SIMDFunctions.Add())
         return record("add", output: out, inputs: [a, b]) { g in
             [a.needsGrad ? g.sumToShape(a.shape) : nil, b.needsGrad ? g.sumToShape(b.shape) : nil]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        let out = broadcastBinary(a, b, op: "sub", simd: { $0 - $1 }, scalar: { $0 - $1 })
+        let out = broadcastBinary(a, b, op: "sub", SIMDFunctions.Subtract())
         return record("sub", output: out, inputs: [a, b]) { g in
             [a.needsGrad ? g.sumToShape(a.shape) : nil, b.needsGrad ? g.negated().sumToShape(b.shape) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        let out = broadcastBinary(a, b, op: "mul", simd: { $0 * $1 }, scalar: { $0 * $1 })
+        let out = broadcastBinary(a, b, op: "mul", SIMDFunctions.Multiply())
         return record("mul", output: out, inputs: [a, b]) { g in
-            [a.needsGrad ? broadcastBinary(g, b, op: "mul.backward", simd: { $0 * $1 }, scalar: { $0 * $1 }).sumToShape(a.shape) : nil,
-             b.needsGrad ? broadcastBinary(g, a, op: "mul.backward", simd: { $0 * $1 }, scalar: { $0 * $1 }).sumToShape(b.shape) : nil]
+            [a.needsGrad ? broadcastBinary(g, b, op: "mul.backward", SIMDFunctions.Multiply()).sumToShape(a.shape) : nil,
+             b.needsGrad ? broadcastBinary(g, a, op: "mul.backward", SIMDFunctions.Multiply()).sumToShape(b.shape) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        let out = broadcastBinary(a, b, op: "div", simd: { $0 / $1 }, scalar: { $0 / $1 })
+        let out = broadcastBinary(a, b, op: "div", SIMDFunctions.Divide())
         return record("div", output: out, inputs: [a, b]) { g in
-            let ga = a.needsGrad ? broadcastBinary(g, b, op: "div.backward", simd: { $0 / $1 }, scalar: { $0 / $1 }).sumToShape(a.shape) : nil
+            let ga = a.needsGrad ? broadcastBinary(g, b, op: "div.backward", SIMDFunctions.Divide()).sumToShape(a.shape) : nil
             var gb: Tensor? = nil
             if b.needsGrad {
                 // d(a/b)/db = -a/b² = -out/b
-                let q = broadcastBinary(out.detached(), b, op: "div.backward", simd: { $0 / $1 }, scalar: { $0 / $1 })
-                gb = broadcastBinary(g, q, op: "div.backward", simd: { -$0 * $1 }, scalar: { -$0 * $1 }).sumToShape(b.shape)
+                let q = broadcastBinary(out.detached(), b, op: "div.backward", SIMDFunctions.Divide())
+                gb = broadcastBinary(g, q, op: "div.backward", SIMDFunctions.NegatedProduct()).sumToShape(b.shape)
             }
             return [ga, gb]
         }
@@ -90,15 +82,14 @@ extension Tensor {
     /// scale·x + shift.
     public func affine(scale: Float, shift: Float) -> Tensor {
         let out = Tensor.uninitialized(shape)
-        Kernels.unary(pointer, out.mutablePointer, count: count,
-                      simd: { $0 * scale + shift }, scalar: { $0 * scale + shift })
+        Kernels.unary(pointer, out.mutablePointer, count: count, SIMDFunctions.Affine(scale: scale, shift: shift))
         return Tensor.record("affine", output: out, inputs: [self]) { g in [g * scale] }
     }
 
     /// −x without recording.
     func negated() -> Tensor {
         let out = Tensor.uninitialized(shape)
-        Kernels.unary(pointer, out.mutablePointer, count: count, simd: { -$0 }, scalar: { -$0 })
+        Kernels.unary(pointer, out.mutablePointer, count: count, SIMDFunctions.Negate())
         return out
     }
 

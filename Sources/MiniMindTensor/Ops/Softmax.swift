@@ -63,8 +63,8 @@ enum SoftmaxKernels {
 
     /// d[i] = f(a[i], b[i]) over one row, SIMD with a padded tail.
     @inline(__always)
-    static func rowMap(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>,
-                       count n: Int, _ f: (V, V) -> V) {
+    static func rowMap<F: SIMDRowFunction2>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                            _ d: UnsafeMutablePointer<Float>, count n: Int, _ f: F) {
         var i = 0
         while i + 16 <= n { VectorMath.store(f(VectorMath.load(a, i), VectorMath.load(b, i)), d, i); i += 16 }
         if i < n {
@@ -88,7 +88,7 @@ enum SoftmaxKernels {
     @inline(never)
     static func softmaxBackwardRow(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, count n: Int) {
         let s = V(repeating: Kernels.dot(y, g, count: n))
-        rowMap(y, g, d, count: n) { yv, gv in yv * (gv - s) }
+        rowMap(y, g, d, count: n, SoftmaxGradient(s: s))
     }
 
     /// d = g − exp(y)·Σ g for one row; zero for a fully masked row (all −inf).
@@ -96,7 +96,7 @@ enum SoftmaxKernels {
     static func logSoftmaxBackwardRow(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, count n: Int) {
         if n > 0 && VectorMath.rowMax(y, count: n) == -.infinity { d.update(repeating: 0, count: n); return }
         let s = V(repeating: Float(Kernels.sumDouble(g, count: n)))
-        rowMap(y, g, d, count: n) { yv, gv in gv - VectorMath.expNonPositive(yv) * s }
+        rowMap(y, g, d, count: n, LogSoftmaxGradient(s: s))
     }
 
     /// y = log-softmax(x) for one row.
@@ -139,5 +139,20 @@ enum SoftmaxKernels {
         var i = 0
         while i + 16 <= n { VectorMath.store(VectorMath.load(y, i) * kv, y, i); i += 16 }
         while i < n { y[i] *= k; i += 1 }
+    }
+}
+
+// Elementwise bodies as structs, not closures: the generic row loop inlines them (a closure stayed
+// an out-of-line call per 16 elements).
+extension SoftmaxKernels {
+    /// y·(g − s)
+    struct SoftmaxGradient: SIMDRowFunction2 {
+        let s: V
+        @inline(__always) func callAsFunction(_ y: V, _ g: V) -> V { y * (g - s) }
+    }
+    /// g − exp(y)·s
+    struct LogSoftmaxGradient: SIMDRowFunction2 {
+        let s: V
+        @inline(__always) func callAsFunction(_ y: V, _ g: V) -> V { g - VectorMath.expNonPositive(y) * s }
     }
 }
