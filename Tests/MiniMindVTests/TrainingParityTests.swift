@@ -39,12 +39,12 @@ final class TrainingParityTests: XCTestCase {
             l.backward()
             step0 += Double(l.item)
         }
-        XCTAssertEqual(step0, loss0, accuracy: 2e-5, "\(name) step-0 loss")
+        XCTAssertEqual(step0, loss0, accuracy: 1e-5, "\(name) step-0 loss")
         let expectedGrads = try Safetensors.read(TrainingFixtures.url("\(name)_grads0.safetensors"))
         for (key, p) in vlm.namedParameters(trainableOnly: true) {
             guard let g = p.grad, let want = try expectedGrads[key]?.toTensor() else { XCTFail("\(name): no gradient for \(key)"); continue }
             let scale = max(want.toArray().map(abs).max() ?? 0, 1e-6)
-            XCTAssertLessThanOrEqual(maxAbsDiff(g, want) / scale, 1e-4, "\(name) gradient \(key) (max |g| \(scale))")
+            XCTAssertLessThanOrEqual(maxAbsDiff(g, want) / scale, 1e-5, "\(name) gradient \(key) (max |g| \(scale))")
         }
         trainer.optimizer.zeroGrad()
 
@@ -54,7 +54,7 @@ final class TrainingParityTests: XCTestCase {
         XCTAssertTrue(summary.stoppedEarly)
         XCTAssertEqual(summary.totalSteps, total / accum)
         for (i, (got, want)) in zip(summary.losses, losses).enumerated() {
-            XCTAssertEqual(got, want, accuracy: 1e-4, "\(name) loss of step \(i + 1)")
+            XCTAssertEqual(got, want, accuracy: 1e-5, "\(name) loss of step \(i + 1)")
         }
         let after = try Safetensors.read(TrainingFixtures.url("\(name)_after.safetensors"))
         let start = Dictionary(uniqueKeysWithValues: initial)
@@ -63,7 +63,7 @@ final class TrainingParityTests: XCTestCase {
             // Compare the update (trained − initial), relative to its size.
             let moved = try XCTUnwrap(Optional(p - p0)), wantMoved = want - p0
             let scale = max(wantMoved.toArray().map(abs).max() ?? 0, 1e-7)
-            XCTAssertLessThanOrEqual(maxAbsDiff(moved, wantMoved) / scale, 2e-3, "\(name) update of \(key)")
+            XCTAssertLessThanOrEqual(maxAbsDiff(moved, wantMoved) / scale, 5e-3, "\(name) update of \(key)")
         }
         for (key, before) in frozenBefore {
             XCTAssertEqual(vlm.namedParameters().first { $0.0 == key }?.1.toArray(), before, "\(name): frozen \(key) changed")
