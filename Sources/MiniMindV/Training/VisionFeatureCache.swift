@@ -34,9 +34,9 @@ public final class VisionFeatureCache {
             guard raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == Self.magic else { return nil }
             let tokens = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
             let dim = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-            guard tokens > 0, dim > 0, data.count == 16 + tokens * dim * 4 else { return nil }
+            guard tokens > 0, dim > 0, data.count == 16 + tokens * dim * 4, let base = raw.baseAddress else { return nil }
             let t = Tensor.uninitialized([tokens, dim])
-            memcpy(t.mutablePointer, raw.baseAddress! + 16, tokens * dim * 4)
+            memcpy(t.mutablePointer, base + 16, tokens * dim * 4)
             return t
         }
     }
