@@ -65,13 +65,15 @@ public struct DemoScene: Codable, Equatable, Sendable {
         let cell = Float(imageSize) / Float(DemoPosition.grid)
         var objects: [DemoObject] = []
         for position in cells.prefix(count).sorted(by: { $0.rawValue < $1.rawValue }) {
-            let radius = cell * (0.28 + 0.16 * g.nextUniform())  // 4.5–7 px in a 16-pixel cell
+            // 5.3–6.6 px in a 16-pixel cell, centred within ±1.5 px: a tiny tower learns shapes
+            // quickly when they sit where its patch sees them whole (more jitter needs far more steps).
+            let radius = cell * (0.33 + 0.08 * g.nextUniform())
             let x0 = Float(position.rawValue % DemoPosition.grid) * cell, y0 = Float(position.rawValue / DemoPosition.grid) * cell
-            let slack = max(0, cell - 2 * radius - 1)
+            let slack = min(3, max(0, cell - 2 * radius - 1))
             objects.append(DemoObject(shape: DemoShape.allCases[Int(g.next() % 4)],
                                       colour: DemoColour.allCases[Int(g.next() % 6)], position: position,
-                                      centerX: x0 + 0.5 + radius + slack * g.nextUniform(),
-                                      centerY: y0 + 0.5 + radius + slack * g.nextUniform(), radius: radius))
+                                      centerX: x0 + cell / 2 + slack * (g.nextUniform() - 0.5),
+                                      centerY: y0 + cell / 2 + slack * (g.nextUniform() - 0.5), radius: radius))
         }
         // Light or dark grey, slightly tinted: never as saturated as a shape.
         let dark = g.nextUniform() < 0.3
