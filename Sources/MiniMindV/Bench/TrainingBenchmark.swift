@@ -1,0 +1,157 @@
+import Foundation
+
+/// Training speed of a preset with random weights, measured the way Scripts/bench_torch_train.py
+/// measures PyTorch: (a) one optimizer step (forward + backward + clip + AdamW) on a fixed padded
+/// batch; (b) a whole one-epoch recipe on synthetic samples of mixed lengths. Both sides build the
+/// same data from `SyntheticTrainingData` (a 64-bit LCG and `sin`, reproducible in Python), so
+/// with the same weights (`writeWeights`) the recipe losses can be compared step by step.
+public enum TrainingBenchmark {
+    public struct StepResult: Codable, Sendable {
+        public var stage: String
+        public var batch: Int
+        public var length: Int
+        public var trainableParameters: Int
+        public var step: Timing
+        public var threads: Int
+    }
+
+    public struct RecipeResult: Codable, Sendable {
+        public var samples: Int
+        public var batch: Int
+        public var maxSeqLen: Int
+        public var padToMaxLength: Bool
+        /// Seconds of the one-time vision-encoder pass over every image (the feature cache fill).
+        public var encoderSeconds: Double
+        public var trainSeconds: Double
+        public var realTokens: Int
+        public var losses: [Double]
+        public var threads: Int
+    }
+
+    static func recipe(_ stage: TrainingRecipe.Stage, config: VLMConfig, batch: Int, maxSeqLen: Int) -> TrainingRecipe {
+        var r = stage == .pretrain ? TrainingRecipe.pretrain(for: config) : TrainingRecipe.sft(for: config)
+        r.batchSize = batch
+        r.maxSeqLen = maxSeqLen
+        r.epochs = 1
+        r.shuffle = false
+        r.saveInterval = Int.max / 2
+        r.augmentation = nil
+        return r
+    }
+
+    /// (a) Mean ± stddev of one optimizer step on `batch` samples of exactly `length` inputs
+    /// (length + 1 tokens each, one image run, every position after the image counted).
+    public static func step(preset: VLMPreset, stage: TrainingRecipe.Stage, batch: Int, length: Int,
+                            warmup: Int, repetitions: Int, seed: UInt64) throws -> StepResult {
+        let config = preset.config
+        let model = try MiniMindVLM(config: config, seed: seed)
+        let data = SyntheticTrainingData(config: config)
+        let samples = (0..<batch).map { data.sample(index: $0, length: length + 1) }
+        let trainer = try VLMTrainer(model: model, recipe: recipe(stage, config: config, batch: batch, maxSeqLen: length + 1),
+                                     samples: PreparedSamples(samples))
+        let trainable = trainer.optimizer.parameters.reduce(0) { $0 + $1.count }
+        let fixed = TrainingBatch(samples)
+        model.train()
+        var failure: Error?
+        let timing = Timing.measure(warmup: warmup, repetitions: repetitions) {
+            do {
+                trainer.optimizer.zeroGrad()
+                let loss = try trainer.loss(fixed)
+                loss.backward()
+                _ = clipGradNorm(trainer.optimizer.parameters, maxNorm: 1.0)
+                trainer.optimizer.step()
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return StepResult(stage: stage.rawValue, batch: batch, length: fixed.length, trainableParameters: trainable,
+                          step: timing, threads: Threads.count)
+    }
+
+    /// (b) One epoch of the preset's recipe over `samples` synthetic samples of mixed lengths.
+    /// `weights`: start from these release weights (the file the PyTorch side also loads).
+    /// The encoder pass runs once per image on random pixels (timed: it is what the feature cache
+    /// costs); the features the model trains on are the synthetic ones, shared with PyTorch.
+    public static func recipeRun(preset: VLMPreset, stage: TrainingRecipe.Stage, samples count: Int, batch: Int,
+                                 maxSeqLen: Int, padToMaxLength: Bool, weights: URL?, encoder: Bool,
+                                 seed: UInt64) throws -> RecipeResult {
+        let config = preset.config
+        let model = try MiniMindVLM(config: config, seed: seed)
+        if let weights { try model.loadReleaseWeights(try Weights.read(weights), allowMissingProjector: false) }
+        let data = SyntheticTrainingData(config: config)
+        let samples = (0..<count).map { data.sample(index: $0, length: data.length(index: $0, maxSeqLen: maxSeqLen)) }
+        var encoderSeconds = 0.0
+        if encoder {
+            var g = SeededGenerator(seed: seed &+ 7)
+            let size = config.vision.imageSize
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<count {
+                let pixels = Tensor.randn([1, 3, size, size], generator: &g)
+                _ = model.visionFeatures(pixels)
+            }
+            encoderSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        var r = recipe(stage, config: config, batch: batch, maxSeqLen: maxSeqLen)
+        r.padToMaxLength = padToMaxLength
+        let trainer = try VLMTrainer(model: model, recipe: r, samples: PreparedSamples(samples))
+        let start = DispatchTime.now().uptimeNanoseconds
+        let summary = try trainer.run()
+        let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let real = stride(from: 0, to: count, by: batch).reduce(0) { acc, s in
+            acc + TrainingBatch(Array(samples[s..<min(s + batch, count)])).realTokens
+        }
+        return RecipeResult(samples: count, batch: batch, maxSeqLen: maxSeqLen, padToMaxLength: padToMaxLength,
+                            encoderSeconds: encoderSeconds, trainSeconds: trainSeconds, realTokens: real,
+                            losses: summary.losses, threads: Threads.count)
+    }
+
+    /// Writes the random-weight model of `preset` (release layout, float32 safetensors) for PyTorch.
+    public static func writeWeights(preset: VLMPreset, seed: UInt64, to url: URL) throws {
+        let model = try MiniMindVLM(config: preset.config, seed: seed)
+        try Safetensors.write(try StateDict(module: model, dtype: .f32), to: url)
+    }
+}
+
+/// Deterministic samples both benchmarks build identically (Scripts/bench_torch_train.py mirrors
+/// this): token 1, one run of `imageTokens` image ids, then LCG text tokens; labels count every
+/// text token. Features are sin(0.37 · flat index) / 2 per image, computed in Double.
+public struct SyntheticTrainingData {
+    public let config: VLMConfig
+    public init(config: VLMConfig) { self.config = config }
+
+    static func lcg(_ s: inout UInt64) -> UInt64 {
+        s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return s >> 33
+    }
+
+    /// Mixed lengths: uniform in [imageTokens + 8, maxSeqLen].
+    public func length(index: Int, maxSeqLen: Int) -> Int {
+        var s = UInt64(index) &+ 1_000_003
+        let low = config.imageTokens + 8
+        return low + Int(Self.lcg(&s) % UInt64(max(1, maxSeqLen - low + 1)))
+    }
+
+    public func sample(index: Int, length: Int) -> TrainingSample {
+        let n = config.imageTokens
+        let vocab = config.language.vocabSize
+        var s = UInt64(index) &* 7919 &+ 17
+        var ids = [1] + [Int](repeating: config.imageTokenId, count: n)
+        var labels = [Int](repeating: TrainingSample.ignoreLabel, count: n + 1)
+        while ids.count < length {
+            var t = 2 + Int(Self.lcg(&s) % UInt64(vocab - 2))
+            if t == config.imageTokenId { t = 3 }
+            ids.append(t)
+            labels.append(t)
+        }
+        return TrainingSample(ids: Array(ids.prefix(length)), labels: Array(labels.prefix(length)),
+                              images: [.features(features(index: index))], name: "synthetic-\(index)")
+    }
+
+    public func features(index: Int) -> Tensor {
+        let n = config.imageTokens, d = config.vision.hiddenSize
+        let out = Tensor.uninitialized([n, d])
+        let p = out.mutablePointer
+        let base = index * n * d
+        for i in 0..<(n * d) { p[i] = Float(sin(Double(base + i) * 0.37) * 0.5) }
+        return out
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import MiniMindV
+
+/// `minimind-v bench train`: training speed of a preset with random weights (Docs/Performance.md,
+/// "Training"); Scripts/bench_torch_train.py runs the same measurements in PyTorch.
+struct TrainBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training speed: one optimizer step on a padded batch (step), or a one-epoch recipe on mixed lengths (recipe).",
+        discussion: """
+            step: forward + backward + grad clip + AdamW on --batch samples of exactly --length inputs, mean ± stddev \
+            after the warm-up. recipe: --samples synthetic samples of mixed lengths, one epoch, batches cut to the \
+            longest sample (or --pad-to-max), vision features cached (the one-time encoder pass is timed separately). \
+            --write-weights PATH saves the random model (safetensors) for Scripts/bench_torch_train.py.
+            """)
+
+    @Argument(help: "step or recipe.")
+    var mode: String = "step"
+
+    @Option(help: "Model preset.")
+    var preset: String = VLMPreset.minimind2SmallV.rawValue
+
+    @Option(help: "Trainable set: pretrain or sft (the preset's upstream freeze policy).")
+    var stage: String = "sft"
+
+    @Option(help: "Samples per batch.")
+    var batch: Int = 4
+
+    @Option(help: "step: input positions per sample. recipe: max sequence length.")
+    var length: Int = 640
+
+    @Option(help: "recipe: number of samples.")
+    var samples: Int = 64
+
+    @Option(help: "Timed repetitions (step).")
+    var repetitions: Int = 5
+
+    @Option(help: "Untimed warm-up steps (step).")
+    var warmup: Int = 1
+
+    @Option(help: "Threads for BLAS and Swift kernels.")
+    var threads: Int?
+
+    @Option(help: "Seed of the random weights.")
+    var seed: UInt64 = 0
+
+    @Option(help: "recipe: start from these release weights (e.g. the file written by --write-weights).")
+    var weights: String?
+
+    @Option(help: "Write the preset's random weights (float32 safetensors) to this path and exit.")
+    var writeWeights: String?
+
+    @Flag(help: "recipe: pad every batch to --length as upstream does.")
+    var padToMax = false
+
+    @Flag(help: "recipe: skip the one-time vision-encoder pass.")
+    var noEncoder = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let p = try VLMPreset.named(preset)
+        guard let st = TrainingRecipe.Stage(rawValue: stage) else { throw ValidationError("--stage must be pretrain or sft, found \(stage)") }
+        guard batch > 0, length > 1, samples > 0, repetitions > 0, warmup >= 0 else {
+            throw ValidationError("--batch, --samples, --repetitions must be positive, --length > 1, --warmup ≥ 0")
+        }
+        if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") }; Threads.set(threads) }
+        if let writeWeights {
+            try TrainingBenchmark.writeWeights(preset: p, seed: seed, to: URL(fileURLWithPath: writeWeights))
+            print("wrote \(writeWeights)")
+            return
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        switch mode {
+        case "step":
+            let r = try TrainingBenchmark.step(preset: p, stage: st, batch: batch, length: length,
+                                               warmup: warmup, repetitions: repetitions, seed: seed)
+            if json { print(String(decoding: try encoder.encode(r), as: UTF8.self)); return }
+            print("\(preset) \(r.stage) step \(r.batch)×\(r.length) (\(r.trainableParameters) trainable), \(r.threads) threads: "
+                  + String(format: "%.3f ± %.3f s", r.step.meanSeconds, r.step.stddevSeconds) + " (n=\(r.step.repetitions))")
+        case "recipe":
+            let r = try TrainingBenchmark.recipeRun(preset: p, stage: st, samples: samples, batch: batch, maxSeqLen: length,
+                                                    padToMaxLength: padToMax, weights: weights.map { URL(fileURLWithPath: $0) },
+                                                    encoder: !noEncoder, seed: seed)
+            if json { print(String(decoding: try encoder.encode(r), as: UTF8.self)); return }
+            print("\(preset) recipe \(r.samples) samples, batch \(r.batch), max \(r.maxSeqLen)\(r.padToMaxLength ? " (padded)" : ""), \(r.threads) threads: "
+                  + String(format: "encoder %.2f s + train %.2f s = %.2f s", r.encoderSeconds, r.trainSeconds, r.encoderSeconds + r.trainSeconds)
+                  + ", \(r.realTokens) real tokens")
+            print("losses: " + r.losses.map { String(format: "%.6f", $0) }.joined(separator: " "))
+        default:
+            throw ValidationError("mode must be step or recipe, found \(mode)")
+        }
+    }
+}
