@@ -12,17 +12,7 @@ struct ForwardCommand: ParsableCommand {
         Logits are float32 [tokens, vocab].
         """)
 
-    @Option(help: "Release weights (.pth/.safetensors) or a MiniMindV model folder.")
-    var weights: String
-
-    @Option(help: "Preset of the release weights (default: inferred from their shapes).")
-    var preset: String?
-
-    @Option(help: "Vision encoder folder (with release weights).")
-    var vision: String?
-
-    @Option(help: "Tokenizer folder (with release weights).")
-    var tokenizer: String?
+    @OptionGroup var source: ModelLoadingOptions
 
     @Option(help: "An image; repeat for several (in prompt order).")
     var image: [String] = []
@@ -40,9 +30,7 @@ struct ForwardCommand: ParsableCommand {
     var dumpIds: String?
 
     func run() throws {
-        let bundle = try VLMBundle.load(path: URL(fileURLWithPath: weights), vision: vision.map { URL(fileURLWithPath: $0) },
-                                        tokenizer: tokenizer.map { URL(fileURLWithPath: $0) },
-                                        preset: try preset.map { try VLMPreset.named($0) })
+        let bundle = try source.load()
         let model = bundle.model
         var text = prompt
         if !raw {

@@ -8,7 +8,7 @@ struct ModelLoadingOptions: ParsableArguments {
     @Option(name: .long, help: "A MiniMindV model folder (config.json, model.safetensors, tokenizer.json, vision/).")
     var model: String?
 
-    @Option(name: .long, help: "Release weights (.pth / .safetensors), e.g. sft_vlm_512.pth; needs --vision and --tokenizer.")
+    @Option(name: .long, help: "Release weights (.pth / .safetensors, e.g. sft_vlm_512.pth; needs --vision and --tokenizer) or a model folder.")
     var weights: String?
 
     @Option(name: .long, help: "Vision encoder folder (Hugging Face CLIP/SigLIP layout) for --weights.")
@@ -24,11 +24,7 @@ struct ModelLoadingOptions: ParsableArguments {
         switch (model, weights) {
         case (nil, nil): throw ValidationError("give --model DIR, or --weights FILE with --vision DIR and --tokenizer DIR")
         case (.some, .some): throw ValidationError("give either --model or --weights, not both")
-        case (nil, .some):
-            guard vision != nil, tokenizer != nil else {
-                throw ValidationError("--weights needs --vision DIR (the vision encoder) and --tokenizer DIR")
-            }
-        case (.some, nil): break
+        case (nil, .some), (.some, nil): break  // a --weights file without --vision/--tokenizer is refused by load()
         }
         if let preset { _ = try VLMPreset.named(preset) }
     }
@@ -37,10 +33,8 @@ struct ModelLoadingOptions: ParsableArguments {
     func load() throws -> VLMBundle {
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
         if let model { return try VLMBundle.load(folder: url(model)) }
-        guard let weights, let vision, let tokenizer else {
-            throw ValidationError("--weights needs --vision DIR and --tokenizer DIR")
-        }
-        return try VLMBundle.load(weights: url(weights), vision: url(vision), tokenizer: url(tokenizer),
+        guard let weights else { throw ValidationError("give --model DIR, or --weights FILE with --vision DIR and --tokenizer DIR") }
+        return try VLMBundle.load(path: url(weights), vision: vision.map(url), tokenizer: tokenizer.map(url),
                                   preset: try preset.map(VLMPreset.named))
     }
 }
