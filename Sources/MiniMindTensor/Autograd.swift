@@ -1,14 +1,22 @@
 import Foundation
 
 /// Whether operations record themselves for `backward()`. Inference wraps work in `noGrad {}`.
+/// The flag is per thread (as in PyTorch): a generation task running `noGrad` on another thread never
+/// turns off recording for a training step on this one.
 public enum GradMode {
-    // Training and inference drive one graph from one thread at a time; kernels never read this.
-    nonisolated(unsafe) public private(set) static var isEnabled = true
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// No value stored means the default, enabled.
+    public static var isEnabled: Bool { pthread_getspecific(key) == nil }
 
     public static func with<T>(enabled: Bool, _ body: () throws -> T) rethrows -> T {
-        let saved = isEnabled
-        isEnabled = enabled
-        defer { isEnabled = saved }
+        let saved = pthread_getspecific(key)
+        pthread_setspecific(key, enabled ? nil : UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(key, saved) }
         return try body()
     }
 }
