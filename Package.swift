@@ -32,8 +32,9 @@ let package = Package(
         .testTarget(name: "MiniMindFormatsTests", dependencies: ["MiniMindFormats"]),
         .testTarget(name: "MiniMindTokenizerTests", dependencies: ["MiniMindTokenizer"]),
         .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV"]),
-        .executableTarget(name: "PretrainProjector", dependencies: ["MiniMindV"], path: "Examples/PretrainProjector"),
-        .executableTarget(name: "SFTExample", dependencies: ["MiniMindV"], path: "Examples/SFT"),
+        .target(name: "ExampleSupport", dependencies: ["MiniMindV"], path: "Examples/Support"),
+        .executableTarget(name: "PretrainProjector", dependencies: ["MiniMindV", "ExampleSupport"], path: "Examples/PretrainProjector"),
+        .executableTarget(name: "SFTExample", dependencies: ["MiniMindV", "ExampleSupport"], path: "Examples/SFT"),
     ],
     swiftLanguageModes: [.v5]
 )

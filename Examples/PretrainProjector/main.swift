@@ -1,39 +1,16 @@
 // Vision-language pretraining of a tiny MiniMind2-V-shaped model on the committed shapes data:
 // everything frozen but the projector (the vision encoder is always frozen), upstream's schedule,
-// AdamW and clipping. Uses only `import MiniMindV`. Run:
+// AdamW and clipping. Uses only the library API (MiniMindV, and the examples' shared setup in Examples/Support). Run:
 //   swift run -c release PretrainProjector [output-folder]
 import Foundation
 import MiniMindV
+import ExampleSupport
 
-let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Data")
-let out = URL(fileURLWithPath: CommandLine.arguments.dropFirst().first ?? "example-out")
-try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-
-// 1. The data (older JSONL + image-folder format) and a small BPE tokenizer trained on its text.
-let captions = try JSONLConversationDataset(url: data.appendingPathComponent("captions.jsonl"),
-                                            imageFolder: data.appendingPathComponent("shapes"))
-let sft = try ParquetConversationDataset(url: data.appendingPathComponent("sft.parquet"))
-var texts = ["<|im_start|>system\nYou are a helpful assistant<|im_end|>\n", "<|im_start|>user\n", "<|im_start|>assistant\n"]
-for set in [captions as ConversationDataset, sft] {
-    for i in 0..<set.count { texts += try set.row(i).messages.compactMap { $0.content?.replacingOccurrences(of: "<image>", with: "") } }
-}
-let bpe = try BPETrainer(vocabSize: 320, specialTokens: ["<|endoftext|>", "<|im_start|>", "<|im_end|>"], minFrequency: 2).train(texts)
-let tokenizer = try Tokenizer(contentsOf: try bpe.write(to: out.appendingPathComponent("tokenizer.json")))
-
-// 2. A tiny model: 64-wide, 2-layer MiniMind2 LM; a 2-layer CLIP-like tower on 32×32 pictures (16 tokens).
-var language = LanguageModelConfig.minimind2(hidden: 64, layers: 2)
-language.vocabSize = tokenizer.vocabSize
-let vision = VisionConfig(kind: .clip, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2, numAttentionHeads: 4,
-                          imageSize: 32, patchSize: 8, layerNormEps: 1e-5, activation: .quickGelu)
-let preprocessing = ImagePreprocessing(kind: .clip, resize: .exact(width: 32, height: 32), resample: .bicubic, crop: nil,
-                                       rescaleFactor: 1.0 / 255, mean: ImagePreprocessing.clipMean, std: ImagePreprocessing.clipStd)
-let config = VLMConfig(language: language, vision: vision, projector: .linear, imagePlaceholder: "@",
-                       imageTokenId: tokenizer.encode("@")[0])
-let encoder = try ViTVisionEncoder(config: vision, preprocessing: preprocessing, seed: 1)
-let model = try MiniMindVLM.forTraining(config: config, vision: encoder, startWeights: nil, allowMissingProjector: true, seed: 7)
-// A random LM stands in for upstream's text model (llm_512.pth); embeddings with std 0.02 (as
-// Hugging Face initialises them) keep its tied output logits moderate.
-for i in 0..<model.language.embeddingTable.count { model.language.embeddingTable.mutablePointer[i] *= 0.02 }
+// 1–2. The committed data, its BPE tokenizer and the tiny configuration (Examples/Support).
+let setup = try TinyShapesSetup()
+let (out, captions, tokenizer, config) = (setup.output, setup.captions, setup.tokenizer, setup.config)
+let model = try MiniMindVLM.forTraining(config: config, vision: setup.encoder, startWeights: nil, allowMissingProjector: true, seed: 7)
+setup.shrinkRandomEmbeddings(of: model)
 
 // 3. Upstream's pretrain recipe, with the freeze policy "projector only" and numbers for a tiny run.
 var recipe = TrainingRecipe.pretrain(for: config)
