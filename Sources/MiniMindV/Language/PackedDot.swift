@@ -1,48 +1,71 @@
 import Foundation
 
-/// Dot products of one packed weight row with a float32 vector, 16 lanes at a time (AVX2 + FMA with
-/// the Makefile's `-target-cpu haswell`): the weights are widened to float32 in registers, so only
-/// the packed bytes cross the memory bus.
+/// Dot products of one packed weight row with a float32 vector, 8 lanes at a time (AVX2 + FMA with
+/// the Makefile's `-target-cpu haswell`). The weights are widened to float32 in registers with
+/// shifts, masks and adds only — the stdlib's generic SIMD conversions (`truncatingIfNeeded:`,
+/// `SIMD8<Float>(SIMD8<Int32>)`) compile to out-of-line per-lane calls here — so `PackedMatrix`
+/// stores each group of values in the order these shifts take them out (see `PackedLayout`).
 enum PackedDot {
-    typealias V = SIMD16<Float>
+    typealias F = SIMD8<Float>
+    typealias U = SIMD8<UInt32>
+    typealias I = SIMD8<Int32>
 
-    /// Σ W[c]·x[c] over bfloat16 weights.
+    /// Σ W[c]·x[c] over bfloat16 weights in `PackedLayout.bf16` order.
     @inline(__always)
     static func bf16(_ w: UnsafePointer<UInt16>, _ x: UnsafePointer<Float>, count: Int) -> Float {
         let wr = UnsafeRawPointer(w), xr = UnsafeRawPointer(x)
-        var a0 = V(repeating: 0), a1 = V(repeating: 0)
+        var a0 = F(repeating: 0), a1 = F(repeating: 0)
+        let high = U(repeating: 0xFFFF_0000)
         var c = 0
-        while c + 32 <= count {
-            a0.addProduct(widen(wr.loadUnaligned(fromByteOffset: c * 2, as: SIMD16<UInt16>.self)),
-                          xr.loadUnaligned(fromByteOffset: c * 4, as: V.self))
-            a1.addProduct(widen(wr.loadUnaligned(fromByteOffset: c * 2 + 32, as: SIMD16<UInt16>.self)),
-                          xr.loadUnaligned(fromByteOffset: c * 4 + 64, as: V.self))
-            c += 32
+        while c + 16 <= count {
+            // Word j holds value j (low half) and value 8 + j (high half); a bf16 is a float's high half.
+            let words = wr.loadUnaligned(fromByteOffset: c * 2, as: U.self)
+            a0.addProduct(unsafeBitCast(words &<< 16, to: F.self), xr.loadUnaligned(fromByteOffset: c * 4, as: F.self))
+            a1.addProduct(unsafeBitCast(words & high, to: F.self), xr.loadUnaligned(fromByteOffset: c * 4 + 32, as: F.self))
+            c += 16
         }
         var sum = (a0 + a1).sum()
         while c < count { sum += BFloat16Bits.float(w[c]) * x[c]; c += 1 }
         return sum
     }
 
-    @inline(__always)
-    private static func widen(_ b: SIMD16<UInt16>) -> V {
-        unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: b) &<< 16, to: V.self)
-    }
-
-    /// Σ W[c]·x[c] over int8 weights in blocks of 32 with one scale each.
+    /// Σ W[c]·x[c] over int8 weights in blocks of 32 (`PackedLayout.int8` order), one scale each.
     @inline(__always)
     static func int8(_ w: UnsafePointer<Int8>, scales: UnsafePointer<Float>, _ x: UnsafePointer<Float>, blocks: Int) -> Float {
         let wr = UnsafeRawPointer(w), xr = UnsafeRawPointer(x)
-        var acc = V(repeating: 0)
+        var acc = F(repeating: 0)
         for b in 0..<blocks {
             let o = b * 32
-            var blockSum = V(repeating: 0)
-            blockSum.addProduct(V(SIMD16<Int32>(truncatingIfNeeded: wr.loadUnaligned(fromByteOffset: o, as: SIMD16<Int8>.self))),
-                                xr.loadUnaligned(fromByteOffset: o * 4, as: V.self))
-            blockSum.addProduct(V(SIMD16<Int32>(truncatingIfNeeded: wr.loadUnaligned(fromByteOffset: o + 16, as: SIMD16<Int8>.self))),
-                                xr.loadUnaligned(fromByteOffset: o * 4 + 64, as: V.self))
-            acc.addProduct(blockSum, V(repeating: scales[b]))
+            // Byte k of word j is value 8k + j: shift it to the top, arithmetic-shift it back down.
+            let words = wr.loadUnaligned(fromByteOffset: o, as: I.self)
+            var s0 = toFloat((words &<< 24) &>> 24) * xr.loadUnaligned(fromByteOffset: o * 4, as: F.self)
+            var s1 = toFloat((words &<< 16) &>> 24) * xr.loadUnaligned(fromByteOffset: o * 4 + 32, as: F.self)
+            s0.addProduct(toFloat((words &<< 8) &>> 24), xr.loadUnaligned(fromByteOffset: o * 4 + 64, as: F.self))
+            s1.addProduct(toFloat(words &>> 24), xr.loadUnaligned(fromByteOffset: o * 4 + 96, as: F.self))
+            acc.addProduct(s0 + s1, F(repeating: scales[b]))
         }
         return acc.sum()
+    }
+
+    /// Exact float of small integers (|v| < 2²²): v added to the mantissa of 1.5·2²³, minus 1.5·2²³.
+    @inline(__always)
+    private static func toFloat(_ v: I) -> F {
+        unsafeBitCast(v &+ I(repeating: 0x4B40_0000), to: F.self) - F(repeating: 12_582_912)
+    }
+}
+
+/// Where value e of a group sits in `PackedMatrix`'s storage (the order `PackedDot` unpacks).
+enum PackedLayout {
+    /// bf16 groups of 16 (a row's last `cols % 16` values stay in order): word j = values j and 8 + j.
+    static let bf16Group = 16
+    static func bf16(_ e: Int) -> Int { 2 * (e % 8) + e / 8 }
+
+    /// int8 blocks of 32: byte k of word j = value 8k + j.
+    static func int8(_ e: Int) -> Int { 4 * (e % 8) + e / 8 }
+
+    /// Storage index of value `c` of a row of `cols` values grouped by `group`.
+    static func index(_ c: Int, cols: Int, group: Int, _ position: (Int) -> Int) -> Int {
+        let g = c / group * group
+        return g + group <= cols ? g + position(c - g) : c
     }
 }

@@ -25,7 +25,11 @@ final class PackedMatrix {
         switch dtype {
         case .f32: return nil
         case .bf16:
-            storage = .bf16((0..<rows * cols).map { BFloat16Bits.round(w[$0]) })
+            var bits = [UInt16](repeating: 0, count: rows * cols)
+            for r in 0..<rows {
+                for c in 0..<cols { bits[r * cols + Self.bf16Index(c, cols: cols)] = BFloat16Bits.round(w[r * cols + c]) }
+            }
+            storage = .bf16(bits)
         case .int8:
             guard cols % Self.block == 0 else { return nil }
             let blocks = rows * cols / Self.block
@@ -38,7 +42,7 @@ final class PackedMatrix {
                 let scale = maxAbs / 127
                 scales[b] = scale
                 let inv: Float = scale > 0 ? 1 / scale : 0
-                for j in 0..<Self.block { values[b * Self.block + j] = Int8((base[j] * inv).rounded()) }
+                for j in 0..<Self.block { values[b * Self.block + PackedLayout.int8(j)] = Int8((base[j] * inv).rounded()) }
             }
             storage = .int8(values: values, scales: scales)
         }
@@ -55,9 +59,15 @@ final class PackedMatrix {
     /// Dequantised W[r, c] (for tests and error reports).
     func value(row r: Int, col c: Int) -> Float {
         switch storage {
-        case .bf16(let v): return BFloat16Bits.float(v[r * cols + c])
-        case .int8(let v, let s): return Float(v[r * cols + c]) * s[(r * cols + c) / Self.block]
+        case .bf16(let v): return BFloat16Bits.float(v[r * cols + Self.bf16Index(c, cols: cols)])
+        case .int8(let v, let s):
+            let block = (r * cols + c) / Self.block
+            return Float(v[block * Self.block + PackedLayout.int8(c % Self.block)]) * s[block]
         }
+    }
+
+    private static func bf16Index(_ c: Int, cols: Int) -> Int {
+        PackedLayout.index(c, cols: cols, group: PackedLayout.bf16Group, PackedLayout.bf16)
     }
 
     /// y [m, rows] = x [m, cols] · Wᵀ, or y += x · Wᵀ when `accumulate` (a residual add).
