@@ -2,11 +2,11 @@ import Foundation
 
 /// Dot products of one packed weight row with a float32 vector, 8 lanes at a time (AVX2 + FMA with
 /// the Makefile's `-target-cpu haswell`). The weights are widened to float32 in registers with
-/// shifts and masks of whole words — the stdlib's widening `truncatingIfNeeded:` conversions of
-/// SIMD16 compiled to out-of-line per-lane calls — so `PackedMatrix` stores each group of values in
-/// the order these shifts take them out (see `PackedLayout`). Int32 → Float of SIMD8 inlines to one
-/// instruction (measured in a standalone build; a magic-number variant with two accumulators was 3×
-/// slower after LLVM's lane shuffling).
+/// shifts, masks and adds of whole words only — the stdlib's generic SIMD conversions
+/// (`truncatingIfNeeded:`, `SIMD8<Float>(SIMD8<Int32>)`) compiled to out-of-line per-lane calls (10-15 %
+/// of decode time in perf) — so `PackedMatrix` stores each group of values in the order these shifts
+/// take them out (see `PackedLayout`). One accumulator per int8 block: with two, LLVM shuffled lanes
+/// and ran 3× slower (standalone measurement).
 enum PackedDot {
     typealias F = SIMD8<Float>
     typealias U = SIMD8<UInt32>
@@ -41,13 +41,20 @@ enum PackedDot {
             // Byte k of word j is value 8k + j: shift it to the top, arithmetic-shift it back down.
             let words = wr.loadUnaligned(fromByteOffset: o, as: I.self)
             var s = F(repeating: 0)
-            s.addProduct(F((words &<< 24) &>> 24), xr.loadUnaligned(fromByteOffset: o * 4, as: F.self))
-            s.addProduct(F((words &<< 16) &>> 24), xr.loadUnaligned(fromByteOffset: o * 4 + 32, as: F.self))
-            s.addProduct(F((words &<< 8) &>> 24), xr.loadUnaligned(fromByteOffset: o * 4 + 64, as: F.self))
-            s.addProduct(F(words &>> 24), xr.loadUnaligned(fromByteOffset: o * 4 + 96, as: F.self))
+            s.addProduct(toFloat((words &<< 24) &>> 24), xr.loadUnaligned(fromByteOffset: o * 4, as: F.self))
+            s.addProduct(toFloat((words &<< 16) &>> 24), xr.loadUnaligned(fromByteOffset: o * 4 + 32, as: F.self))
+            s.addProduct(toFloat((words &<< 8) &>> 24), xr.loadUnaligned(fromByteOffset: o * 4 + 64, as: F.self))
+            s.addProduct(toFloat(words &>> 24), xr.loadUnaligned(fromByteOffset: o * 4 + 96, as: F.self))
             acc.addProduct(s, F(repeating: scales[b]))
         }
         return acc.sum()
+    }
+
+    /// Exact float of small integers (|v| < 2²²): v added to the mantissa of 1.5·2²³, minus 1.5·2²³.
+    /// (`SIMD8<Float>(SIMD8<Int32>)` is a generic init that the full build leaves out of line.)
+    @inline(__always)
+    private static func toFloat(_ v: I) -> F {
+        unsafeBitCast(v &+ I(repeating: 0x4B40_0000), to: F.self) - F(repeating: 12_582_912)
     }
 }
 
