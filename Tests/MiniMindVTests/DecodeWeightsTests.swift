@@ -51,7 +51,7 @@ final class DecodeWeightsTests: XCTestCase {
     }
 
     func testBF16KernelEqualsNaiveReference() throws {
-        try checkKernel(.bf16, rows: 37, cols: 83)  // a tail after the 32-wide loop
+        try checkKernel(.bf16, rows: 37, cols: 83)  // a tail after the 16-value groups
         try checkKernel(.bf16, rows: 70, cols: 512)
     }
 
