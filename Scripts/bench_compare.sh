@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs `minimind-v bench model` and Scripts/bench_torch.py on the same tests, one after the other,
 # and prints the ratio table (Swift rate / PyTorch rate) with the machine facts and load averages.
-# Usage: Scripts/bench_compare.sh [--bin PATH] [--threads N] [--repetitions N] [--tests LIST] [PRESET...]
+# Usage: Scripts/bench_compare.sh [--bin PATH] [--threads N] [--repetitions N] [--tests LIST]
+#                                [--decode-dtype f32|bf16|int8] [PRESET...]
 #   defaults: --bin .build/release/minimind-v, threads = nproc, repetitions 5,
-#             tests img-encode,pp512,tg128, presets minimind2-small-v minimind-3v
+#             tests img-encode,pp512,tg128, decode dtype f32, presets minimind2-small-v minimind-3v
+#   --decode-dtype applies to the Swift side only (PyTorch stays float32) and adds its error vs f32.
 # Needs python3 with torch 2.13.0+cpu and transformers 5.24.0 (developer tools only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +13,7 @@ BIN=.build/release/minimind-v
 THREADS=$(nproc)
 REPS=5
 TESTS=img-encode,pp512,tg128
+DECODE=f32
 PRESETS=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -18,7 +21,8 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --repetitions) REPS=$2; shift 2 ;;
     --tests) TESTS=$2; shift 2 ;;
-    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
+    --decode-dtype) DECODE=$2; shift 2 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
     *) PRESETS+=("$1"); shift ;;
   esac
 done
@@ -33,7 +37,7 @@ echo "openblas: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null
 echo
 for p in "${PRESETS[@]}"; do
   echo "loadavg before $p swift: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-  "$BIN" bench model --preset "$p" --tests "$TESTS" --repetitions "$REPS" --threads "$THREADS" --json > "$OUT/swift-$p.json" 2>/dev/null
+  "$BIN" bench model --preset "$p" --tests "$TESTS" --repetitions "$REPS" --threads "$THREADS" --decode-dtype "$DECODE" --json > "$OUT/swift-$p.json" 2>/dev/null
   echo "$(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/load-swift-$p"
   echo "loadavg before $p torch: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   python3 Scripts/bench_torch.py --preset "$p" --tests "$TESTS" --repetitions "$REPS" --threads "$THREADS" --json > "$OUT/torch-$p.json" 2>/dev/null
@@ -54,5 +58,12 @@ for p in presets:
         if o is None: continue
         print(f"| {p} | {r['test']} | {r['unit']} | {r['mean']:.2f} ± {r['stddev']:.2f} | {o['mean']:.2f} ± {o['stddev']:.2f} "
               f"| {r['mean'] / o['mean']:.2f}× | {ls} / {lt} |")
-print(f"\nthreads: {s['threads']} · dtype: {s['dtype']} · repetitions: {s['results'][0]['repetitions']} · PyTorch: {t['engine']}")
+print(f"\nthreads: {s['threads']} · dtype: {s['dtype']} · Swift decode dtype: {s['decode_dtype']} · "
+      f"repetitions: {s['results'][0]['repetitions']} · PyTorch: {t['engine']}")
+for p in presets:
+    a = json.load(open(f"{out}/swift-{p}.json")).get("accuracy")
+    if a:
+        print(f"{p}: {a['dtype']} decode vs f32 over {a['steps']} greedy steps: max |logit diff| {a['max_abs_logit_diff']:.4f} "
+              f"(max |logit| {a['max_abs_logit']:.2f}), argmax agreement {100 * a['argmax_agreement']:.1f} %, "
+              f"free-running ids equal for the first {a['matching_prefix']}")
 PY

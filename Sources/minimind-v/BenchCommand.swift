@@ -44,8 +44,8 @@ struct ModelBench: ParsableCommand {
     @Option(help: "Threads for BLAS and Swift kernels (default: all cores or MINIMIND_THREADS).")
     var threads: Int?
 
-    @Option(help: "Weight precision: f32.")
-    var dtype: String = "f32"
+    @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16 or int8 (then also measures its error against f32).")
+    var decodeDType: String = "f32"
 
     @Option(help: "Seed of the random weights.")
     var seed: UInt64 = 0
@@ -71,7 +71,9 @@ struct ModelBench: ParsableCommand {
         guard VLMPreset(rawValue: preset) != nil else {
             throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard dtype == "f32" else { throw ValidationError("--dtype \(dtype) is not available; use f32") }
+        guard DecodeDType(rawValue: decodeDType) != nil else {
+            throw ValidationError("--decode-dtype \(decodeDType) is not available; use \(DecodeDType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         _ = try parsedTests()
     }
 
@@ -80,6 +82,7 @@ struct ModelBench: ParsableCommand {
         let p = try VLMPreset.named(preset)
         progress("building \(preset) with random weights (seed \(seed))")
         let model = try MiniMindVLM(config: p.config, seed: seed)
+        model.language.setDecodeDType(DecodeDType(rawValue: decodeDType) ?? .f32)
         let bench = ModelBenchmark(model: model, presetName: preset, repetitions: repetitions, warmup: warmup)
         let report = bench.run(try parsedTests(), progress: progress)
         if json { try printJSON(report) } else { print(ModelBenchmark.markdown(report)) }

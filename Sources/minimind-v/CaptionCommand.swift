@@ -45,6 +45,7 @@ struct CaptionCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+        sampling.applyDecodeDType(to: bundle)
         let generator = Generator(bundle: bundle)
         let marker = bundle.model.config.imageMarker
         let question = prompt.contains(marker) ? prompt : marker + "\n" + prompt

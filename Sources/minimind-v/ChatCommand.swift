@@ -40,6 +40,7 @@ struct ChatCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+        sampling.applyDecodeDType(to: bundle)
         let session = ChatSession(generator: Generator(bundle: bundle), options: sampling.options, contextLength: context, system: system)
         let interactive = isatty(0) != 0
         var pending: [ChatImage] = []

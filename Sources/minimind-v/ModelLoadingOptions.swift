@@ -65,6 +65,9 @@ struct SamplingFlags: ParsableArguments {
     @Option(name: .customLong("stop"), help: "Stop when the answer contains this text (repeatable).")
     var stop: [String] = []
 
+    @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16 (faster, small error) or int8 (fastest, larger error); see Docs/Generation.md.")
+    var decodeDType: String = "f32"
+
     var options: SamplingOptions {
         SamplingOptions(temperature: temperature, topP: topP, topK: topK, repetitionPenalty: repetitionPenalty,
                         greedy: greedy, seed: seed, maxNewTokens: maxNewTokens, stopStrings: stop)
@@ -72,6 +75,14 @@ struct SamplingFlags: ParsableArguments {
 
     func validate() throws {
         do { try options.validate() } catch { throw ValidationError("\(error)") }
+        guard DecodeDType(rawValue: decodeDType) != nil else {
+            throw ValidationError("--decode-dtype \(decodeDType) is not available; use \(DecodeDType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    /// Packs the model's decode weights as `--decode-dtype` asks (after loading).
+    func applyDecodeDType(to bundle: VLMBundle) {
+        bundle.model.language.setDecodeDType(DecodeDType(rawValue: decodeDType) ?? .f32)
     }
 }
 

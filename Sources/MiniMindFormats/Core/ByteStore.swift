@@ -11,11 +11,26 @@ public final class ByteStore: @unchecked Sendable {
     public let base: UnsafeRawPointer
     public let count: Int
     private let release: () -> Void
+    /// True for a memory-mapped file (its pages can be dropped and re-read).
+    private let isMapped: Bool
 
-    private init(base: UnsafeRawPointer, count: Int, release: @escaping () -> Void) {
+    private init(base: UnsafeRawPointer, count: Int, isMapped: Bool = false, release: @escaping () -> Void) {
         self.base = base
         self.count = count
+        self.isMapped = isMapped
         self.release = release
+    }
+
+    /// Drops the whole pages inside `offset..<offset+count` of a mapped file from this process's
+    /// memory (MADV_DONTNEED; a private read-only mapping re-reads them from the file if touched).
+    /// Partial pages at either end stay: a neighbouring tensor may still need them.
+    public func releasePages(offset: Int, count: Int) {
+        guard isMapped, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + offset + page - 1) / page * page
+        let end = (Int(bitPattern: base) + offset + count) / page * page
+        guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(p, end - start, Int32(MADV_DONTNEED))
     }
 
     deinit { release() }
@@ -53,7 +68,7 @@ public final class ByteStore: @unchecked Sendable {
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
             throw CheckpointError.io(path: path, reason: "cannot memory-map \(size) bytes: \(String(cString: strerror(errno)))")
         }
-        return ByteStore(base: UnsafeRawPointer(mapped), count: size, release: { munmap(mapped, size) })
+        return ByteStore(base: UnsafeRawPointer(mapped), count: size, isMapped: true, release: { munmap(mapped, size) })
     }
 }
 

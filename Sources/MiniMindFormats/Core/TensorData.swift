@@ -75,11 +75,20 @@ public struct TensorData: @unchecked Sendable {
     /// like torch's `.float()`; bools become 0/1.
     public func toTensor() throws -> Tensor {
         let t = Tensor.uninitialized(shape)
-        withUnsafeBytes { src in
-            if let base = src.baseAddress { ElementConversion.toFloat(base, dtype, t.mutablePointer, elementCount) }
-        }
+        copyFloats(to: t.mutablePointer)
         return t
     }
+
+    /// Writes the values as float32 (as `toTensor()`) to `dst`, which holds `elementCount` floats.
+    public func copyFloats(to dst: UnsafeMutablePointer<Float>) {
+        withUnsafeBytes { src in
+            if let base = src.baseAddress { ElementConversion.toFloat(base, dtype, dst, elementCount) }
+        }
+    }
+
+    /// Lets the OS drop this tensor's pages of a memory-mapped file from memory (they read back from
+    /// the file if touched again); no effect on heap stores. Call after converting the values.
+    public func releasePages() { store.releasePages(offset: byteOffset, count: byteCount) }
 
     /// The values as 64-bit integers (integer and bool dtypes only).
     public func int64Values() throws -> [Int64] {

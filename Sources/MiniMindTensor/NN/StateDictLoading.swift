@@ -32,6 +32,26 @@ public enum StateDictError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A checkpoint value that writes itself into a module's tensor when the load copies it: a Tensor,
+/// or a file's tensor converted straight into the parameter (no intermediate float32 copy).
+public struct TensorSource {
+    public let shape: [Int]
+    /// Writes `shape`'s element count of float32 values to the destination.
+    public let fill: (UnsafeMutablePointer<Float>) -> Void
+
+    public init(shape: [Int], fill: @escaping (UnsafeMutablePointer<Float>) -> Void) {
+        self.shape = shape
+        self.fill = fill
+    }
+
+    /// An existing tensor (copied unless the destination is the tensor itself, e.g. a tied weight).
+    public init(_ tensor: Tensor) {
+        self.init(shape: tensor.shape) { dst in
+            if dst != tensor.mutablePointer { dst.update(from: tensor.pointer, count: tensor.count) }
+        }
+    }
+}
+
 /// What a non-strict load skipped.
 public struct StateDictLoadReport: Equatable, Sendable {
     public let missing: [String]
@@ -51,10 +71,17 @@ extension Module {
     /// copied unless the whole load succeeds.
     @discardableResult
     public func loadStateDict(_ tensors: [String: Tensor], strict: Bool = true) throws -> StateDictLoadReport {
+        try loadStateDict(sources: tensors.mapValues(TensorSource.init), strict: strict)
+    }
+
+    /// `loadStateDict` from sources that convert on demand: each value is written into its
+    /// parameter in turn, so a file's tensors never all exist as float32 copies at once.
+    @discardableResult
+    public func loadStateDict(sources tensors: [String: TensorSource], strict: Bool = true) throws -> StateDictLoadReport {
         let entries = stateEntries()
         let known = Set(entries.map(\.0))
         var missing: [String] = [], mismatched: [StateDictShapeMismatch] = []
-        var copies: [(Tensor, Tensor)] = []
+        var copies: [(Tensor, TensorSource)] = []
         for (key, target) in entries {
             guard let source = tensors[key] else { missing.append(key); continue }
             if source.shape != target.shape {
@@ -67,9 +94,7 @@ extension Module {
         if !mismatched.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
             throw StateDictError.keysDoNotMatch(missing: missing, unexpected: unexpected, mismatched: mismatched)
         }
-        for (target, source) in copies where target.pointer != source.pointer {
-            target.assign(source)
-        }
+        for (target, source) in copies { source.fill(target.mutablePointer) }
         return StateDictLoadReport(missing: missing, unexpected: unexpected)
     }
 }

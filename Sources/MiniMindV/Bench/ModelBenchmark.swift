@@ -56,7 +56,16 @@ public struct ModelBenchmark {
         public var preset: String
         public var threads: Int
         public var dtype: String
+        /// Precision of the weights decode steps read (`DecodeDType`); the tests other than tgN use f32.
+        public var decodeDType: String
         public var results: [Result]
+        /// The decode precision's error against float32 (absent for f32).
+        public var accuracy: DecodeAccuracy?
+
+        enum CodingKeys: String, CodingKey {
+            case engine, preset, threads, dtype, results, accuracy
+            case decodeDType = "decode_dtype"
+        }
     }
 
     /// Prompt tokens before the timed decode steps of a `tgN` test (the PyTorch script uses the same).
@@ -67,6 +76,9 @@ public struct ModelBenchmark {
     public var repetitions: Int
     public var warmup: Int
 
+    /// Steps of the accuracy check of a packed decode precision.
+    public static let accuracySteps = 64
+
     public init(model: MiniMindVLM, presetName: String, repetitions: Int = 5, warmup: Int = 1) {
         self.model = model
         self.presetName = presetName
@@ -74,7 +86,21 @@ public struct ModelBenchmark {
         self.warmup = warmup
     }
 
+    /// The error of decoding in `dtype` against float32 (greedy, from the tgN prompt); leaves the
+    /// model decoding in `dtype`.
+    public func accuracy(_ dtype: DecodeDType) -> DecodeAccuracy {
+        DecodeAccuracy.measure(model.language, dtype: dtype, prompt: randomIds(Self.promptForGenerate, seed: 2), steps: Self.accuracySteps)
+    }
+
+    /// Runs the tests with the model's current decode precision (`MiniMindLM.setDecodeDType`);
+    /// for a packed one, first measures its accuracy against float32.
     public func run(_ tests: [ModelBenchTest], progress: (String) -> Void = { _ in }) -> Report {
+        let decodeDType = model.language.decodeDType
+        var accuracy: DecodeAccuracy?
+        if decodeDType != .f32 {
+            progress("accuracy of \(decodeDType.rawValue) decode against f32")
+            accuracy = self.accuracy(decodeDType)
+        }
         var results: [Result] = []
         for test in tests {
             progress(test.description)
@@ -87,7 +113,7 @@ public struct ModelBenchmark {
             results.append(Self.summarize(test: test, seconds: seconds, work: work))
         }
         return Report(engine: "minimind-v (Swift, OpenBLAS)", preset: presetName, threads: Threads.count,
-                      dtype: "f32", results: results)
+                      dtype: "f32", decodeDType: decodeDType.rawValue, results: results, accuracy: accuracy)
     }
 
     /// Runs `body` warm-up times, then `repetitions` times; `body` returns its own timed seconds.
@@ -169,10 +195,16 @@ public struct ModelBenchmark {
 
     /// A llama-bench style table.
     public static func markdown(_ report: Report) -> String {
-        var s = "engine: \(report.engine) · preset \(report.preset) · threads \(report.threads) · dtype \(report.dtype)\n\n"
+        var s = "engine: \(report.engine) · preset \(report.preset) · threads \(report.threads) · dtype \(report.dtype)"
+            + " · decode dtype \(report.decodeDType)\n\n"
         s += "| preset | test | rate | ± | unit | reps |\n|---|---|---|---|---|---|\n"
         for r in report.results {
             s += "| \(report.preset) | \(r.test) | \(fixed(r.mean, 2)) | \(fixed(r.stddev, 2)) | \(r.unit) | \(r.repetitions) |\n"
+        }
+        if let a = report.accuracy {
+            s += "\n\(a.dtype) decode vs f32 over \(a.steps) greedy steps: max |logit diff| \(fixed(a.maxAbsLogitDiff, 4))"
+                + " (max |logit| \(fixed(a.maxAbsLogit, 2))), argmax agreement \(fixed(a.argmaxAgreement * 100, 1)) %,"
+                + " free-running ids equal for the first \(a.matchingPrefix)\n"
         }
         return s
     }

@@ -78,7 +78,9 @@ enum CachedAttention {
         var mv = V(repeating: -.infinity)
         var j = 0
         while j + 16 <= visible {
-            mv = pointwiseMax(mv, raw.loadUnaligned(fromByteOffset: j * 4, as: V.self))
+            // A compare + blend: `pointwiseMax` compiles to a per-lane loop through the stack here.
+            let x = raw.loadUnaligned(fromByteOffset: j * 4, as: V.self)
+            mv = mv.replacing(with: x, where: x .> mv)
             j += 16
         }
         var m = mv.max()

@@ -39,11 +39,12 @@ public final class DecoderBlock: Module {
 
     /// Cached path (inference, no autograd): updates the hidden states `h` in place, both residual
     /// adds fused into the output GEMMs.
-    func updateCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?) {
-        selfAttn.addCached(inputLayernorm(h), rope: rope, cache: cache, layer: layer, keyMask: keyMask, into: h)
+    /// `weights`: packed decode copies (MoE experts stay float32).
+    func updateCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, weights: DecodeWeights?) {
+        selfAttn.addCached(inputLayernorm(h), rope: rope, cache: cache, layer: layer, keyMask: keyMask, weights: weights, into: h)
         let x = postAttentionLayernorm(h)
         if let dense {
-            dense.addForward(x, into: h)
+            dense.addForward(x, weights: weights, into: h)
         } else {
             let f = feedForward(x)
             Kernels.addInPlace(h.mutablePointer, f.pointer, count: h.count)

@@ -19,7 +19,8 @@ public final class FeedForward: Module {
     }
 
     /// y += ffn(x) in place (inference): the residual add rides on the down projection's beta = 1.
-    func addForward(_ x: Tensor, into y: Tensor) {
-        accumulateLinear(swiglu(gate: gateProj(x), up: upProj(x)), weight: downProj.weight, into: y)
+    func addForward(_ x: Tensor, weights: DecodeWeights?, into y: Tensor) {
+        let hidden = swiglu(gate: inferenceLinear(x, gateProj, weights: weights), up: inferenceLinear(x, upProj, weights: weights))
+        accumulateLinear(hidden, downProj, weights: weights, into: y)
     }
 }

@@ -68,12 +68,34 @@ public final class MiniMindLM: Module, LanguageModel {
             // The blocks update the hidden states in place: start from a copy so the caller's
             // embeddings stay untouched.
             var h = embeddings.copy()
-            for (i, layer) in model.layers.enumerated() { layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask) }
+            for (i, layer) in model.layers.enumerated() { layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, weights: decodeWeights) }
             cache.length += t
             if positions == .last && t > 1 { h = h.slice(axis: 1, (t - 1)..<t) }
-            return lmHead(model.norm(h))
+            return inferenceLinear(model.norm(h), lmHead, weights: decodeWeights)
         }
     }
+
+    /// Packed copies of the linear layers that decode steps read instead of the float32 weights
+    /// (nil: f32). Made by `setDecodeDType` from the current weights.
+    private(set) var decodeWeights: DecodeWeights?
+
+    /// Precision of the weights the decode steps read (opt-in; see `DecodeDType`).
+    public var decodeDType: DecodeDType { decodeWeights?.dtype ?? .f32 }
+
+    /// Packs the current weights for decoding in `dtype` (f32 drops the copies). Call it after the
+    /// weights are final: later changes to the float32 weights (loading, training) do not reach the copies.
+    public func setDecodeDType(_ dtype: DecodeDType) {
+        decodeWeights = nil
+        guard dtype != .f32 else { return }
+        let linears = model.layers.flatMap { block -> [Linear] in
+            let a = block.selfAttn
+            return [a.qProj, a.kProj, a.vProj, a.oProj] + (block.dense.map { [$0.gateProj, $0.upProj, $0.downProj] } ?? [])
+        }
+        decodeWeights = DecodeWeights(dtype: dtype, linears: linears + [lmHead])
+    }
+
+    /// Bytes of the packed decode copies (0 for f32).
+    public var decodeWeightBytes: Int { decodeWeights?.byteCount ?? 0 }
 
     public func makeCache(batch: Int, maxLength: Int) -> KVCache {
         KVCache(layers: config.numHiddenLayers, batch: batch, kvHeads: config.numKeyValueHeads, headDim: config.headDim,

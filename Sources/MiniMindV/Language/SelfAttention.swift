@@ -30,11 +30,12 @@ public final class SelfAttention: Module {
     }
 
     /// q, k, v for x [B, T, H]: q [B, T, Hq, D], k and v [B, T, Hkv, D], RoPE applied from `offset`.
-    private func projections(_ x: Tensor, rope: RoPETable, offset: Int) -> (Tensor, Tensor, Tensor) {
+    /// `weights`: packed decode copies (cached path only; nil keeps autograd's float32 layers).
+    private func projections(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights? = nil) -> (Tensor, Tensor, Tensor) {
         let b = x.shape[0], t = x.shape[1]
-        var q = qProj(x).reshaped([b, t, heads, headDim])
-        var k = kProj(x).reshaped([b, t, kvHeads, headDim])
-        let v = vProj(x).reshaped([b, t, kvHeads, headDim])
+        var q = inferenceLinear(x, qProj, weights: weights).reshaped([b, t, heads, headDim])
+        var k = inferenceLinear(x, kProj, weights: weights).reshaped([b, t, kvHeads, headDim])
+        let v = inferenceLinear(x, vProj, weights: weights).reshaped([b, t, kvHeads, headDim])
         if let qNorm, let kNorm { q = qNorm(q); k = kNorm(k) }
         return (applyRoPE(q, table: rope, offset: offset), applyRoPE(k, table: rope, offset: offset), v)
     }
@@ -52,10 +53,11 @@ public final class SelfAttention: Module {
     /// Cached path (inference): appends this step's k, v to `cache` at its current length, attends
     /// over everything stored and adds the output projection to `residual` in place (the GEMM's
     /// beta = 1 does the residual add). The caller advances `cache.length` after all layers.
-    func addCached(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, into residual: Tensor) {
-        let (q, k, v) = projections(x, rope: rope, offset: cache.length)
+    func addCached(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, weights: DecodeWeights?,
+                   into residual: Tensor) {
+        let (q, k, v) = projections(x, rope: rope, offset: cache.length, weights: weights)
         cache.store(layer: layer, k: k, v: v)
         let o = CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length, keyMask: keyMask)
-        accumulateLinear(o, weight: oProj.weight, into: residual)
+        accumulateLinear(o, oProj, weights: weights, into: residual)
     }
 }

@@ -13,6 +13,20 @@ public enum Weights {
         return out
     }
 
+    /// Values by name that convert to float32 only when a load writes them into their parameters
+    /// (`Module.loadStateDict(sources:)`), releasing a memory-mapped file's pages after each tensor:
+    /// loading then needs about the model's own memory, not model + file + float32 copies.
+    public static func sources(_ state: StateDict) -> [String: TensorSource] {
+        var out: [String: TensorSource] = [:]
+        for (name, data) in state.entries {
+            out[name] = TensorSource(shape: data.shape) { dst in
+                data.copyFloats(to: dst)
+                data.releasePages()
+            }
+        }
+        return out
+    }
+
     /// Shapes by name (for configuration inference without converting values).
     public static func shapes(_ state: StateDict) -> [String: [Int]] {
         Dictionary(uniqueKeysWithValues: state.entries.map { ($0.name, $0.tensor.shape) })
@@ -21,8 +35,25 @@ public enum Weights {
     /// Maps pre-2025 MiniMind2 names (`tok_embeddings`, `layers.N.attention.wq`, …) to the current
     /// ones and converts interleaved-RoPE q/k rows to the half-split order. Other keys pass through.
     public static func mapLegacyNames(_ tensors: [String: Tensor], heads: Int, kvHeads: Int) -> [String: Tensor] {
+        mapLegacyNames(tensors, heads: heads, kvHeads: kvHeads, reorder: interleavedToHalfSplit)
+    }
+
+    /// `mapLegacyNames` over lazy sources: the q/k reorder happens when the load converts them.
+    public static func mapLegacyNames(_ sources: [String: TensorSource], heads: Int, kvHeads: Int) -> [String: TensorSource] {
+        mapLegacyNames(sources, heads: heads, kvHeads: kvHeads) { source, heads in
+            TensorSource(shape: source.shape) { dst in
+                let original = Tensor.uninitialized(source.shape)
+                source.fill(original.mutablePointer)
+                let reordered = interleavedToHalfSplit(original, heads: heads)
+                dst.update(from: reordered.pointer, count: reordered.count)
+            }
+        }
+    }
+
+    private static func mapLegacyNames<T>(_ tensors: [String: T], heads: Int, kvHeads: Int,
+                                          reorder: (T, Int) -> T) -> [String: T] {
         guard tensors["tok_embeddings.weight"] != nil else { return tensors }
-        var out: [String: Tensor] = [:]
+        var out: [String: T] = [:]
         for (key, t) in tensors {
             var k = key
             let simple = ["tok_embeddings.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight",
@@ -36,8 +67,8 @@ public enum Weights {
                          (".feed_forward.w3.", ".mlp.up_proj."), (".feed_forward.", ".mlp."),
                          (".attention_norm.", ".input_layernorm."), (".ffn_norm.", ".post_attention_layernorm.")]
             for (old, new) in parts where k.contains(old) { k = k.replacingOccurrences(of: old, with: new); break }
-            if key.contains(".attention.wq.") { out[k] = interleavedToHalfSplit(t, heads: heads) }
-            else if key.contains(".attention.wk.") { out[k] = interleavedToHalfSplit(t, heads: kvHeads) }
+            if key.contains(".attention.wq.") { out[k] = reorder(t, heads) }
+            else if key.contains(".attention.wk.") { out[k] = reorder(t, kvHeads) }
             else { out[k] = t }
         }
         return out
@@ -63,14 +94,15 @@ extension MiniMindVLM {
     /// Vision-encoder keys in the file are ignored (the encoder has its own folder). A language-only
     /// checkpoint (`llm_512.pth`) loads with `allowMissingProjector`, keeping the projector's init.
     public func loadReleaseWeights(_ state: StateDict, allowMissingProjector: Bool = false) throws {
-        var tensors = Weights.mapLegacyNames(try Weights.tensors(state), heads: config.language.numAttentionHeads,
+        var sources = Weights.mapLegacyNames(Weights.sources(state), heads: config.language.numAttentionHeads,
                                              kvHeads: config.language.numKeyValueHeads)
-        tensors = tensors.filter { !$0.key.hasPrefix("vision_encoder.") }
-        if tensors["lm_head.weight"] == nil, let e = tensors["model.embed_tokens.weight"] { tensors["lm_head.weight"] = e }
-        if allowMissingProjector && !tensors.keys.contains(where: { $0.hasPrefix("vision_proj.") }) {
-            for (k, t) in projector.stateDict() { tensors["vision_proj." + k] = t.copy() }
+        sources = sources.filter { !$0.key.hasPrefix("vision_encoder.") }
+        // lm_head is tied to the embedding: the same tensor, written once (the source skips itself).
+        if sources["lm_head.weight"] == nil { sources["lm_head.weight"] = TensorSource(language.lmHead.weight) }
+        if allowMissingProjector && !sources.keys.contains(where: { $0.hasPrefix("vision_proj.") }) {
+            for (k, t) in projector.stateDict() { sources["vision_proj." + k] = TensorSource(t) }
         }
-        try loadStateDict(tensors, strict: true)
+        try loadStateDict(sources: sources, strict: true)
     }
 }
 
@@ -92,11 +124,11 @@ extension ViTVisionEncoder {
     /// from a bare vision transformer (transformers 5 `SiglipVisionModel`: `embeddings.*`,
     /// `encoder.*`, `post_layernorm.*`) get the `vision_model.` prefix first.
     public func loadWeights(_ state: StateDict) throws {
-        var tensors = try Weights.tensors(state)
-        if !tensors.keys.contains(where: { $0.hasPrefix("vision_model.") }) {
-            tensors = Dictionary(uniqueKeysWithValues: tensors.map { ("vision_model." + $0.key, $0.value) })
+        var sources = Weights.sources(state)
+        if !sources.keys.contains(where: { $0.hasPrefix("vision_model.") }) {
+            sources = Dictionary(uniqueKeysWithValues: sources.map { ("vision_model." + $0.key, $0.value) })
         }
-        tensors = tensors.filter { !ViTVisionEncoder.isIgnorableKey($0.key) }
-        try loadStateDict(tensors, strict: true)
+        sources = sources.filter { !ViTVisionEncoder.isIgnorableKey($0.key) }
+        try loadStateDict(sources: sources, strict: true)
     }
 }
