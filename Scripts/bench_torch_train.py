@@ -11,7 +11,7 @@ built exactly as Sources/MiniMindV/Bench/TrainingBenchmark.swift `SyntheticTrain
   step:   one optimizer step (zero_grad, forward, backward, clip_grad_norm_ 1.0, AdamW) on a padded
           batch, mean ± stddev after warm-up. --stage sft trains projector + whole LM, pretrain
           projector + last layer (upstream MiniMind2-V freeze policies).
-  recipe: upstream's loop: every sample padded to --length (X = ids[:-1], Y = labels[1:]), the
+  recipe: upstream's loop over --epochs epochs: every sample padded to --length (X = ids[:-1], Y = labels[1:]), the
           frozen CLIP ViT-B/16 (transformers, random init) recomputed on the batch's pixels every
           step under no_grad, the cosine schedule base·(0.1 + 0.45·(1 + cos(π t/T))), clip 1.0,
           AdamW(wd 0.01). The features spliced are the shared synthetic ones so the losses can be
@@ -45,13 +45,21 @@ def lcg(s):
     return s, s >> 33
 
 
-def sample_length(index, max_len):
-    low = IMAGE_TOKENS + 8
+def length_range(text, max_len):
+    """Sample lengths for `text` = (min, max) text tokens after the image, capped at max_len."""
+    head = IMAGE_TOKENS + 1
+    lo_text, hi_text = text if text else (7, max(7, max_len - head))
+    low = min(head + lo_text, max_len)
+    return low, max(low, min(head + hi_text, max_len))
+
+
+def sample_length(index, lengths):
+    low, high = lengths
     _, r = lcg((index + 1000003) & MASK64)
-    return low + r % max(1, max_len - low + 1)
+    return low + r % (high - low + 1)
 
 
-def sample(index, length):
+def sample(index, length, prompt_tokens=0):
     s = (index * 7919 + 17) & MASK64
     ids = [1] + [IMAGE_ID] * IMAGE_TOKENS
     labels = [-100] * (IMAGE_TOKENS + 1)
@@ -60,9 +68,17 @@ def sample(index, length):
         t = 2 + r % (VOCAB - 2)
         if t == IMAGE_ID:
             t = 3
+        labels.append(-100 if len(ids) - IMAGE_TOKENS - 1 < prompt_tokens else t)
         ids.append(t)
-        labels.append(t)
     return ids[:length], labels[:length]
+
+
+def bucketed(order, lengths, window):
+    """TrainingRecipe.lengthBuckets: each window of samples sorted by length, longest first (stable)."""
+    out = []
+    for start in range(0, len(order), window):
+        out += sorted(order[start:start + window], key=lambda i: -lengths[i])
+    return out
 
 
 def features(index):
@@ -156,7 +172,12 @@ def run_recipe(args):
         for p in encoder.parameters():
             p.requires_grad_(False)
     gen = torch.Generator().manual_seed(7)
-    batches = [list(range(s, min(s + args.batch, args.samples))) for s in range(0, args.samples, args.batch)]
+    text = tuple(int(x) for x in args.text.split("-")) if args.text else None
+    lengths = [sample_length(i, length_range(text, args.length)) for i in range(args.samples)]
+    order = list(range(args.samples))
+    if args.length_buckets and args.length_buckets > 1:
+        order = bucketed(order, lengths, args.length_buckets * args.batch)
+    batches = [order[s:s + args.batch] for s in range(0, args.samples, args.batch)] * args.epochs
     total = len(batches)
     losses = []
     encoder_seconds = 0.0
@@ -164,7 +185,7 @@ def run_recipe(args):
     for t, idx in enumerate(batches):
         for g in opt.param_groups:
             g["lr"] = base * (0.1 + 0.45 * (1 + math.cos(math.pi * t / total)))
-        rows = [sample(i, sample_length(i, args.length)) for i in idx]
+        rows = [sample(i, lengths[i], args.prompt_tokens) for i in idx]
         padded = [(r[0] + [0] * (args.length - len(r[0])), r[1] + [-100] * (args.length - len(r[1]))) for r in rows]
         ids = torch.tensor([p[0][:-1] for p in padded])
         targets = torch.tensor([p[1][1:] for p in padded])
@@ -182,7 +203,9 @@ def run_recipe(args):
         opt.step()
         losses.append(loss.item())
     wall = time.perf_counter() - t0
-    print(json.dumps({"samples": args.samples, "batch": args.batch, "max_seq_len": args.length, "stage": args.stage,
+    print(json.dumps({"samples": args.samples, "epochs": args.epochs, "batch": args.batch, "max_seq_len": args.length,
+                      "stage": args.stage, "text": args.text, "prompt_tokens": args.prompt_tokens,
+                      "length_buckets": args.length_buckets,
                       "wall_seconds": wall, "encoder_seconds": encoder_seconds, "threads": torch.get_num_threads(),
                       "losses": losses}))
 
@@ -194,6 +217,10 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--length", type=int, default=640)
     ap.add_argument("--samples", type=int, default=64)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--text", help="text tokens after the image, MIN-MAX (default 7 up to --length)")
+    ap.add_argument("--prompt-tokens", type=int, default=0, help="first N text tokens carry no label")
+    ap.add_argument("--length-buckets", type=int, help="the same batches as the Swift run with --length-buckets N")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)

@@ -1,24 +1,36 @@
 import Foundation
 
-/// Reference-counted, 64-byte aligned Float32 buffer shared by tensors that view it.
+/// Reference-counted, 64-byte aligned Float32 buffer shared by tensors that view it. Buffers of at
+/// least `BufferPool.minimumBytes` come from and return to `BufferPool`.
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Bytes of the pooled buffer behind `pointer`; 0 when it came from malloc directly.
+    private let pooledBytes: Int
 
     public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
-        var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let base = raw else {
+        var raw: UnsafeMutableRawPointer?
+        var pooled = 0
+        if let size = BufferPool.sizeClass(bytes) {
+            if let (p, taken) = BufferPool.take(size) { raw = p; pooled = taken }
+        } else if posix_memalign(&raw, 64, bytes) != 0 {
+            raw = nil
+        }
+        guard let base = raw else {
             // Allocation failure is not recoverable for a numeric kernel.
             preconditionFailure("TensorStorage: cannot allocate \(bytes) bytes")
         }
         pointer = base.bindMemory(to: Float.self, capacity: max(count, 1))
+        pooledBytes = pooled
         self.count = count
         if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
     }
 
-    deinit { free(pointer) }
+    deinit {
+        if pooledBytes > 0 { BufferPool.give(UnsafeMutableRawPointer(pointer), size: pooledBytes) } else { free(pointer) }
+    }
 }
 
 /// A dense, row-major Float32 tensor. Tensors are always contiguous; `offset` lets a tensor view a

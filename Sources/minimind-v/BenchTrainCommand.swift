@@ -7,11 +7,11 @@ import MiniMindV
 struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training speed: one optimizer step on a padded batch (step), or a one-epoch recipe on mixed lengths (recipe).",
+        abstract: "Training speed: one optimizer step on a padded batch (step), or a recipe on mixed lengths (recipe).",
         discussion: """
             step: forward + backward + grad clip + AdamW on --batch samples of exactly --length inputs, mean ± stddev \
-            after the warm-up. recipe: --samples synthetic samples of mixed lengths, one epoch, batches cut to the \
-            longest sample (or --pad-to-max), vision features cached (the one-time encoder pass is timed separately). \
+            after the warm-up. recipe: --samples synthetic samples of mixed lengths, --epochs epochs, batches cut to the \
+            longest sample (or --pad-to-max), optionally length-bucketed, vision features cached (the one-time encoder pass is timed separately). \
             --write-weights PATH saves the random model (safetensors) for Scripts/bench_torch_train.py.
             """)
 
@@ -32,6 +32,18 @@ struct TrainBench: ParsableCommand {
 
     @Option(help: "recipe: number of samples.")
     var samples: Int = 64
+
+    @Option(help: "recipe: epochs (upstream: pretrain 4, SFT 2 for MiniMind2-V).")
+    var epochs: Int = 1
+
+    @Option(help: "recipe: text tokens after the image, MIN-MAX, uniform (default: 7 up to --length).")
+    var text: String?
+
+    @Option(help: "recipe: the first N text tokens are an uncounted prompt (label -100).")
+    var promptTokens: Int = 0
+
+    @Option(help: "recipe: sort each window of N batches by length (TrainingRecipe.lengthBuckets).")
+    var lengthBuckets: Int?
 
     @Option(help: "Timed repetitions (step).")
     var repetitions: Int = 5
@@ -63,8 +75,16 @@ struct TrainBench: ParsableCommand {
     func run() throws {
         let p = try VLMPreset.named(preset)
         guard let st = TrainingRecipe.Stage(rawValue: stage) else { throw ValidationError("--stage must be pretrain or sft, found \(stage)") }
-        guard batch > 0, length > 1, samples > 0, repetitions > 0, warmup >= 0 else {
-            throw ValidationError("--batch, --samples, --repetitions must be positive, --length > 1, --warmup ≥ 0")
+        guard batch > 0, length > 1, samples > 0, epochs > 0, repetitions > 0, warmup >= 0, promptTokens >= 0 else {
+            throw ValidationError("--batch, --samples, --epochs, --repetitions must be positive, --length > 1, --warmup and --prompt-tokens ≥ 0")
+        }
+        var textTokens: ClosedRange<Int>?
+        if let text {
+            let parts = text.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] >= 1, parts[0] <= parts[1] else {
+                throw ValidationError("--text must be MIN-MAX with 1 ≤ MIN ≤ MAX, found \(text)")
+            }
+            textTokens = parts[0]...parts[1]
         }
         if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") }; Threads.set(threads) }
         if let writeWeights {
@@ -82,11 +102,16 @@ struct TrainBench: ParsableCommand {
             print("\(preset) \(r.stage) step \(r.batch)×\(r.length) (\(r.trainableParameters) trainable), \(r.threads) threads: "
                   + String(format: "%.3f ± %.3f s", r.step.meanSeconds, r.step.stddevSeconds) + " (n=\(r.step.repetitions))")
         case "recipe":
-            let r = try TrainingBenchmark.recipeRun(preset: p, stage: st, samples: samples, batch: batch, maxSeqLen: length,
-                                                    padToMaxLength: padToMax, weights: weights.map { URL(fileURLWithPath: $0) },
+            let r = try TrainingBenchmark.recipeRun(preset: p, stage: st, samples: samples, epochs: epochs, batch: batch,
+                                                    maxSeqLen: length,
+                                                    shape: .init(textTokens: textTokens, promptTokens: promptTokens),
+                                                    padToMaxLength: padToMax, lengthBuckets: lengthBuckets,
+                                                    weights: weights.map { URL(fileURLWithPath: $0) },
                                                     encoder: !noEncoder, seed: seed)
             if json { print(String(decoding: try encoder.encode(r), as: UTF8.self)); return }
-            print("\(preset) recipe \(r.samples) samples, batch \(r.batch), max \(r.maxSeqLen)\(r.padToMaxLength ? " (padded)" : ""), \(r.threads) threads: "
+            print("\(preset) \(r.stage) recipe \(r.samples) samples × \(r.epochs) epochs, batch \(r.batch), max \(r.maxSeqLen)"
+                  + (r.padToMaxLength ? " (padded)" : "") + (r.lengthBuckets.map { ", length buckets \($0)" } ?? "")
+                  + ", \(r.threads) threads: "
                   + String(format: "encoder %.2f s + train %.2f s = %.2f s", r.encoderSeconds, r.trainSeconds, r.encoderSeconds + r.trainSeconds)
                   + ", \(r.realTokens) real tokens")
             print("losses: " + r.losses.map { String(format: "%.6f", $0) }.joined(separator: " "))

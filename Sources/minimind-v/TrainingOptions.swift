@@ -54,6 +54,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("feature-cache"), help: "Vision-feature cache folder (default: <out>/feature-cache).") var featureCache: String?
     @Flag(name: .customLong("pad-to-max-length"), help: "Run every batch at max_seq_len as upstream does (default: cut to the longest sample).")
     var padToMaxLength = false
+    @Option(name: .customLong("length-buckets"), help: "Sort each window of N batches by sample length so batches carry little padding (default: off, upstream's order).")
+    var lengthBuckets: Int?
 
     static func url(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
 
@@ -76,6 +78,7 @@ struct TrainingOptions: ParsableArguments {
         r.strict = strict
         r.seed = seed
         r.padToMaxLength = padToMaxLength
+        r.lengthBuckets = lengthBuckets
         return r
     }
 

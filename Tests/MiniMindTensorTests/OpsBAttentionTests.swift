@@ -126,6 +126,24 @@ final class OpsBAttentionTests: XCTestCase {
         runCase("blocked causal GQA", Dims(b: 2, hq: 4, hkv: 2, tq: 3, tk: 5, d: 4, dv: 4), causal: true)
     }
 
+    /// Causal blocks of 2 queries multiply only against the keys their last query sees: the same
+    /// values and gradients, with padding, with queries before every key, and with decoding offsets.
+    func testCausalBlocksSkipHiddenKeys() {
+        let saved = AttentionKernel.causalBlockRows
+        AttentionKernel.causalBlockRows = 2
+        defer { AttentionKernel.causalBlockRows = saved }
+        let geo = AttentionGeometry(batch: 1, queryHeads: 2, kvHeads: 1, queries: 5, keys: 5, headDim: 4, valueDim: 4,
+                                    causal: true, scale: 1)
+        XCTAssertEqual(AttentionKernel.rowBlocks(geo).map { [$0.start, $0.rows, $0.width] },
+                       [[0, 2, 2], [2, 2, 4], [4, 1, 5], [5, 2, 2], [7, 2, 4], [9, 1, 5]])
+        runCase("causal blocks GQA", Dims(b: 2, hq: 4, hkv: 2, tq: 5, tk: 5, d: 4, dv: 3), causal: true)
+        let keep = [true, true, true, false, false, true, true, true, true, true, true, true, false]
+        runCase("causal blocks padded", Dims(b: 1, hq: 2, hkv: 1, tq: 13, tk: 13, d: 4, dv: 4), causal: true,
+                keep: keep)
+        runCase("causal blocks, queries before keys", Dims(b: 1, hq: 2, hkv: 2, tq: 5, tk: 2, d: 4, dv: 4), causal: true)
+        runCase("causal blocks, 3 new of 7", Dims(b: 1, hq: 2, hkv: 1, tq: 3, tk: 7, d: 4, dv: 4), causal: true)
+    }
+
     /// A frozen k/v costs no gradient for them; q still gets its gradient.
     func testOnlyRequestedGradients() {
         runCase("q only", Dims(b: 1, hq: 2, hkv: 1, tq: 3, tk: 3, d: 4, dv: 4), causal: true,

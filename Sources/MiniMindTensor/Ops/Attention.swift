@@ -13,7 +13,8 @@ import Foundation
 ///
 /// Scores and softmax are fp32 with the row maximum subtracted (SIMD exp from `VectorMath`). Memory: the forward keeps only the
 /// per-row log-sum-exp; backward recomputes the probabilities from q and k (FlashAttention-style),
-/// one block of at most `AttentionKernel.blockElements` scores at a time.
+/// one block of at most `AttentionKernel.blockElements` scores at a time. Causal blocks multiply
+/// only against the keys their last query sees (about half the work of the full square).
 public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
                                       keyPaddingMask: Tensor? = nil, scale: Float? = nil) -> Tensor {
     precondition(q.rank == 4 && k.rank == 4 && v.rank == 4,
@@ -66,8 +67,30 @@ enum AttentionKernel {
     /// Upper bound on the score block held at once (16 MiB of floats); tests lower it to exercise blocking.
     nonisolated(unsafe) static var blockElements = 1 << 22
 
+    /// Query rows per causal block: smaller blocks skip more hidden keys but make smaller GEMMs.
+    nonisolated(unsafe) static var causalBlockRows = 128
+
     static func blockRows(_ geo: AttentionGeometry) -> Int {
         Swift.max(1, Swift.min(geo.group * geo.queries, blockElements / Swift.max(geo.keys, 1)))
+    }
+
+    /// The blocks of one kv group's group·Tq query rows ([head][query] order): `start` row, `rows`
+    /// rows, and `width` = the keys 0..<width any of them can see. Causal blocks stay inside one
+    /// head, so a block's last query sees the most and the keys after it are never computed.
+    static func rowBlocks(_ geo: AttentionGeometry) -> [(start: Int, rows: Int, width: Int)] {
+        let total = geo.group * geo.queries, block = blockRows(geo)
+        guard geo.causal else {
+            return stride(from: 0, to: total, by: block).map { ($0, Swift.min(block, total - $0), geo.keys) }
+        }
+        let step = Swift.max(1, Swift.min(block, causalBlockRows))
+        var blocks: [(start: Int, rows: Int, width: Int)] = []
+        for head in 0..<geo.group {
+            for i0 in stride(from: 0, to: geo.queries, by: step) {
+                let n = Swift.min(step, geo.queries - i0)
+                blocks.append((head * geo.queries + i0, n, geo.visibleEnd(query: i0 + n - 1)))
+            }
+        }
+        return blocks
     }
 
     static func forward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
@@ -75,8 +98,8 @@ enum AttentionKernel {
                         lse: UnsafeMutablePointer<Float>) {
         let rows = geo.group * geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
         if rows == 0 || geo.batch == 0 || geo.kvHeads == 0 { return }
-        let block = blockRows(geo)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, block * tk))
+        let blocks = rowBlocks(geo)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, blockRows(geo) * tk))
         defer { scores.deallocate() }
         for b in 0..<geo.batch {
             for h in 0..<geo.kvHeads {
@@ -84,27 +107,23 @@ enum AttentionKernel {
                 let kh = k + (b * geo.kvHeads + h) * tk * d, vh = v + (b * geo.kvHeads + h) * tk * dv
                 let og = out + (b * geo.queryHeads + h * geo.group) * geo.queries * dv
                 let lg = lse + (b * geo.queryHeads + h * geo.group) * geo.queries
-                var r0 = 0
-                while r0 < rows {
-                    let n = Swift.min(block, rows - r0)
-                    if tk == 0 {
+                for (r0, n, w) in blocks {
+                    if w == 0 {
                         (og + r0 * dv).update(repeating: 0, count: n * dv)
                         (lg + r0).update(repeating: -.infinity, count: n)
-                        r0 += n
                         continue
                     }
-                    BLAS.gemm(transB: true, m: n, n: tk, k: d, a: qg + r0 * d, b: kh, c: scores)
+                    BLAS.gemm(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: scores)
                     withKeep(keep, batch: b, keys: tk) { kp in
-                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / tk)) { range in
+                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / w)) { range in
                             for r in range {
                                 let i = (r0 + r) % geo.queries
-                                lg[r0 + r] = softmaxRow(scores + r * tk, count: tk, visible: geo.visibleEnd(query: i),
+                                lg[r0 + r] = softmaxRow(scores + r * w, count: w, visible: geo.visibleEnd(query: i),
                                                         keep: kp, scale: geo.scale)
                             }
                         }
                     }
-                    BLAS.gemm(m: n, n: dv, k: tk, a: scores, b: vh, c: og + r0 * dv)
-                    r0 += n
+                    BLAS.gemm(m: n, n: dv, k: w, a: scores, b: vh, c: og + r0 * dv)
                 }
             }
         }
@@ -116,9 +135,10 @@ enum AttentionKernel {
         let rows = geo.group * geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
         if rows == 0 || geo.batch == 0 || geo.kvHeads == 0 { return }
         if tk == 0 { gq?.update(repeating: 0, count: geo.batch * geo.queryHeads * geo.queries * d); return }
-        let block = blockRows(geo)
-        let probs = UnsafeMutablePointer<Float>.allocate(capacity: block * tk)
-        let dScores = UnsafeMutablePointer<Float>.allocate(capacity: block * tk)
+        let blocks = rowBlocks(geo)
+        let capacity = Swift.max(1, blockRows(geo) * tk)
+        let probs = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+        let dScores = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
         defer { probs.deallocate(); dScores.deallocate() }
         let needScores = gq != nil || gk != nil
         for b in 0..<geo.batch {
@@ -127,35 +147,36 @@ enum AttentionKernel {
                 let qg = q + groupRow * d, dog = gOut + groupRow * dv, lg = lse + groupRow
                 let kvOffset = (b * geo.kvHeads + h) * tk
                 let kh = k + kvOffset * d, vh = v + kvOffset * dv
-                var r0 = 0
-                while r0 < rows {
-                    let n = Swift.min(block, rows - r0)
+                for (r0, n, w) in blocks {
+                    if w == 0 {  // rows that see no key: zero output, no gradient
+                        gq.map { ($0 + (groupRow + r0) * d).update(repeating: 0, count: n * d) }
+                        continue
+                    }
                     // Recompute P = exp(scale·QKᵀ − lse) on visible keys.
-                    BLAS.gemm(transB: true, m: n, n: tk, k: d, a: qg + r0 * d, b: kh, c: probs)
+                    BLAS.gemm(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: probs)
                     withKeep(keep, batch: b, keys: tk) { kp in
-                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / tk)) { range in
+                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / w)) { range in
                             for r in range {
                                 let i = (r0 + r) % geo.queries
-                                probabilityRow(probs + r * tk, count: tk, visible: geo.visibleEnd(query: i), keep: kp,
+                                probabilityRow(probs + r * w, count: w, visible: geo.visibleEnd(query: i), keep: kp,
                                                scale: geo.scale, lse: lg[r0 + r])
                             }
                         }
                     }
                     if let gv {  // dV += Pᵀ · dO
-                        BLAS.gemm(transA: true, m: tk, n: dv, k: n, a: probs, b: dog + r0 * dv, beta: 1, c: gv + kvOffset * dv)
+                        BLAS.gemm(transA: true, m: w, n: dv, k: n, a: probs, b: dog + r0 * dv, beta: 1, c: gv + kvOffset * dv)
                     }
                     if needScores {
                         // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σ P·dP) · scale.
-                        BLAS.gemm(transB: true, m: n, n: tk, k: dv, a: dog + r0 * dv, b: vh, c: dScores)
-                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / tk)) { range in
-                            for r in range { softmaxBackwardRow(probs + r * tk, dScores + r * tk, count: tk, scale: geo.scale) }
+                        BLAS.gemm(transB: true, m: n, n: w, k: dv, a: dog + r0 * dv, b: vh, c: dScores)
+                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / w)) { range in
+                            for r in range { softmaxBackwardRow(probs + r * w, dScores + r * w, count: w, scale: geo.scale) }
                         }
-                        if let gq { BLAS.gemm(m: n, n: d, k: tk, a: dScores, b: kh, c: gq + (groupRow + r0) * d) }
+                        if let gq { BLAS.gemm(m: n, n: d, k: w, a: dScores, b: kh, c: gq + (groupRow + r0) * d) }
                         if let gk {
-                            BLAS.gemm(transA: true, m: tk, n: d, k: n, a: dScores, b: qg + r0 * d, beta: 1, c: gk + kvOffset * d)
+                            BLAS.gemm(transA: true, m: w, n: d, k: n, a: dScores, b: qg + r0 * d, beta: 1, c: gk + kvOffset * d)
                         }
                     }
-                    r0 += n
                 }
             }
         }

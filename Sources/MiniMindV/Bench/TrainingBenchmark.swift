@@ -16,10 +16,13 @@ public enum TrainingBenchmark {
     }
 
     public struct RecipeResult: Codable, Sendable {
+        public var stage: String
         public var samples: Int
+        public var epochs: Int
         public var batch: Int
         public var maxSeqLen: Int
         public var padToMaxLength: Bool
+        public var lengthBuckets: Int?
         /// Seconds of the one-time vision-encoder pass over every image (the feature cache fill).
         public var encoderSeconds: Double
         public var trainSeconds: Double
@@ -67,18 +70,31 @@ public enum TrainingBenchmark {
                           step: timing, threads: Threads.count)
     }
 
-    /// (b) One epoch of the preset's recipe over `samples` synthetic samples of mixed lengths.
+    /// The shape of the synthetic recipe data: how many text tokens follow the image (uniform in
+    /// `textTokens`, capped by max_seq_len) and how many of them are an uncounted prompt.
+    public struct DataShape: Sendable {
+        public var textTokens: ClosedRange<Int>?
+        public var promptTokens: Int
+        public init(textTokens: ClosedRange<Int>? = nil, promptTokens: Int = 0) {
+            self.textTokens = textTokens
+            self.promptTokens = promptTokens
+        }
+    }
+
+    /// (b) `epochs` epochs of the preset's recipe over `samples` synthetic samples of mixed lengths.
     /// `weights`: start from these release weights (the file the PyTorch side also loads).
     /// The encoder pass runs once per image on random pixels (timed: it is what the feature cache
     /// costs); the features the model trains on are the synthetic ones, shared with PyTorch.
-    public static func recipeRun(preset: VLMPreset, stage: TrainingRecipe.Stage, samples count: Int, batch: Int,
-                                 maxSeqLen: Int, padToMaxLength: Bool, weights: URL?, encoder: Bool,
+    public static func recipeRun(preset: VLMPreset, stage: TrainingRecipe.Stage, samples count: Int, epochs: Int = 1,
+                                 batch: Int, maxSeqLen: Int, shape: DataShape = DataShape(), padToMaxLength: Bool,
+                                 lengthBuckets: Int? = nil, weights: URL?, encoder: Bool,
                                  seed: UInt64) throws -> RecipeResult {
         let config = preset.config
         let model = try MiniMindVLM(config: config, seed: seed)
         if let weights { try model.loadReleaseWeights(try Weights.read(weights), allowMissingProjector: false) }
-        let data = SyntheticTrainingData(config: config)
-        let samples = (0..<count).map { data.sample(index: $0, length: data.length(index: $0, maxSeqLen: maxSeqLen)) }
+        let data = SyntheticTrainingData(config: config, promptTokens: shape.promptTokens)
+        let lengths = data.lengthRange(textTokens: shape.textTokens, maxSeqLen: maxSeqLen)
+        let samples = (0..<count).map { data.sample(index: $0, length: data.length(index: $0, in: lengths)) }
         var encoderSeconds = 0.0
         if encoder {
             var g = SeededGenerator(seed: seed &+ 7)
@@ -92,14 +108,15 @@ public enum TrainingBenchmark {
         }
         var r = recipe(stage, config: config, batch: batch, maxSeqLen: maxSeqLen)
         r.padToMaxLength = padToMaxLength
+        r.epochs = epochs
+        r.lengthBuckets = lengthBuckets
         let trainer = try VLMTrainer(model: model, recipe: r, samples: PreparedSamples(samples))
         let start = DispatchTime.now().uptimeNanoseconds
         let summary = try trainer.run()
         let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let real = stride(from: 0, to: count, by: batch).reduce(0) { acc, s in
-            acc + TrainingBatch(Array(samples[s..<min(s + batch, count)])).realTokens
-        }
-        return RecipeResult(samples: count, batch: batch, maxSeqLen: maxSeqLen, padToMaxLength: padToMaxLength,
+        let real = samples.reduce(0) { $0 + $1.ids.count - 1 } * epochs
+        return RecipeResult(stage: stage.rawValue, samples: count, epochs: epochs, batch: batch, maxSeqLen: maxSeqLen,
+                            padToMaxLength: padToMaxLength, lengthBuckets: lengthBuckets,
                             encoderSeconds: encoderSeconds, trainSeconds: trainSeconds, realTokens: real,
                             losses: summary.losses, threads: Threads.count)
     }
@@ -113,21 +130,34 @@ public enum TrainingBenchmark {
 
 /// Deterministic samples both benchmarks build identically (Scripts/bench_torch_train.py mirrors
 /// this): token 1, one run of `imageTokens` image ids, then LCG text tokens; labels count every
-/// text token. Features are sin(0.37 · flat index) / 2 per image, computed in Double.
+/// text token after the first `promptTokens`. Features are sin(0.37 · flat index) / 2 per image,
+/// computed in Double.
 public struct SyntheticTrainingData {
     public let config: VLMConfig
-    public init(config: VLMConfig) { self.config = config }
+    public let promptTokens: Int
+    public init(config: VLMConfig, promptTokens: Int = 0) {
+        self.config = config
+        self.promptTokens = promptTokens
+    }
 
     static func lcg(_ s: inout UInt64) -> UInt64 {
         s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return s >> 33
     }
 
-    /// Mixed lengths: uniform in [imageTokens + 8, maxSeqLen].
-    public func length(index: Int, maxSeqLen: Int) -> Int {
+    /// Sample lengths (tokens) for `textTokens` text tokens after the image, capped at max_seq_len;
+    /// default 7…(maxSeqLen − image run).
+    public func lengthRange(textTokens: ClosedRange<Int>?, maxSeqLen: Int) -> ClosedRange<Int> {
+        let head = config.imageTokens + 1
+        let text = textTokens ?? 7...max(7, maxSeqLen - head)
+        let low = min(head + text.lowerBound, maxSeqLen)
+        return low...max(low, min(head + text.upperBound, maxSeqLen))
+    }
+
+    /// Mixed lengths: uniform in `range`.
+    public func length(index: Int, in range: ClosedRange<Int>) -> Int {
         var s = UInt64(index) &+ 1_000_003
-        let low = config.imageTokens + 8
-        return low + Int(Self.lcg(&s) % UInt64(max(1, maxSeqLen - low + 1)))
+        return range.lowerBound + Int(Self.lcg(&s) % UInt64(range.count))
     }
 
     public func sample(index: Int, length: Int) -> TrainingSample {
@@ -139,8 +169,8 @@ public struct SyntheticTrainingData {
         while ids.count < length {
             var t = 2 + Int(Self.lcg(&s) % UInt64(vocab - 2))
             if t == config.imageTokenId { t = 3 }
+            labels.append(ids.count - n - 1 < promptTokens ? TrainingSample.ignoreLabel : t)
             ids.append(t)
-            labels.append(t)
         }
         return TrainingSample(ids: Array(ids.prefix(length)), labels: Array(labels.prefix(length)),
                               images: [.features(features(index: index))], name: "synthetic-\(index)")

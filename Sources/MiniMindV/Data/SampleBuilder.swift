@@ -101,6 +101,8 @@ public final class ConversationSampleSource: TrainingSampleSource {
     /// Dataset indices of the usable rows, in dataset order.
     public private(set) var usable: [Int]
     public private(set) var skipped: [(row: String, reason: String)] = []
+    /// Token count of each dataset row as `validate()` built it (epoch 0).
+    private var builtLengths: [Int: Int] = [:]
 
     public init(dataset: ConversationDataset, builder: SampleBuilder, maxSamples: Int? = nil) {
         self.dataset = dataset
@@ -114,7 +116,7 @@ public final class ConversationSampleSource: TrainingSampleSource {
         var kept: [Int] = []
         for index in usable {
             do {
-                _ = try builder.build(try dataset.row(index), index: index, epoch: 0)
+                builtLengths[index] = try builder.build(try dataset.row(index), index: index, epoch: 0).ids.count
                 kept.append(index)
             } catch let TrainingDataError.malformedRow(row, reason) {
                 if strict { throw TrainingDataError.strictStop(row: row, reason: reason) }
@@ -132,6 +134,13 @@ public final class ConversationSampleSource: TrainingSampleSource {
     }
 
     public var count: Int { usable.count }
+
+    /// Known after `validate()` (augmentations may change a row's length a little in later epochs;
+    /// bucketing only needs it roughly).
+    public var lengths: [Int]? {
+        let known = usable.compactMap { builtLengths[$0] }
+        return known.count == usable.count ? known : nil
+    }
 
     public func sample(_ index: Int, epoch: Int) throws -> TrainingSample {
         let datasetIndex = usable[index]

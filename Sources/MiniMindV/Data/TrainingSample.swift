@@ -39,6 +39,13 @@ public struct TrainingSample: @unchecked Sendable {
 public protocol TrainingSampleSource {
     var count: Int { get }
     func sample(_ index: Int, epoch: Int) throws -> TrainingSample
+    /// Token count of every sample when known without building it (length bucketing uses it);
+    /// nil when unknown.
+    var lengths: [Int]? { get }
+}
+
+extension TrainingSampleSource {
+    public var lengths: [Int]? { nil }
 }
 
 /// Samples already built (tests, parity fixtures).
@@ -47,4 +54,5 @@ public struct PreparedSamples: TrainingSampleSource {
     public init(_ samples: [TrainingSample]) { self.samples = samples }
     public var count: Int { samples.count }
     public func sample(_ index: Int, epoch: Int) throws -> TrainingSample { samples[index] }
+    public var lengths: [Int]? { samples.map(\.ids.count) }
 }

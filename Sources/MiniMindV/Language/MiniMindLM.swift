@@ -55,9 +55,23 @@ public final class MiniMindLM: Module, LanguageModel {
     }
 
     public func logits(embeddings: Tensor, keyPaddingMask: Tensor? = nil) -> Tensor {
+        lmHead(model.norm(decoderOutput(embeddings: embeddings, keyPaddingMask: keyPaddingMask)))
+    }
+
+    /// Logits [rows.count, vocab] of only the flat positions `rows` (b·T + t) of a full-sequence
+    /// forward. Training needs logits only where a label counts; the norm and head of every other
+    /// position would be computed and thrown away (and so would their gradients).
+    public func logits(embeddings: Tensor, keyPaddingMask: Tensor? = nil, rows: [Int]) -> Tensor {
+        let h = decoderOutput(embeddings: embeddings, keyPaddingMask: keyPaddingMask)
+        let flat = h.reshaped([h.count / config.hiddenSize, config.hiddenSize])
+        return lmHead(model.norm(indexSelect(flat, axis: 0, indices: rows)))
+    }
+
+    /// The blocks' output [B, T, hidden] before the final norm (training path, with autograd).
+    private func decoderOutput(embeddings: Tensor, keyPaddingMask: Tensor?) -> Tensor {
         var h = embeddings
         for layer in model.layers { h = layer(h, rope: rope, keyPaddingMask: keyPaddingMask) }
-        return lmHead(model.norm(h))
+        return h
     }
 
     public func logits(embeddings: Tensor, cache: KVCache, keyMask: [Float]? = nil, positions: LogitPositions = .all) -> Tensor {

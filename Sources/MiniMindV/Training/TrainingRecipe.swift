@@ -39,6 +39,11 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     /// Run every micro-batch at `maxSeqLen` as upstream does. Off: each batch is cut to its longest
     /// sample (the same loss for dense models, less work; MoE routing statistics then see no padding).
     public var padToMaxLength: Bool = false
+    /// Length bucketing: the epoch's (shuffled) order is cut into windows of this many batches and
+    /// each window is sorted by sample length, longest first, so a batch holds samples of similar
+    /// length and carries little padding. nil or ≤ 1: off (upstream's order). Deterministic for
+    /// the seed and epoch; it changes which samples share a batch, not which samples an epoch sees.
+    public var lengthBuckets: Int?
 
     public init(stage: Stage, weightPrefix: String, trainable: [String], learningRate: Double, batchSize: Int,
                 epochs: Int, maxSeqLen: Int) {

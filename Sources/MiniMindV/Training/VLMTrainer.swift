@@ -50,15 +50,24 @@ public final class VLMTrainer: Trainer {
     /// Asks the run to stop after the current optimizer step (it saves the resume file first).
     public func requestStop() { stopRequested = true }
 
-    /// Sample order of an epoch: seeded Fisher–Yates, the same for the same seed and epoch.
+    /// Sample order of an epoch: seeded Fisher–Yates, the same for the same seed and epoch, then
+    /// sorted by length within windows of `recipe.lengthBuckets` batches when bucketing is on.
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<samples.count)
-        guard recipe.shuffle else { return order }
-        var g = SeededGenerator(seed: recipe.seed &+ 0x5851_F42D_4C95_7F2D &* UInt64(epoch + 1))
-        for i in stride(from: order.count - 1, to: 0, by: -1) {
-            order.swapAt(i, Int(g.next() % UInt64(i + 1)))
+        if recipe.shuffle {
+            var g = SeededGenerator(seed: recipe.seed &+ 0x5851_F42D_4C95_7F2D &* UInt64(epoch + 1))
+            for i in stride(from: order.count - 1, to: 0, by: -1) {
+                order.swapAt(i, Int(g.next() % UInt64(i + 1)))
+            }
         }
-        return order
+        guard let buckets = recipe.lengthBuckets, buckets > 1, let lengths = samples.lengths else { return order }
+        let window = buckets * recipe.batchSize
+        return stride(from: 0, to: order.count, by: window).flatMap { start in
+            // Stable: equal lengths keep their shuffled order.
+            order[start..<min(start + window, order.count)].enumerated()
+                .sorted { (lengths[$0.element], $1.offset) > (lengths[$1.element], $0.offset) }
+                .map(\.element)
+        }
     }
 
     // MARK: forward
@@ -85,9 +94,8 @@ public final class VLMTrainer: Trainer {
             }
             projected = model.project(Tensor.stack(feats))
         }
-        let logits = model.logits(ids: batch.ids, batch: batch.batch, images: projected,
-                                  imagesPerSample: projected == nil ? [] : batch.imagesPerSample)
-        var loss = crossEntropy(logits: logits, targets: batch.targets)
+        var loss = model.loss(ids: batch.ids, targets: batch.targets, batch: batch.batch, images: projected,
+                              imagesPerSample: projected == nil ? [] : batch.imagesPerSample)
         if let aux = model.language.auxiliaryLoss { loss = loss + aux }
         return loss
     }

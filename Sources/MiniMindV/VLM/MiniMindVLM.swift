@@ -55,6 +55,19 @@ public final class MiniMindVLM: Module {
                                  features: images, imagesPerSample: imagesPerSample)
     }
 
+    /// Training loss: mean cross-entropy over the input positions whose target is not -100
+    /// (`targets`: one per position of `ids`). Only those positions go through the final norm, the
+    /// LM head and the softmax, so loss and gradients are the full-logits computation's without
+    /// the [B·T, vocab] work on prompts, images and padding.
+    public func loss(ids: [Int], targets: [Int], batch: Int = 1, images: Tensor? = nil, imagesPerSample: [[Int]] = [],
+                     keyPaddingMask: Tensor? = nil) -> Tensor {
+        precondition(targets.count == ids.count, "MiniMindVLM.loss: \(targets.count) targets for \(ids.count) ids")
+        let counted = targets.indices.filter { targets[$0] != TrainingSample.ignoreLabel }
+        let logits = language.logits(embeddings: embeddings(ids: ids, batch: batch, images: images, imagesPerSample: imagesPerSample),
+                                     keyPaddingMask: keyPaddingMask, rows: counted)
+        return crossEntropy(logits: logits, targets: counted.map { targets[$0] }, ignoreIndex: TrainingSample.ignoreLabel)
+    }
+
     /// Full-sequence logits [B, T, vocab] (training and checks).
     public func logits(ids: [Int], batch: Int = 1, images: Tensor? = nil, imagesPerSample: [[Int]] = [],
                        keyPaddingMask: Tensor? = nil) -> Tensor {
