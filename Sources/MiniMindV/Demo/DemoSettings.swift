@@ -14,7 +14,7 @@ public struct DemoSettings: Sendable {
     public var vocabSize = 400  // a cap: the BPE runs out of pairs seen twice at ~390, when every answer word is one token
     public var lmHidden = 64
     public var lmLayers = 2
-    public var lmHeads = 4
+    public var lmHeads = 4  // head_dim 16; 8 heads, 4 KV heads or 3-4 layers learned no faster (Docs/Demo.md)
     public var visionHidden = 64
     public var visionLayers = 2
     public var textSteps: Int
@@ -32,12 +32,12 @@ public struct DemoSettings: Sendable {
 
     public static func full(seed: UInt64 = 42) -> DemoSettings {
         DemoSettings(seed: seed, sizes: DemoDataSizes(train: 4000, validation: 100, test: 300),
-                     textSteps: 200, visionSteps: 1000, pretrainSteps: 200, sftSteps: 1500)
+                     textSteps: 200, visionSteps: 400, pretrainSteps: 200, sftSteps: 1500)
     }
 
     public static func quick(seed: UInt64 = 42) -> DemoSettings {
-        DemoSettings(seed: seed, sizes: DemoDataSizes(train: 1500, validation: 50, test: 100),
-                     textSteps: 60, visionSteps: 400, pretrainSteps: 60, sftSteps: 500)
+        DemoSettings(seed: seed, sizes: DemoDataSizes(train: 1000, validation: 50, test: 100),
+                     textSteps: 60, visionSteps: 200, pretrainSteps: 60, sftSteps: 400)
     }
 
     public var visionConfig: VisionConfig {
@@ -56,7 +56,6 @@ public struct DemoSettings: Sendable {
         var c = LanguageModelConfig.minimind2(hidden: lmHidden, layers: lmLayers)
         c.vocabSize = vocabSize
         c.numAttentionHeads = lmHeads
-        c.numKeyValueHeads = min(c.numKeyValueHeads, lmHeads)
         c.headDim = lmHidden / lmHeads
         c.maxPositionEmbeddings = 512
         return c
