@@ -129,7 +129,11 @@ final class DemoTests: XCTestCase {
         XCTAssertGreaterThan(score.overall, result.pretrainScore.overall)
         XCTAssertTrue(FileManager.default.fileExists(atPath: result.report.path))
 
-        // The saved model folder loads as a normal model and gives the same greedy answers.
+        // The saved model folder loads as a normal model and gives the same greedy answers (at the
+        // demo's thread count, so the float sums run in the same order).
+        let previousThreads = Threads.count
+        Threads.set(result.settings.threads)
+        defer { Threads.set(previousThreads) }
         let bundle = try VLMBundle.load(folder: result.modelFolder)
         XCTAssertEqual(bundle.template.kind, .minimind2)
         let files = DemoDataFiles(folder: out.appendingPathComponent("data"))
