@@ -38,6 +38,9 @@ final class DemoTests: XCTestCase {
         let ids = tokenizer.encode("<|im_start|>user\n" + config.expandedImageText + "\nHow many shapes are there?")
         XCTAssertEqual(ids.filter { $0 == config.imageTokenId }.count, config.imageTokens)
         XCTAssertEqual(ImageSplice.runs(in: ids, batch: 1, tokenId: config.imageTokenId)[0].count, 1)
+        // Every answer is one token, so the evaluator's short answer budget never cuts a word.
+        let answers = DemoColour.allCases.map(\.rawValue) + DemoShape.allCases.map(\.rawValue) + ["one", "two", "three", "yes", "no"]
+        for answer in answers { XCTAssertEqual(tokenizer.encode(answer).count, 1, answer) }
     }
 
     /// The demo's files are read by the training engineer's JSONL dataset, and its samples equal
@@ -85,24 +88,52 @@ final class DemoTests: XCTestCase {
         XCTAssertEqual(DemoScene.random(imageSize: 48, generator: &a).render(size: 48, noiseSeed: 1).pixels.count, 48 * 48 * 3)
     }
 
-    /// The quick demo end to end through the library. Floors (measured: see Docs/Demo.md):
-    /// - overall exact match ≥ 0.55: chance over the four types averages 0.31 (colour 1/6, shape 1/4,
-    ///   count 1/3, yes/no 1/2), so 0.55 means the model answers from the image, with margin below
-    ///   the quick run's measured 0.65 for seed 42 (BLAS thread count can change the last bits).
-    /// - count ≥ 0.80: counting is what the quick run learns first (it reaches ≥ 0.9).
+    /// The vision stage's per-cell targets: an occupied cell's phrase is the caption's piece for its
+    /// object, an empty cell's phrase says "nothing" at that place, and every cell has its own class.
+    func testCellPhrasesAreTheCaptionPieces() throws {
+        var g = SeededGenerator(seed: 11)
+        let phrases = DemoCell.phrases
+        XCTAssertEqual(Set(phrases).count, DemoCell.count)
+        for _ in 0..<200 {
+            let scene = DemoScene.random(imageSize: 48, generator: &g)
+            let caption = DemoLanguage.caption(scene)
+            for (position, label) in zip(DemoPosition.allCases, DemoCell.labels(scene)) {
+                if let object = scene.objects.first(where: { $0.position == position }) {
+                    XCTAssertTrue(caption.contains(phrases[label]), "\(phrases[label]) not in \(caption)")
+                    XCTAssertTrue(phrases[label].hasPrefix("a \(object.colour.rawValue) \(object.shape.rawValue) "))
+                } else {
+                    XCTAssertEqual(phrases[label], "nothing in the \(position.phrase)")
+                }
+            }
+        }
+    }
+
+    /// The quick demo end to end through the library. Floors (measured for seed 42: overall 0.66,
+    /// colour 0.59, shape 0.56, count 0.97, exists 0.50; see Docs/Demo.md):
+    /// - overall exact match ≥ 0.50: chance over the four types averages 0.31 (colour 1/6, shape 1/4,
+    ///   count 1/3, yes/no 1/2), so 0.50 means the model answers from the image; the margin below the
+    ///   measured 0.66 covers other CPUs' BLAS kernels (the demo fixes the thread count at one).
+    /// - count ≥ 0.85 and colour, shape ≥ 0.40 (more than twice their chance 1/6 and 1/4): what the
+    ///   quick run has learned; yes/no questions are still at chance after 400 steps, so no floor.
     /// - blanked image ≤ SFT − 0.2: without its image the model must fall back to guessing.
     /// - after SFT > pretrain only.
     func testQuickDemoAnswersUnseenImagesAboveChance() throws {
         let out = try temporaryFolder()
         let result = try DemoPipeline.run(settings: .quick(seed: 42), output: out)
         let score = result.score
-        XCTAssertGreaterThanOrEqual(score.overall, 0.55, DemoSummary.text(result))
-        XCTAssertGreaterThanOrEqual(score.accuracy(.count), 0.80, DemoSummary.text(result))
+        XCTAssertGreaterThanOrEqual(score.overall, 0.50, DemoSummary.text(result))
+        XCTAssertGreaterThanOrEqual(score.accuracy(.count), 0.85, DemoSummary.text(result))
+        XCTAssertGreaterThanOrEqual(score.accuracy(.colour), 0.40, DemoSummary.text(result))
+        XCTAssertGreaterThanOrEqual(score.accuracy(.shape), 0.40, DemoSummary.text(result))
         XCTAssertLessThanOrEqual(result.blankScore.overall, score.overall - 0.2, DemoSummary.text(result))
         XCTAssertGreaterThan(score.overall, result.pretrainScore.overall)
         XCTAssertTrue(FileManager.default.fileExists(atPath: result.report.path))
 
-        // The saved model folder loads as a normal model and gives the same greedy answers.
+        // The saved model folder loads as a normal model and gives the same greedy answers (at the
+        // demo's thread count, so the float sums run in the same order).
+        let previousThreads = Threads.count
+        Threads.set(result.settings.threads)
+        defer { Threads.set(previousThreads) }
         let bundle = try VLMBundle.load(folder: result.modelFolder)
         XCTAssertEqual(bundle.template.kind, .minimind2)
         let files = DemoDataFiles(folder: out.appendingPathComponent("data"))

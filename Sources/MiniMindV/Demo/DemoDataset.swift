@@ -47,8 +47,8 @@ public struct DemoDataSizes: Sendable {
 /// conversations, 1–4 turns), `validation.jsonl` and `test.jsonl` (one question per line).
 public struct DemoDataFiles: Sendable {
     public let folder: URL
-    /// The train split's scenes, in file order (the vision stage renders hard negatives from them).
-    public var trainScenes: [DemoScene] = []
+    /// Every image's scene by file name (the vision stage's per-cell targets).
+    public var scenes: [String: DemoScene] = [:]
     public var images: URL { folder.appendingPathComponent("images") }
     public var pretrain: URL { folder.appendingPathComponent("pretrain.jsonl") }
     public var sft: URL { folder.appendingPathComponent("sft.jsonl") }
@@ -80,10 +80,10 @@ public enum DemoDataGenerator {
                 let name = "\(split)-\(String(format: "%05d", k)).png"
                 let image = scene.render(size: imageSize, noiseSeed: g.next())
                 try writeImage(image, to: files.images.appendingPathComponent(name))
+                files.scenes[name] = scene
                 var qas = DemoLanguage.questions(scene, generator: &g)
                 switch split {
                 case "train":
-                    files.trainScenes.append(scene)
                     pretrain.append(sample([(DemoLanguage.describePrompt, DemoLanguage.caption(scene))], image: name))
                     // Every question in one multi-turn conversation: each extra turn costs ~18 tokens,
                     // a separate sample ~41 (system turn and image again).

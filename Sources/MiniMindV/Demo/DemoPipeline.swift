@@ -11,8 +11,8 @@ public struct DemoResult: Sendable {
     public var blankAnswers: [DemoAnswer] = []
     public var pretrainAnswers: [DemoAnswer] = []
     public var curves: [DemoCurve] = []
-    /// In-batch image→caption retrieval accuracy of the CLIP stage's last batches.
-    public var retrievalAccuracy: Double = 0
+    /// Share of the unseen images' cells whose nearest phrase (CLIP stage, zero-shot) is their own.
+    public var cellAccuracy: Double = 0
     public var output: URL
     public var score: DemoScore { DemoScore(answers) }
     public var blankScore: DemoScore { DemoScore(blankAnswers) }
@@ -24,6 +24,9 @@ public struct DemoResult: Sendable {
 
 public enum DemoPipeline {
     public static func run(settings s: DemoSettings, output: URL, progress: DemoProgress? = nil) throws -> DemoResult {
+        let previousThreads = Threads.count
+        Threads.set(s.threads)
+        defer { Threads.set(previousThreads) }
         var result = DemoResult(settings: s, output: output)
         var clock = DemoProgress.now
         func lap(_ stage: String) {
@@ -77,20 +80,17 @@ public enum DemoPipeline {
         })
         lap("language model")
 
-        // 4. Vision tower, CLIP-style on (image, caption), then frozen.
-        let captionIDs = pretrainSamples.map { tokenizer.encode($0.conversations[1].content) }
-        let captionPixels = indexSelect(trainImages.pixels, axis: 0, indices: pretrainSamples.map { trainImages.row[$0.image] ?? 0 })
-        var twinGenerator = SeededGenerator(seed: s.seed &+ 9)
-        let twins = files.trainScenes.map { $0.shapeSwapped(generator: &twinGenerator) }
-        let twinPixels = try s.preprocessing(twins.map { $0.render(size: s.imageSize, noiseSeed: twinGenerator.next()) })
-        let twinCaptions = twins.map { tokenizer.encode(DemoLanguage.caption($0)) }
-        let (clipCurve, retrieval) = DemoContrastive.pretrain(encoder: vision, pixels: captionPixels, captions: captionIDs,
-                                                              twinPixels: twinPixels, twinCaptions: twinCaptions,
-                                                              vocabSize: tokenizer.vocabSize, steps: s.visionSteps,
-                                                              batchSize: s.visionBatch, lr: s.visionLR, seed: s.seed,
-                                                              progress: progress)
-        result.curves.append(clipCurve)
-        result.retrievalAccuracy = retrieval
+        // 4. Vision tower, CLIP-style per cell (image token) against its phrase, then frozen.
+        func cells(_ images: DemoImages) throws -> [[Int]] {
+            try images.names.map { name in
+                guard let scene = files.scenes[name] else { throw DemoError.io(path: name, reason: "no scene for this image") }
+                return DemoCell.labels(scene)
+            }
+        }
+        let clip = DemoContrastive(tokenizer: tokenizer, visionDim: vision.outputDim, seed: s.seed)
+        result.curves.append(clip.pretrain(encoder: vision, pixels: trainImages.pixels, cells: try cells(trainImages),
+                                           steps: s.visionSteps, batchSize: s.visionBatch, lr: s.visionLR, seed: s.seed,
+                                           progress: progress))
         lap("vision encoder")
 
         // The VLM; the frozen tower's features are computed once and cached.
@@ -102,7 +102,8 @@ public enum DemoPipeline {
         let heldOutFeatures = features(vlm, heldOutImages.pixels)
         let blankFeatures = features(vlm, trainImages.pixels.mean(axis: 0, keepDims: true))
         progress?.update(trainImages.count + heldOutImages.count + 1)
-        progress?.finish()
+        result.cellAccuracy = clip.accuracy(features: heldOutFeatures, cells: try cells(heldOutImages))
+        progress?.finish(String(format: "unseen cells matched to their phrase: %.1f%%", 100 * result.cellAccuracy))
         lap("vision features")
 
         func vlmLoss(_ samples: [DemoTokenized], features: Tensor) -> Tensor {

@@ -31,8 +31,8 @@ enum DemoReport {
         h += "<tr><th>all</th><th>\(r.answers.count)</th><th>\(pct(score.overall))</th><th>\(pct(blank.overall))</th>"
         h += "<th>\(pct(pre.overall))</th><th></th></tr></table>\n"
         h += "<p>“Image blanked” gives every question the mean training image instead of its own: accuracy falls to about the "
-        h += "share of the most common answer, so the answers above come from looking at the image. CLIP-stage in-batch "
-        h += "retrieval accuracy (image → its caption among \(r.settings.visionBatch)): \(pct(r.retrievalAccuracy)).</p>\n"
+        h += "share of the most common answer, so the answers above come from looking at the image. Vision tower (CLIP per cell): "
+        h += "cells of unseen images whose nearest phrase is their own (225 phrases: 25 contents × 9 places): \(pct(r.cellAccuracy)).</p>\n"
 
         h += "<h2>Loss curves</h2>\n"
         for c in r.curves { h += svg(c) }

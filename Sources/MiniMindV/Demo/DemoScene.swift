@@ -82,17 +82,6 @@ public struct DemoScene: Codable, Equatable, Sendable {
         return DemoScene(objects: objects, background: background)
     }
 
-    /// The same scene with every shape replaced by another one: a contrastive hard negative that
-    /// only shape words tell apart (colours and places alone identify most scenes in a batch).
-    public func shapeSwapped(generator g: inout SeededGenerator) -> DemoScene {
-        var twin = self
-        for k in twin.objects.indices {
-            let others = DemoShape.allCases.filter { $0 != objects[k].shape }
-            twin.objects[k].shape = others[Int(g.next() % UInt64(others.count))]
-        }
-        return twin
-    }
-
     /// Rasterises with 4×4 supersampling and a little per-pixel noise (seeded by `noiseSeed`).
     public func render(size: Int, noiseSeed: UInt64) -> RGBImage {
         var g = SeededGenerator(seed: noiseSeed)

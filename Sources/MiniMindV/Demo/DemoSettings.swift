@@ -4,12 +4,17 @@ import Foundation
 
 public struct DemoSettings: Sendable {
     public var seed: UInt64
+    /// BLAS and kernel threads while the demo runs (restored after). One: the demo's GEMMs are tiny
+    /// (64-wide), a second thread costs more in hand-offs than it saves (measured in Docs/Demo.md),
+    /// and a fixed count makes the results the same on every machine.
+    public var threads = 1
     public var imageSize = 48
     public var patchSize = 16
     public var sizes: DemoDataSizes
-    public var vocabSize = 320
+    public var vocabSize = 400  // a cap: the BPE runs out of pairs seen twice at ~390, when every answer word is one token
     public var lmHidden = 64
     public var lmLayers = 2
+    public var lmHeads = 4  // head_dim 16; 8 heads, 4 KV heads or 3-4 layers learned no faster (Docs/Demo.md)
     public var visionHidden = 64
     public var visionLayers = 2
     public var textSteps: Int
@@ -27,12 +32,12 @@ public struct DemoSettings: Sendable {
 
     public static func full(seed: UInt64 = 42) -> DemoSettings {
         DemoSettings(seed: seed, sizes: DemoDataSizes(train: 4000, validation: 100, test: 300),
-                     textSteps: 200, visionSteps: 1000, pretrainSteps: 200, sftSteps: 1500)
+                     textSteps: 200, visionSteps: 400, pretrainSteps: 200, sftSteps: 1500)
     }
 
     public static func quick(seed: UInt64 = 42) -> DemoSettings {
-        DemoSettings(seed: seed, sizes: DemoDataSizes(train: 1500, validation: 50, test: 100),
-                     textSteps: 60, visionSteps: 400, pretrainSteps: 60, sftSteps: 500)
+        DemoSettings(seed: seed, sizes: DemoDataSizes(train: 1000, validation: 50, test: 100),
+                     textSteps: 60, visionSteps: 200, pretrainSteps: 60, sftSteps: 400)
     }
 
     public var visionConfig: VisionConfig {
@@ -50,8 +55,8 @@ public struct DemoSettings: Sendable {
     public func languageConfig(vocabSize: Int) -> LanguageModelConfig {
         var c = LanguageModelConfig.minimind2(hidden: lmHidden, layers: lmLayers)
         c.vocabSize = vocabSize
-        c.numAttentionHeads = 4  // head_dim 16: fewer, wider heads cost less attention time at the same width
-        c.headDim = lmHidden / 4
+        c.numAttentionHeads = lmHeads
+        c.headDim = lmHidden / lmHeads
         c.maxPositionEmbeddings = 512
         return c
     }

@@ -39,10 +39,12 @@ enum DemoTrainLoop {
             let value = l.item
             curve.losses.append(value)
             smooth = step == 0 ? value : 0.9 * smooth + 0.1 * value
+            var note = String(format: "loss %.3f", smooth)
             if let validate, every > 0, (step + 1) % every == 0 || step + 1 == steps {
                 curve.validation.append((step + 1, validate(step + 1)))
             }
-            progress?.update(step + 1, note: String(format: "loss %.3f", smooth))
+            if let last = curve.validation.last { note += String(format: ", validation loss %.3f (step %d)", last.loss, last.step) }
+            progress?.update(step + 1, note: note)
         }
         progress?.finish(String(format: "final loss %.3f (forward %.1f s, backward %.1f s, update %.1f s)",
                                 smooth, forward, backward, update))
