@@ -32,7 +32,7 @@ public struct DemoSettings: Sendable {
 
     public static func full(seed: UInt64 = 42) -> DemoSettings {
         DemoSettings(seed: seed, sizes: DemoDataSizes(train: 4000, validation: 100, test: 300),
-                     textSteps: 200, visionSteps: 400, pretrainSteps: 200, sftSteps: 1500)
+                     textSteps: 200, visionSteps: 400, pretrainSteps: 200, sftSteps: 3000)
     }
 
     public static func quick(seed: UInt64 = 42) -> DemoSettings {
