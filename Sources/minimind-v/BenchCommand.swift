@@ -45,7 +45,7 @@ struct ModelBench: ParsableCommand {
     var threads: Int?
 
     @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16 or int8 (then also measures its error against f32).")
-    var decodeDType: String = "f32"
+    var decodeDType: DecodeDType = .f32
 
     @Option(help: "Seed of the random weights.")
     var seed: UInt64 = 0
@@ -71,9 +71,6 @@ struct ModelBench: ParsableCommand {
         guard VLMPreset(rawValue: preset) != nil else {
             throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard DecodeDType(rawValue: decodeDType) != nil else {
-            throw ValidationError("--decode-dtype \(decodeDType) is not available; use \(DecodeDType.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         _ = try parsedTests()
     }
 
@@ -82,7 +79,7 @@ struct ModelBench: ParsableCommand {
         let p = try VLMPreset.named(preset)
         progress("building \(preset) with random weights (seed \(seed))")
         let model = try MiniMindVLM(config: p.config, seed: seed)
-        model.language.setDecodeDType(DecodeDType(rawValue: decodeDType) ?? .f32)
+        model.language.setDecodeDType(decodeDType)
         let bench = ModelBenchmark(model: model, presetName: preset, repetitions: repetitions, warmup: warmup)
         let report = bench.run(try parsedTests(), progress: progress)
         if json { try printJSON(report) } else { print(ModelBenchmark.markdown(report)) }

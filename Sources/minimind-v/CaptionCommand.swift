@@ -40,12 +40,7 @@ struct CaptionCommand: ParsableCommand {
     }
 
     func run() throws {
-        let bundle: VLMBundle
-        do { bundle = try modelOptions.load() } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-        sampling.applyDecodeDType(to: bundle)
+        let bundle = try modelOptions.loadForGeneration(sampling)
         let generator = Generator(bundle: bundle)
         let marker = bundle.model.config.imageMarker
         let question = prompt.contains(marker) ? prompt : marker + "\n" + prompt

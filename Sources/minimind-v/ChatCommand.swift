@@ -35,12 +35,7 @@ struct ChatCommand: ParsableCommand {
     var image: [String] = []
 
     func run() throws {
-        let bundle: VLMBundle
-        do { bundle = try modelOptions.load() } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-        sampling.applyDecodeDType(to: bundle)
+        let bundle = try modelOptions.loadForGeneration(sampling)
         let session = ChatSession(generator: Generator(bundle: bundle), options: sampling.options, contextLength: context, system: system)
         let interactive = isatty(0) != 0
         var pending: [ChatImage] = []

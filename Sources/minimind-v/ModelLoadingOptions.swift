@@ -66,7 +66,7 @@ struct SamplingFlags: ParsableArguments {
     var stop: [String] = []
 
     @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16 (faster, small error) or int8 (fastest, larger error); see Docs/Generation.md.")
-    var decodeDType: String = "f32"
+    var decodeDType: DecodeDType = .f32
 
     var options: SamplingOptions {
         SamplingOptions(temperature: temperature, topP: topP, topK: topK, repetitionPenalty: repetitionPenalty,
@@ -75,14 +75,24 @@ struct SamplingFlags: ParsableArguments {
 
     func validate() throws {
         do { try options.validate() } catch { throw ValidationError("\(error)") }
-        guard DecodeDType(rawValue: decodeDType) != nil else {
-            throw ValidationError("--decode-dtype \(decodeDType) is not available; use \(DecodeDType.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
     }
 
-    /// Packs the model's decode weights as `--decode-dtype` asks (after loading).
-    func applyDecodeDType(to bundle: VLMBundle) {
-        bundle.model.language.setDecodeDType(DecodeDType(rawValue: decodeDType) ?? .f32)
+}
+
+/// `--decode-dtype f32|bf16|int8`: ArgumentParser checks the value and lists the choices.
+extension DecodeDType: ExpressibleByArgument {}
+
+extension ModelLoadingOptions {
+    /// Loads the model for chat and caption with its decode weights packed as `--decode-dtype` asks;
+    /// a model that cannot be loaded is reported on stderr and ends the command.
+    func loadForGeneration(_ sampling: SamplingFlags) throws -> VLMBundle {
+        let bundle: VLMBundle
+        do { bundle = try load() } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        bundle.model.language.setDecodeDType(sampling.decodeDType)
+        return bundle
     }
 }
 

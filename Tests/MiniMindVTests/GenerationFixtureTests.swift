@@ -22,13 +22,7 @@ final class GenerationFixtureTests: XCTestCase {
         config.qkNorm = prefix == "qwen3"
         let lm = try MiniMindLM(config: config)
         try lm.loadStateDict(try Weights.tensors(try Safetensors.read(Self.folder.appendingPathComponent("\(prefix).safetensors"))))
-        let vision = try GenerationTestSupport.tinyVision(seed: 1)
-        let vlmConfig = VLMConfig(language: config, vision: vision.config, projector: .linear, imagePlaceholder: "@",
-                                  imageTokenId: config.vocabSize - 1)
-        let model = try MiniMindVLM(config: vlmConfig, language: lm,
-                                    projector: LinearProjector(visionDim: 16, hidden: config.hiddenSize), vision: vision)
-        model.eval()
-        return Generator(model: model, tokenizer: try GenerationTestSupport.tinyTokenizer(), template: ChatTemplate(kind: .minimind2))
+        return try GenerationTestSupport.generator(around: lm)
     }
 
     func testGreedyPenaltyAndBatchEqualTransformers() throws {

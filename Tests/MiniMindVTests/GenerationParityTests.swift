@@ -4,17 +4,11 @@ import XCTest
 /// Generator against transformers' `generate(do_sample=False)` ids on the tiny Llama (MiniMind2) and
 /// Qwen3 (minimind-3) fixtures, and streaming of multi-byte characters.
 final class GenerationParityTests: XCTestCase {
-    /// A VLM around a fixture LM (a tiny vision tower beside it; prompts here have no images).
+    /// A generator around a fixture LM (prompts here have no images).
     func generator(_ prefix: String, config: LanguageModelConfig) throws -> Generator {
         let lm = try MiniMindLM(config: config)
         try lm.loadStateDict(try Weights.tensors(try ModelFixtures.weights("\(prefix).safetensors")))
-        let vision = try GenerationTestSupport.tinyVision(seed: 1)
-        let vlmConfig = VLMConfig(language: config, vision: vision.config, projector: .linear, imagePlaceholder: "@",
-                                  imageTokenId: config.vocabSize - 1)
-        let model = try MiniMindVLM(config: vlmConfig, language: lm,
-                                    projector: LinearProjector(visionDim: 16, hidden: config.hiddenSize), vision: vision)
-        model.eval()
-        return Generator(model: model, tokenizer: try GenerationTestSupport.tinyTokenizer(), template: ChatTemplate(kind: .minimind2))
+        return try GenerationTestSupport.generator(around: lm)
     }
 
     func fixtures() throws -> [(String, LanguageModelConfig)] {

@@ -51,6 +51,19 @@ enum GenerationTestSupport {
         return model
     }
 
+    /// A generator around a fixture LM (loaded weights), with a tiny vision tower beside it for prompts
+    /// without images; the image placeholder '@' is the last id of the vocabulary.
+    static func generator(around lm: MiniMindLM) throws -> Generator {
+        let config = lm.config
+        let vision = try tinyVision(seed: 1)
+        let vlmConfig = VLMConfig(language: config, vision: vision.config, projector: .linear, imagePlaceholder: "@",
+                                  imageTokenId: config.vocabSize - 1)
+        let model = try MiniMindVLM(config: vlmConfig, language: lm,
+                                    projector: LinearProjector(visionDim: 16, hidden: config.hiddenSize), vision: vision)
+        model.eval()
+        return Generator(model: model, tokenizer: try tinyTokenizer(), template: ChatTemplate(kind: .minimind2))
+    }
+
     static func tinyGenerator(seed: UInt64 = 7) throws -> Generator {
         let tok = try tinyTokenizer()
         return Generator(model: try tinyVLM(tokenizer: tok, seed: seed), tokenizer: tok, template: ChatTemplate(kind: .minimind2))
