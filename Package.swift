@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "MiniMindV",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "MiniMindV", targets: ["MiniMindV"]),
         .executable(name: "minimind-v", targets: ["minimind-v"]),
@@ -14,13 +14,14 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .systemLibrary(name: "CSpinWait", path: "Sources/CSpinWait"),
         .systemLibrary(name: "CStb", path: "Sources/CStb", providers: [.apt(["libstb-dev"])]),
         .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
 
         .target(name: "MiniMindTensor",
                 // Linux links the Debian system libraries; Apple platforms use Accelerate for BLAS.
-                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
+                dependencies: ["CSpinWait", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "MiniMindFormats", dependencies: ["MiniMindTensor", "CSnappy", "CZstd"]),
         .target(name: "MiniMindTokenizer", dependencies: []),
         .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb"]),

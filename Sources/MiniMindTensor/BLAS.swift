@@ -6,7 +6,8 @@ import CBLAS
 #endif
 
 /// Thin wrappers over CBLAS (row-major). M == 1 goes through GEMV, which is much faster than a
-/// one-row GEMM in OpenBLAS.
+/// one-row GEMM in OpenBLAS. OpenBLAS runs single-threaded (see `Threads`); a large product is cut
+/// into one block of rows or columns per thread, each an independent single-threaded call.
 public enum BLAS {
     /// C[M,N] = alpha · op(A) · op(B) + beta · C, all row-major and contiguous.
     /// op(A) is [M,K] (A stored [K,M] when transA); op(B) is [K,N] (B stored [N,K] when transB).
@@ -18,23 +19,75 @@ public enum BLAS {
             if beta == 0 { c.update(repeating: 0, count: m * n) } else { Kernels.scaleInPlace(c, beta, count: m * n) }
             return
         }
-        let lda = transA ? m : k
-        let ldb = transB ? k : n
-        if m == 1 {
-            // y[N] = op(B)ᵀ-style product: row vector times matrix.
-            // transB: B is [N,K] → y = B · a ; else B is [K,N] → y = Bᵀ · a.
-            cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans,
-                        Int32(transB ? n : k), Int32(transB ? k : n), alpha, b, Int32(ldb),
-                        a, 1, beta, c, 1)
-            return
+        let call = Call(transA: transA, transB: transB, lda: transA ? m : k, ldb: transB ? k : n, ldc: n,
+                        k: k, alpha: alpha, beta: beta)
+        let parts = splitParts(m: m, n: n, k: k)
+        if parts <= 1 { call.run(rows: 0..<m, columns: 0..<n, a: a, b: b, c: c); return }
+        // Split the larger side, in multiples of the 16-wide kernel tiles.
+        let splitRows = m > n
+        let extent = splitRows ? m : n
+        let size = (extent / parts + 15) / 16 * 16
+        Threads.run(chunks: parts) { p in
+            let lo = min(extent, p * size), hi = p == parts - 1 ? extent : min(extent, lo + size)
+            guard lo < hi else { return }
+            if splitRows {
+                call.run(rows: lo..<hi, columns: 0..<n, a: a, b: b, c: c)
+            } else {
+                call.run(rows: 0..<m, columns: lo..<hi, a: a, b: b, c: c)
+            }
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
     }
 
-    /// The raw call, without the GEMV shortcut (benchmarks compare against it).
+    /// Multiply–adds per part below which a split costs more than it saves (a hand-off is ~1 µs;
+    /// 2^16 multiply–adds take several µs even as a memory-bound GEMV).
+    static let minimumPartWork = 1 << 16
+
+    static func splitParts(m: Int, n: Int, k: Int) -> Int {
+        #if canImport(Accelerate)
+        return 1  // Accelerate threads internally
+        #else
+        let threads = Threads.count
+        if threads <= 1 { return 1 }
+        let byWork = m * n * k / minimumPartWork
+        let byTiles = max(m, n) / 16
+        return max(1, min(threads, byWork, byTiles))
+        #endif
+    }
+
+    /// One CBLAS call on a block of C's rows and columns (leading dimensions of the whole matrices).
+    private struct Call {
+        let transA, transB: Bool
+        let lda, ldb, ldc, k: Int
+        let alpha, beta: Float
+
+        func run(rows: Range<Int>, columns: Range<Int>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                 c: UnsafeMutablePointer<Float>) {
+            let a0 = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
+            let b0 = transB ? b + columns.lowerBound * ldb : b + columns.lowerBound
+            let c0 = c + rows.lowerBound * ldc + columns.lowerBound
+            let m = rows.count, n = columns.count
+            if m == 1 {
+                // y[N] = op(B)ᵀ-style product: row vector times matrix.
+                // transB: B is [N,K] → y = B · a ; else B is [K,N] → y = Bᵀ · a.
+                // (a's stride is 1 for the row of A; with transA the row's elements are lda apart.)
+                cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans,
+                            Int32(transB ? n : k), Int32(transB ? k : n), alpha, b0, Int32(ldb),
+                            a0, Int32(transA ? lda : 1), beta, c0, 1)
+                return
+            }
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a0, Int32(lda), b0, Int32(ldb), beta, c0, Int32(ldc))
+        }
+    }
+
+    /// The raw call with OpenBLAS's own threading (`Threads.count`), without the GEMV shortcut or our
+    /// split: the baseline the kernel benchmarks compare `gemm` against.
     public static func rawSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                                 a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(Int32(Threads.count))
+        defer { openblas_set_num_threads(1) }
+        #endif
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(transA ? m : k), b, Int32(transB ? k : n), 0, c, Int32(n))
     }

@@ -62,7 +62,7 @@ struct AttentionGeometry {
 
 /// The heads of one kv group are contiguous in q's [B, Hq, Tq, D] layout, so each (batch, kv head)
 /// is handled as one matrix of group·Tq query rows: bigger GEMMs, and K/V are read once per group.
-/// BLAS runs outside the parallel loops; only the row-wise softmax work is split across threads.
+/// Units of work (see forward and backward) run in parallel, each with single-threaded BLAS calls.
 enum AttentionKernel {
     /// Upper bound on the score block held at once (16 MiB of floats); tests lower it to exercise blocking.
     nonisolated(unsafe) static var blockElements = 1 << 22
@@ -93,42 +93,41 @@ enum AttentionKernel {
         return blocks
     }
 
+    /// Forward: one unit per (batch, kv head, row block); a unit's GEMMs and softmax run on one thread.
     static func forward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
                         v: UnsafePointer<Float>, keep: [Bool]?, out: UnsafeMutablePointer<Float>,
                         lse: UnsafeMutablePointer<Float>) {
         let rows = geo.group * geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
         if rows == 0 || geo.batch == 0 || geo.kvHeads == 0 { return }
-        let blocks = rowBlocks(geo)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, blockRows(geo) * tk))
-        defer { scores.deallocate() }
-        for b in 0..<geo.batch {
-            for h in 0..<geo.kvHeads {
-                let qg = q + (b * geo.queryHeads + h * geo.group) * geo.queries * d
-                let kh = k + (b * geo.kvHeads + h) * tk * d, vh = v + (b * geo.kvHeads + h) * tk * dv
-                let og = out + (b * geo.queryHeads + h * geo.group) * geo.queries * dv
-                let lg = lse + (b * geo.queryHeads + h * geo.group) * geo.queries
-                for (r0, n, w) in blocks {
-                    if w == 0 {
-                        (og + r0 * dv).update(repeating: 0, count: n * dv)
-                        (lg + r0).update(repeating: -.infinity, count: n)
-                        continue
-                    }
-                    BLAS.gemm(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: scores)
-                    withKeep(keep, batch: b, keys: tk) { kp in
-                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / w)) { range in
-                            for r in range {
-                                let i = (r0 + r) % geo.queries
-                                lg[r0 + r] = softmaxRow(scores + r * w, count: w, visible: geo.visibleEnd(query: i),
-                                                        keep: kp, scale: geo.scale)
-                            }
-                        }
-                    }
-                    BLAS.gemm(m: n, n: dv, k: w, a: scores, b: vh, c: og + r0 * dv)
+        // Widest blocks first, so the threads finish together.
+        let blocks = rowBlocks(geo).sorted { $0.width > $1.width }
+        let pairs = geo.batch * geo.kvHeads
+        Threads.forEach(units: pairs * blocks.count, scratchCount: blockRows(geo) * tk) { unit, scores in
+            let (r0, n, w) = blocks[unit / pairs]
+            let b = unit % pairs / geo.kvHeads, h = unit % geo.kvHeads
+            let qg = q + (b * geo.queryHeads + h * geo.group) * geo.queries * d
+            let kh = k + (b * geo.kvHeads + h) * tk * d, vh = v + (b * geo.kvHeads + h) * tk * dv
+            let og = out + (b * geo.queryHeads + h * geo.group) * geo.queries * dv
+            let lg = lse + (b * geo.queryHeads + h * geo.group) * geo.queries
+            if w == 0 {
+                (og + r0 * dv).update(repeating: 0, count: n * dv)
+                (lg + r0).update(repeating: -.infinity, count: n)
+                return
+            }
+            BLAS.gemm(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: scores)
+            withKeep(keep, batch: b, keys: tk) { kp in
+                for r in 0..<n {
+                    let i = (r0 + r) % geo.queries
+                    lg[r0 + r] = softmaxRow(scores + r * w, count: w, visible: geo.visibleEnd(query: i),
+                                            keep: kp, scale: geo.scale)
                 }
             }
+            BLAS.gemm(m: n, n: dv, k: w, a: scores, b: vh, c: og + r0 * dv)
         }
     }
 
+    /// Backward: one unit per (batch, kv head), since its row blocks all accumulate into the same
+    /// dK and dV rows; within a unit everything runs on one thread.
     static func backward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
                          v: UnsafePointer<Float>, keep: [Bool]?, lse: UnsafePointer<Float>, gOut: UnsafePointer<Float>,
                          gq: UnsafeMutablePointer<Float>?, gk: UnsafeMutablePointer<Float>?, gv: UnsafeMutablePointer<Float>?) {
@@ -137,45 +136,38 @@ enum AttentionKernel {
         if tk == 0 { gq?.update(repeating: 0, count: geo.batch * geo.queryHeads * geo.queries * d); return }
         let blocks = rowBlocks(geo)
         let capacity = Swift.max(1, blockRows(geo) * tk)
-        let probs = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
-        let dScores = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
-        defer { probs.deallocate(); dScores.deallocate() }
         let needScores = gq != nil || gk != nil
-        for b in 0..<geo.batch {
-            for h in 0..<geo.kvHeads {
-                let groupRow = (b * geo.queryHeads + h * geo.group) * geo.queries
-                let qg = q + groupRow * d, dog = gOut + groupRow * dv, lg = lse + groupRow
-                let kvOffset = (b * geo.kvHeads + h) * tk
-                let kh = k + kvOffset * d, vh = v + kvOffset * dv
-                for (r0, n, w) in blocks {
-                    if w == 0 {  // rows that see no key: zero output, no gradient
-                        gq.map { ($0 + (groupRow + r0) * d).update(repeating: 0, count: n * d) }
-                        continue
+        Threads.forEach(units: geo.batch * geo.kvHeads, scratchCount: 2 * capacity) { unit, scratch in
+            let b = unit / geo.kvHeads, h = unit % geo.kvHeads
+            let probs = scratch, dScores = scratch + capacity
+            let groupRow = (b * geo.queryHeads + h * geo.group) * geo.queries
+            let qg = q + groupRow * d, dog = gOut + groupRow * dv, lg = lse + groupRow
+            let kvOffset = (b * geo.kvHeads + h) * tk
+            let kh = k + kvOffset * d, vh = v + kvOffset * dv
+            for (r0, n, w) in blocks {
+                if w == 0 {  // rows that see no key: zero output, no gradient
+                    gq.map { ($0 + (groupRow + r0) * d).update(repeating: 0, count: n * d) }
+                    continue
+                }
+                // Recompute P = exp(scale·QKᵀ − lse) on visible keys.
+                BLAS.gemm(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: probs)
+                withKeep(keep, batch: b, keys: tk) { kp in
+                    for r in 0..<n {
+                        let i = (r0 + r) % geo.queries
+                        probabilityRow(probs + r * w, count: w, visible: geo.visibleEnd(query: i), keep: kp,
+                                       scale: geo.scale, lse: lg[r0 + r])
                     }
-                    // Recompute P = exp(scale·QKᵀ − lse) on visible keys.
-                    BLAS.gemm(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: probs)
-                    withKeep(keep, batch: b, keys: tk) { kp in
-                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / w)) { range in
-                            for r in range {
-                                let i = (r0 + r) % geo.queries
-                                probabilityRow(probs + r * w, count: w, visible: geo.visibleEnd(query: i), keep: kp,
-                                               scale: geo.scale, lse: lg[r0 + r])
-                            }
-                        }
-                    }
-                    if let gv {  // dV += Pᵀ · dO
-                        BLAS.gemm(transA: true, m: w, n: dv, k: n, a: probs, b: dog + r0 * dv, beta: 1, c: gv + kvOffset * dv)
-                    }
-                    if needScores {
-                        // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σ P·dP) · scale.
-                        BLAS.gemm(transB: true, m: n, n: w, k: dv, a: dog + r0 * dv, b: vh, c: dScores)
-                        Threads.parallelFor(n, minChunk: Swift.max(1, 8192 / w)) { range in
-                            for r in range { softmaxBackwardRow(probs + r * w, dScores + r * w, count: w, scale: geo.scale) }
-                        }
-                        if let gq { BLAS.gemm(m: n, n: d, k: w, a: dScores, b: kh, c: gq + (groupRow + r0) * d) }
-                        if let gk {
-                            BLAS.gemm(transA: true, m: w, n: d, k: n, a: dScores, b: qg + r0 * d, beta: 1, c: gk + kvOffset * d)
-                        }
+                }
+                if let gv {  // dV += Pᵀ · dO
+                    BLAS.gemm(transA: true, m: w, n: dv, k: n, a: probs, b: dog + r0 * dv, beta: 1, c: gv + kvOffset * dv)
+                }
+                if needScores {
+                    // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σ P·dP) · scale.
+                    BLAS.gemm(transB: true, m: n, n: w, k: dv, a: dog + r0 * dv, b: vh, c: dScores)
+                    for r in 0..<n { softmaxBackwardRow(probs + r * w, dScores + r * w, count: w, scale: geo.scale) }
+                    if let gq { BLAS.gemm(m: n, n: d, k: w, a: dScores, b: kh, c: gq + (groupRow + r0) * d) }
+                    if let gk {
+                        BLAS.gemm(transA: true, m: w, n: d, k: n, a: dScores, b: qg + r0 * d, beta: 1, c: gk + kvOffset * d)
                     }
                 }
             }

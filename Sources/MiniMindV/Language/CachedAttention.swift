@@ -16,31 +16,33 @@ enum CachedAttention {
         let hkv = cache.kvHeads, rep = hq / hkv, total = past + t, maxLen = cache.maxLength
         let scale = 1 / Float(d).squareRoot()
         let out = Tensor.uninitialized([b, t, hq * d])
-        let chunk = Swift.min(t, queryChunk)
-        let qg = Tensor.uninitialized([t * rep, d]), og = Tensor.uninitialized([t * rep, d])
-        let scores = Tensor.uninitialized([chunk * rep, total])
+        let chunk = Swift.min(t, queryChunk), chunks = (t + chunk - 1) / chunk
+        // Per kv head g, its queries as [t·rep, d], rows (token, head): [hkv][t·rep][d].
+        let qg = Tensor.uninitialized([hkv, t * rep, d]), og = Tensor.uninitialized([hkv, t * rep, d])
         let qp = q.pointer, op = out.mutablePointer, qgp = qg.mutablePointer, ogp = og.mutablePointer
-        let sp = scores.mutablePointer
-        let groupWidth = rep * d
+        let groupWidth = rep * d, groupSize = t * rep * d
         for bi in 0..<b {
             let mask: [Float]? = keyMask.map { Array($0[(bi * maxLen)..<(bi * maxLen + total)]) }
-            for g in 0..<hkv {
-                // Gather the group's queries: row (i, r) = token i, head g·rep + r.
-                for i in 0..<t {
-                    (qgp + i * groupWidth).update(from: qp + ((bi * t + i) * hq + g * rep) * d, count: groupWidth)
+            for i in 0..<t {
+                for g in 0..<hkv {
+                    (qgp + g * groupSize + i * groupWidth).update(from: qp + ((bi * t + i) * hq + g * rep) * d, count: groupWidth)
                 }
+            }
+            // One unit per (kv head, query chunk), widest chunks first so the threads finish together;
+            // each unit's GEMMs run single-threaded on its own thread.
+            Threads.forEach(units: hkv * chunks, scratchCount: chunk * rep * total) { unit, scores in
+                let g = unit % hkv, c = chunks - 1 - unit / hkv
+                let i0 = c * chunk, i1 = Swift.min(t, i0 + chunk), rows = (i1 - i0) * rep, width = past + i1
                 let kBase = cache.keys[layer].pointer + (bi * hkv + g) * maxLen * d
                 let vBase = cache.values[layer].pointer + (bi * hkv + g) * maxLen * d
-                var i0 = 0
-                while i0 < t {
-                    let i1 = Swift.min(t, i0 + chunk), rows = (i1 - i0) * rep, width = past + i1
-                    BLAS.gemm(transB: true, m: rows, n: width, k: d, alpha: scale, a: qgp + i0 * groupWidth, b: kBase, c: sp)
-                    softmaxRows(sp, rows: rows, width: width, rep: rep, firstVisible: past + i0 + 1, keyMask: mask)
-                    BLAS.gemm(m: rows, n: d, k: width, a: sp, b: vBase, c: ogp + i0 * groupWidth)
-                    i0 = i1
-                }
-                for i in 0..<t {
-                    (op + ((bi * t + i) * hq + g * rep) * d).update(from: ogp + i * groupWidth, count: groupWidth)
+                BLAS.gemm(transB: true, m: rows, n: width, k: d, alpha: scale, a: qgp + g * groupSize + i0 * groupWidth,
+                          b: kBase, c: scores)
+                softmaxRows(scores, rows: rows, width: width, rep: rep, firstVisible: past + i0 + 1, keyMask: mask)
+                BLAS.gemm(m: rows, n: d, k: width, a: scores, b: vBase, c: ogp + g * groupSize + i0 * groupWidth)
+            }
+            for i in 0..<t {
+                for g in 0..<hkv {
+                    (op + ((bi * t + i) * hq + g * rep) * d).update(from: ogp + g * groupSize + i * groupWidth, count: groupWidth)
                 }
             }
         }

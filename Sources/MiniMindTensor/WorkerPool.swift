@@ -1,0 +1,147 @@
+import CSpinWait
+import Foundation
+import Synchronization
+
+/// The process's compute threads: the calling thread plus `count − 1` persistent workers, shared by
+/// the BLAS calls (each part a single-threaded OpenBLAS call) and the Swift kernels. One pool instead
+/// of OpenBLAS's own workers beside GCD's: OpenBLAS's idle worker spins in `sched_yield` for ~0.1 s
+/// after every call, competing with our kernels' threads for the same two cores (Docs/Performance.md).
+///
+/// Work is split into numbered chunks that participants claim one at a time, so a worker that wakes
+/// late leaves its chunks to the caller instead of making it wait. A worker spins briefly after a
+/// job (decode issues jobs every few microseconds) and then sleeps on a semaphore.
+/// A call made while the pool is busy (from inside a chunk, or from a second thread) runs inline.
+final class WorkerPool: @unchecked Sendable {
+    let workerCount: Int
+
+    /// High 32 bits: job number; low 32 bits: the next unclaimed chunk.
+    private let ticket = Atomic<UInt64>(0)
+    private let jobChunks = Atomic<Int>(0)
+    private let jobBody = Atomic<UInt>(0)
+    private let completed = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let slots: [Slot]
+    private let exited = DispatchSemaphore(value: 0)
+
+    /// How long an idle worker keeps polling for the next job before it sleeps.
+    static let spinNanoseconds: UInt64 = 300_000
+
+    private struct Job {
+        let body: (_ chunk: Int, _ participant: Int) -> Void
+    }
+
+    /// A worker's sleep flag and the semaphore it sleeps on.
+    private final class Slot: Sendable {
+        let sleeping = Atomic<Bool>(false)
+        let wakeup = DispatchSemaphore(value: 0)
+    }
+
+    init(threads: Int) {
+        workerCount = max(0, threads - 1)
+        slots = (0..<workerCount).map { _ in Slot() }
+        for w in 0..<workerCount {
+            let thread = Thread { [unowned self] in self.workerLoop(w) }
+            thread.name = "minimind-worker-\(w + 1)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Stops and joins the workers (they hold an unowned reference, so this must run before release).
+    func shutdown() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wakeAll()
+        for _ in 0..<workerCount { exited.wait() }
+    }
+
+    /// Runs `body(chunk, participant)` for chunks 0..<chunks across the pool and returns when all
+    /// are done. `participant` is 0 for the caller and 1...workerCount for the workers: at most one
+    /// chunk runs at a time per participant, so it can index per-thread scratch memory.
+    func run(chunks: Int, _ body: (_ chunk: Int, _ participant: Int) -> Void) {
+        if chunks <= 0 { return }
+        guard chunks > 1, workerCount > 0,
+              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for c in 0..<chunks { body(c, 0) }
+            return
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        withoutActuallyEscaping(body) { escaping in
+            var job = Job(body: escaping)
+            withUnsafeMutablePointer(to: &job) { jobPointer in
+                jobBody.store(UInt(bitPattern: jobPointer), ordering: .relaxed)
+                jobChunks.store(chunks, ordering: .relaxed)
+                completed.store(0, ordering: .relaxed)
+                let number = (ticket.load(ordering: .relaxed) >> 32) &+ 1
+                ticket.store(number << 32, ordering: .sequentiallyConsistent)
+                wakeAll()
+                claimChunks(of: number, participant: 0)
+                var spins = 0
+                while completed.load(ordering: .acquiring) < chunks {
+                    spins += 1
+                    if spins < 1 << 16 { spin_pause() } else { sched_yield() }
+                }
+            }
+        }
+    }
+
+    private func wakeAll() {
+        for slot in slots where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
+            slot.wakeup.signal()
+        }
+    }
+
+    /// Claims and runs chunks of job `number` until none is left or a newer job replaced it.
+    private func claimChunks(of number: UInt64, participant: Int) {
+        while true {
+            let t = ticket.load(ordering: .acquiring)
+            guard t >> 32 == number else { return }
+            let index = Int(t & 0xFFFF_FFFF)
+            // Read before the claim; a successful claim proves they belong to job `number`.
+            let chunks = jobChunks.load(ordering: .relaxed)
+            let bodyBits = jobBody.load(ordering: .relaxed)
+            guard index < chunks else { return }
+            guard ticket.compareExchange(expected: t, desired: t + 1, ordering: .acquiringAndReleasing).exchanged else {
+                continue
+            }
+            // The caller cannot return before this chunk completes, so the job is still alive.
+            UnsafePointer<Job>(bitPattern: bodyBits).map { $0.pointee.body(index, participant) }
+            completed.add(1, ordering: .releasing)
+        }
+    }
+
+    private func workerLoop(_ w: Int) {
+        var seen = ticket.load(ordering: .acquiring) >> 32
+        while !stopping.load(ordering: .relaxed) {
+            let current = ticket.load(ordering: .acquiring) >> 32
+            if current != seen {
+                seen = current
+                claimChunks(of: current, participant: w + 1)
+                continue
+            }
+            waitForJob(w, after: seen)
+        }
+        exited.signal()
+    }
+
+    /// Polls for a job newer than `seen` for `spinNanoseconds`, then sleeps until `wakeAll`.
+    private func waitForJob(_ w: Int, after seen: UInt64) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var polls = 0
+        while ticket.load(ordering: .acquiring) >> 32 == seen && !stopping.load(ordering: .relaxed) {
+            spin_pause()
+            polls += 1
+            if polls & 255 == 0 && DispatchTime.now().uptimeNanoseconds - start > Self.spinNanoseconds { break }
+        }
+        if ticket.load(ordering: .acquiring) >> 32 != seen { return }
+        // Announce the sleep, then re-check: a job published in between either sees the flag (and
+        // signals) or is seen here (and then the signal it may already have sent is consumed).
+        let slot = slots[w]
+        slot.sleeping.store(true, ordering: .sequentiallyConsistent)
+        if ticket.load(ordering: .sequentiallyConsistent) >> 32 != seen || stopping.load(ordering: .sequentiallyConsistent) {
+            if !slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) { slot.wakeup.wait() }
+            return
+        }
+        slot.wakeup.wait()
+    }
+}
