@@ -92,6 +92,22 @@ extension Tensor {
 
     public func zeroGrad() { grad = nil }
 
+    /// Lets an op write a trainable leaf's gradient contribution straight into `.grad` instead of
+    /// returning a fresh tensor for the engine to copy or add: `write(destination, beta)` must store
+    /// beta · destination + contribution (beta 0 on the first write, 1 after, e.g. a GEMM's beta).
+    /// Returns false when this tensor is not such a leaf; the op then returns its gradient as usual.
+    func accumulateGradInPlace(_ write: (UnsafeMutablePointer<Float>, _ beta: Float) -> Void) -> Bool {
+        guard requiresGrad && gradFn == nil else { return false }
+        if let grad {
+            write(grad.mutablePointer, 1)
+        } else {
+            let fresh = Tensor.uninitialized(shape)
+            write(fresh.mutablePointer, 0)
+            grad = fresh
+        }
+        return true
+    }
+
     /// Depth-first post-order of the recorded graph below this tensor (inputs before outputs).
     private func topologicalOrder() -> [Tensor] {
         var order: [Tensor] = []

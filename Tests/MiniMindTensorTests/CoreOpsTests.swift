@@ -122,6 +122,21 @@ final class CoreOpsTests: XCTestCase {
         XCTAssertEqual(x.grad?.toArray(), [1, 1, 0, 1, 1, 0])
     }
 
+    /// linear writes a trainable weight's gradient straight into `.grad` (GEMM beta 0, then 1): a weight
+    /// used twice in one graph, then once more in a second backward, must hold the sum of all three.
+    func testLinearWeightGradientAccumulatesInPlaceAcrossUsesAndBackwardCalls() {
+        let x1 = OpCheck.random([4, 5], seed: 71), x2 = OpCheck.random([2, 5], seed: 72), x3 = OpCheck.random([3, 5], seed: 73)
+        let w = Tensor(shape: [3, 5], data: OpCheck.random([3, 5], seed: 74).toArray(), requiresGrad: true)
+        (linear(x1, weight: w).sum() + (linear(x2, weight: w) * 2).sum()).backward()
+        linear(x3, weight: w).sum().backward()
+        // d/dW of Σ(x·Wᵀ)·c is c · (column sums of x) in every row.
+        let colSum = { (x: Tensor, rows: Int) in (0..<5).map { j in (0..<rows).reduce(Float(0)) { $0 + x.toArray()[$1 * 5 + j] } } }
+        let s1 = colSum(x1, 4), s2 = colSum(x2, 2), s3 = colSum(x3, 3)
+        let expected = (0..<3).flatMap { _ in (0..<5).map { s1[$0] + 2 * s2[$0] + s3[$0] } }
+        guard let grad = w.grad?.toArray() else { return XCTFail("no gradient") }
+        for (g, e) in zip(grad, expected) { XCTAssertEqual(g, e, accuracy: 1e-4) }
+    }
+
     func testGradientsAccumulateAndGraphIsReleased() {
         let w = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
         let y = (w * w).sum()

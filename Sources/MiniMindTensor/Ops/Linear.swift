@@ -26,9 +26,15 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
             grads[0] = gx
         }
         if weight.needsGrad {
-            let gw = Tensor.uninitialized(weight.shape)
-            BLAS.gemm(transA: true, m: outF, n: inF, k: rows, a: g.pointer, b: x.pointer, c: gw.mutablePointer)
-            grads[1] = gw
+            // dW = gᵀ·x, accumulated straight into a trainable weight's .grad by the GEMM's beta.
+            let gemm = { (c: UnsafeMutablePointer<Float>, beta: Float) in
+                BLAS.gemm(transA: true, m: outF, n: inF, k: rows, a: g.pointer, b: x.pointer, beta: beta, c: c)
+            }
+            if !weight.accumulateGradInPlace(gemm) {
+                let gw = Tensor.uninitialized(weight.shape)
+                gemm(gw.mutablePointer, 0)
+                grads[1] = gw
+            }
         }
         if let bias {
             grads.append(bias.needsGrad ? g.reshaped([rows, outF]).sum(axis: 0) : nil)
