@@ -14,9 +14,13 @@ import Synchronization
 final class WorkerPool: @unchecked Sendable {
     let workerCount: Int
 
-    /// High 32 bits: job number; low 32 bits: the next unclaimed chunk.
+    /// The current job in one word, so a claim checks all of it at once: job number (bits 40–63),
+    /// chunk count (bits 20–39), next unclaimed chunk (bits 0–19). (With the count in a separate
+    /// variable, a worker could read the next job's count with the previous job's ticket and claim a
+    /// chunk that did not exist.)
     private let ticket = Atomic<UInt64>(0)
-    private let jobChunks = Atomic<Int>(0)
+    /// Jobs of more chunks than fit in the ticket run inline.
+    static let maxChunks = (1 << 20) - 1
     private let jobBody = Atomic<UInt>(0)
     private let completed = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
@@ -24,8 +28,9 @@ final class WorkerPool: @unchecked Sendable {
     private let slots: [Slot]
     private let exited = DispatchSemaphore(value: 0)
 
-    /// How long an idle worker keeps polling for the next job before it sleeps.
-    static let spinNanoseconds: UInt64 = 300_000
+    /// How long an idle worker keeps polling for the next job before it sleeps: 0.3 ms, or not at
+    /// all when there are more threads than cores (spinners would take the cores from the workers).
+    let spinNanoseconds: UInt64
 
     private struct Job {
         let body: (_ chunk: Int, _ participant: Int) -> Void
@@ -39,6 +44,7 @@ final class WorkerPool: @unchecked Sendable {
 
     init(threads: Int) {
         workerCount = max(0, threads - 1)
+        spinNanoseconds = threads <= ProcessInfo.processInfo.activeProcessorCount ? 300_000 : 0
         slots = (0..<workerCount).map { _ in Slot() }
         for w in 0..<workerCount {
             let thread = Thread { [unowned self] in self.workerLoop(w) }
@@ -60,7 +66,7 @@ final class WorkerPool: @unchecked Sendable {
     /// chunk runs at a time per participant, so it can index per-thread scratch memory.
     func run(chunks: Int, _ body: (_ chunk: Int, _ participant: Int) -> Void) {
         if chunks <= 0 { return }
-        guard chunks > 1, workerCount > 0,
+        guard chunks > 1, chunks <= Self.maxChunks, workerCount > 0,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for c in 0..<chunks { body(c, 0) }
             return
@@ -70,10 +76,9 @@ final class WorkerPool: @unchecked Sendable {
             var job = Job(body: escaping)
             withUnsafeMutablePointer(to: &job) { jobPointer in
                 jobBody.store(UInt(bitPattern: jobPointer), ordering: .relaxed)
-                jobChunks.store(chunks, ordering: .relaxed)
                 completed.store(0, ordering: .relaxed)
-                let number = (ticket.load(ordering: .relaxed) >> 32) &+ 1
-                ticket.store(number << 32, ordering: .sequentiallyConsistent)
+                let number = (Self.jobNumber(ticket.load(ordering: .relaxed)) &+ 1) & 0xFF_FFFF
+                ticket.store(number << 40 | UInt64(chunks) << 20, ordering: .sequentiallyConsistent)
                 wakeAll()
                 claimChunks(of: number, participant: 0)
                 var spins = 0
@@ -85,6 +90,8 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    private static func jobNumber(_ ticket: UInt64) -> UInt64 { ticket >> 40 }
+
     private func wakeAll() {
         for slot in slots where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
             slot.wakeup.signal()
@@ -95,10 +102,9 @@ final class WorkerPool: @unchecked Sendable {
     private func claimChunks(of number: UInt64, participant: Int) {
         while true {
             let t = ticket.load(ordering: .acquiring)
-            guard t >> 32 == number else { return }
-            let index = Int(t & 0xFFFF_FFFF)
-            // Read before the claim; a successful claim proves they belong to job `number`.
-            let chunks = jobChunks.load(ordering: .relaxed)
+            guard Self.jobNumber(t) == number else { return }
+            let index = Int(t & 0xF_FFFF), chunks = Int(t >> 20 & 0xF_FFFF)
+            // Read before the claim; a successful claim proves it belongs to job `number`.
             let bodyBits = jobBody.load(ordering: .relaxed)
             guard index < chunks else { return }
             guard ticket.compareExchange(expected: t, desired: t + 1, ordering: .acquiringAndReleasing).exchanged else {
@@ -111,9 +117,9 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func workerLoop(_ w: Int) {
-        var seen = ticket.load(ordering: .acquiring) >> 32
+        var seen: UInt64 = 0  // the pool starts at job 0: a job published before this thread ran is still new to it
         while !stopping.load(ordering: .relaxed) {
-            let current = ticket.load(ordering: .acquiring) >> 32
+            let current = Self.jobNumber(ticket.load(ordering: .acquiring))
             if current != seen {
                 seen = current
                 claimChunks(of: current, participant: w + 1)
@@ -128,17 +134,17 @@ final class WorkerPool: @unchecked Sendable {
     private func waitForJob(_ w: Int, after seen: UInt64) {
         let start = DispatchTime.now().uptimeNanoseconds
         var polls = 0
-        while ticket.load(ordering: .acquiring) >> 32 == seen && !stopping.load(ordering: .relaxed) {
+        while Self.jobNumber(ticket.load(ordering: .acquiring)) == seen && !stopping.load(ordering: .relaxed) {
             spin_pause()
             polls += 1
-            if polls & 255 == 0 && DispatchTime.now().uptimeNanoseconds - start > Self.spinNanoseconds { break }
+            if polls & 255 == 0 && DispatchTime.now().uptimeNanoseconds - start > spinNanoseconds { break }
         }
-        if ticket.load(ordering: .acquiring) >> 32 != seen { return }
+        if Self.jobNumber(ticket.load(ordering: .acquiring)) != seen { return }
         // Announce the sleep, then re-check: a job published in between either sees the flag (and
         // signals) or is seen here (and then the signal it may already have sent is consumed).
         let slot = slots[w]
         slot.sleeping.store(true, ordering: .sequentiallyConsistent)
-        if ticket.load(ordering: .sequentiallyConsistent) >> 32 != seen || stopping.load(ordering: .sequentiallyConsistent) {
+        if Self.jobNumber(ticket.load(ordering: .sequentiallyConsistent)) != seen || stopping.load(ordering: .sequentiallyConsistent) {
             if !slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) { slot.wakeup.wait() }
             return
         }

@@ -16,33 +16,58 @@ final class WorkerPoolTests: XCTestCase {
         super.tearDown()
     }
 
-    /// Runs `jobs` pool jobs of varied sizes and checks each chunk ran exactly once.
+    /// Runs `jobs` pool jobs of varied sizes and checks each chunk ran exactly once, and that the
+    /// workers (not only the calling thread) ran some of them.
     private func assertEveryChunkRunsOnce(jobs: Int, file: StaticString = #filePath, line: UInt = #line) {
         let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
-        defer { counts.deallocate() }
+        let offCaller = UnsafeMutablePointer<Bool>.allocate(capacity: 64)
+        defer { counts.deallocate(); offCaller.deallocate() }
+        let caller = pthread_self()
+        var chunksOnWorkers = 0
         for job in 0..<jobs {
             let chunks = 1 + job % 64
             counts.initialize(repeating: 0, count: 64)
-            Threads.run(chunks: chunks) { c in counts[c] += 1 }  // distinct chunks never share a slot
+            offCaller.initialize(repeating: false, count: 64)
+            Threads.run(chunks: chunks) { c in  // distinct chunks never share a slot
+                counts[c] += 1
+                offCaller[c] = pthread_equal(pthread_self(), caller) == 0
+            }
             for c in 0..<64 where counts[c] != (c < chunks ? 1 : 0) {
                 XCTFail("job \(job): chunk \(c) of \(chunks) ran \(counts[c]) times", file: file, line: line)
                 return
             }
+            chunksOnWorkers += (0..<chunks).filter { offCaller[$0] }.count
         }
+        XCTAssertGreaterThan(chunksOnWorkers, 0, "the workers never ran a chunk", file: file, line: line)
     }
 
     func testEveryChunkRunsExactlyOnceForTwoAndThreeThreads() {
         for threads in [2, 3] {
             Threads.set(threads)
-            assertEveryChunkRunsOnce(jobs: 5_000)
+            assertEveryChunkRunsOnce(jobs: 20_000)
         }
     }
 
-    func testAJobAfterTheWorkersFellAsleepStillRuns() {
+    /// Whether a worker ran any of 8 chunks of 2 ms each (16 ms for the caller alone: long enough
+    /// that a worker that is awake, or being woken, takes some).
+    private func workersTakePartInSlowChunks() -> Bool {
+        let caller = pthread_self()
+        let offCaller = UnsafeMutablePointer<Bool>.allocate(capacity: 8)
+        defer { offCaller.deallocate() }
+        offCaller.initialize(repeating: false, count: 8)
+        Threads.run(chunks: 8) { c in
+            usleep(2_000)
+            offCaller[c] = pthread_equal(pthread_self(), caller) == 0
+        }
+        return (0..<8).contains { offCaller[$0] }
+    }
+
+    func testAJobAfterTheWorkersFellAsleepWakesThem() {
         Threads.set(2)
-        assertEveryChunkRunsOnce(jobs: 3)
-        Thread.sleep(forTimeInterval: 0.01)  // well past the workers' spin time
-        assertEveryChunkRunsOnce(jobs: 3)
+        XCTAssertTrue(workersTakePartInSlowChunks(), "a new worker took no chunk")
+        Thread.sleep(forTimeInterval: 0.01)  // well past the workers' spin time: they sleep now
+        XCTAssertTrue(workersTakePartInSlowChunks(), "the sleeping worker was not woken")
+        assertEveryChunkRunsOnce(jobs: 20_000)
     }
 
     func testNestedCallsRunInlineAndComplete() {
