@@ -34,10 +34,18 @@ final class CachedAttentionChunkTests: XCTestCase {
         for id in ids[180...] { pieces.append(noGrad { lm.logits(embeddings: lm.embed([id], batch: 1), cache: cache) }) }
         XCTAssertLessThanOrEqual(ModelFixtures.maxAbsDiff(Tensor.concat(pieces, axis: 1), full), tolerance, prefix)
 
-        // `.last` gives the last row of the same computation.
-        cache.reset()
-        let last = noGrad { lm.logits(embeddings: lm.embed(Array(ids[0..<150]), batch: 1), cache: cache, positions: .last) }
+        // `.last` gives the last row of the same computation; its last block runs the query side for
+        // the last position only, so the decode steps after it check that every position's k and v
+        // still reached the cache (a fresh cache: a reset one still holds the entries written above).
+        let lastCache = lm.makeCache(batch: 1, maxLength: 200)
+        let last = noGrad { lm.logits(embeddings: lm.embed(Array(ids[0..<150]), batch: 1), cache: lastCache, positions: .last) }
         XCTAssertLessThanOrEqual(ModelFixtures.maxAbsDiff(last, full.slice(axis: 1, 149..<150)), tolerance, "\(prefix) .last")
+        var steps: [Tensor] = []
+        for id in ids[150..<160] {
+            steps.append(noGrad { lm.logits(embeddings: lm.embed([id], batch: 1), cache: lastCache, positions: .last) })
+        }
+        XCTAssertLessThanOrEqual(ModelFixtures.maxAbsDiff(Tensor.concat(steps, axis: 1), full.slice(axis: 1, 150..<160)),
+                                 tolerance, "\(prefix) decode after a .last prefill")
     }
 
     func testChunkedPrefillLlama() throws { try checkChunkedPrefill("llama", try ModelFixtures.llamaConfig()) }
@@ -62,5 +70,16 @@ final class CachedAttentionChunkTests: XCTestCase {
         }
         let single = noGrad { lm.logits(embeddings: lm.embed(b + next, batch: 1)) }
         XCTAssertLessThanOrEqual(ModelFixtures.maxAbsDiff(Tensor.concat(rowsB, axis: 1), single), tolerance)
+
+        // The same batch through `.last` (batched generation's path): each row's last logits, then steps.
+        let lastCache = lm.makeCache(batch: 2, maxLength: a.count + steps)  // fresh: no entries left from above
+        var lastB = [noGrad { lm.logits(embeddings: lm.embed(a + Array(repeating: 0, count: pad) + b, batch: 2), cache: lastCache,
+                                        keyMask: mask, positions: .last) }.slice(axis: 0, 1..<2)]
+        for id in next {
+            lastB.append(noGrad { lm.logits(embeddings: lm.embed([id, id], batch: 2), cache: lastCache, keyMask: mask, positions: .last) }
+                .slice(axis: 0, 1..<2))
+        }
+        XCTAssertLessThanOrEqual(ModelFixtures.maxAbsDiff(Tensor.concat(lastB, axis: 1), single.slice(axis: 1, (b.count - 1)..<(b.count + steps))),
+                                 tolerance, ".last prefill of a padded batch")
     }
 }

@@ -42,6 +42,25 @@ public final class DecoderBlock: Module {
     /// `weights`: packed decode copies (MoE experts stay float32).
     func updateCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, weights: DecodeWeights?) {
         selfAttn.addCached(inputLayernorm(h), rope: rope, cache: cache, layer: layer, keyMask: keyMask, weights: weights, into: h)
+        addFeedForward(h, weights: weights)
+    }
+
+    /// Cached path of a block whose output is wanted at the last position only (the model's last
+    /// block when only the last logits are needed): fills the cache for all T positions of `h`
+    /// [B, T, H] and returns the block's output [B, 1, H] at position T−1. The attention, output
+    /// projection and feed-forward of the other positions would be computed and thrown away.
+    func lastPositionCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?,
+                            weights: DecodeWeights?) -> Tensor {
+        let t = h.shape[1]
+        let x = inputLayernorm(h)
+        let last = h.slice(axis: 1, (t - 1)..<t).copy()
+        selfAttn.addCachedLastQuery(x, rope: rope, cache: cache, layer: layer, keyMask: keyMask, weights: weights, into: last)
+        addFeedForward(last, weights: weights)
+        return last
+    }
+
+    /// h += ffn(norm(h)) in place, the residual add fused into the down projection when dense.
+    private func addFeedForward(_ h: Tensor, weights: DecodeWeights?) {
         let x = postAttentionLayernorm(h)
         if let dense {
             dense.addForward(x, weights: weights, into: h)

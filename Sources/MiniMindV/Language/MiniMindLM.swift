@@ -82,9 +82,18 @@ public final class MiniMindLM: Module, LanguageModel {
             // The blocks update the hidden states in place: start from a copy so the caller's
             // embeddings stay untouched.
             var h = embeddings.copy()
-            for (i, layer) in model.layers.enumerated() { layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, weights: decodeWeights) }
+            // With only the last logits wanted, the last block computes its output at the last
+            // position alone (its k and v still go into the cache for every position).
+            let lastOnly = positions == .last && t > 1
+            for (i, layer) in model.layers.enumerated() {
+                if lastOnly && i == model.layers.count - 1 {
+                    h = layer.lastPositionCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, weights: decodeWeights)
+                } else {
+                    layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, weights: decodeWeights)
+                }
+            }
             cache.length += t
-            if positions == .last && t > 1 { h = h.slice(axis: 1, (t - 1)..<t) }
+            if positions == .last && h.shape[1] > 1 { h = h.slice(axis: 1, (t - 1)..<t) }  // a model without blocks
             return inferenceLinear(model.norm(h), lmHead, weights: decodeWeights)
         }
     }

@@ -32,12 +32,22 @@ public final class SelfAttention: Module {
     /// q, k, v for x [B, T, H]: q [B, T, Hq, D], k and v [B, T, Hkv, D], RoPE applied from `offset`.
     /// `weights`: packed decode copies (cached path only; nil keeps autograd's float32 layers).
     private func projections(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights? = nil) -> (Tensor, Tensor, Tensor) {
+        let (k, v) = keysAndValues(x, rope: rope, offset: offset, weights: weights)
+        return (query(x, rope: rope, offset: offset, weights: weights), k, v)
+    }
+
+    private func query(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights?) -> Tensor {
+        var q = inferenceLinear(x, qProj, weights: weights).reshaped([x.shape[0], x.shape[1], heads, headDim])
+        if let qNorm { q = qNorm(q) }
+        return applyRoPE(q, table: rope, offset: offset)
+    }
+
+    private func keysAndValues(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights?) -> (Tensor, Tensor) {
         let b = x.shape[0], t = x.shape[1]
-        var q = inferenceLinear(x, qProj, weights: weights).reshaped([b, t, heads, headDim])
         var k = inferenceLinear(x, kProj, weights: weights).reshaped([b, t, kvHeads, headDim])
         let v = inferenceLinear(x, vProj, weights: weights).reshaped([b, t, kvHeads, headDim])
-        if let qNorm, let kNorm { q = qNorm(q); k = kNorm(k) }
-        return (applyRoPE(q, table: rope, offset: offset), applyRoPE(k, table: rope, offset: offset), v)
+        if let kNorm { k = kNorm(k) }
+        return (applyRoPE(k, table: rope, offset: offset), v)
     }
 
     /// Full-sequence path with autograd (training, or inference without a cache).
@@ -59,5 +69,19 @@ public final class SelfAttention: Module {
         cache.store(layer: layer, k: k, v: v)
         let o = CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length, keyMask: keyMask)
         accumulateLinear(o, oProj, weights: weights, into: residual)
+    }
+
+    /// Like `addCached`, but only the LAST position's output is wanted (the last layer of a prefill
+    /// that needs the last logits only): every position's k and v go into the cache, while the
+    /// query, attention and output projection run for position T−1 alone and add into
+    /// `residualLast` [B, 1, H].
+    func addCachedLastQuery(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?,
+                            weights: DecodeWeights?, into residualLast: Tensor) {
+        let t = x.shape[1]
+        let (k, v) = keysAndValues(x, rope: rope, offset: cache.length, weights: weights)
+        cache.store(layer: layer, k: k, v: v)
+        let q = query(x.slice(axis: 1, (t - 1)..<t), rope: rope, offset: cache.length + t - 1, weights: weights)
+        let o = CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length + t - 1, keyMask: keyMask)
+        accumulateLinear(o, oProj, weights: weights, into: residualLast)
     }
 }
