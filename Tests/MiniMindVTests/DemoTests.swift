@@ -108,11 +108,11 @@ final class DemoTests: XCTestCase {
         }
     }
 
-    /// The quick demo end to end through the library. Floors (measured for seed 42: overall 0.66,
-    /// colour 0.59, shape 0.56, count 0.97, exists 0.50; see Docs/Demo.md):
+    /// The quick demo end to end through the library. Floors (measured for seed 42 at the demo's two
+    /// threads: overall 0.68, colour 0.64, shape 0.56, count 0.98, exists 0.53; see Docs/Demo.md):
     /// - overall exact match ≥ 0.50: chance over the four types averages 0.31 (colour 1/6, shape 1/4,
     ///   count 1/3, yes/no 1/2), so 0.50 means the model answers from the image; the margin below the
-    ///   measured 0.66 covers other CPUs' BLAS kernels (the demo fixes the thread count at one).
+    ///   measured 0.68 covers other CPUs' BLAS kernels (the demo fixes the thread count at two).
     /// - count ≥ 0.85 and colour, shape ≥ 0.40 (more than twice their chance 1/6 and 1/4): what the
     ///   quick run has learned; yes/no questions are still at chance after 400 steps, so no floor.
     /// - blanked image ≤ SFT − 0.2: without its image the model must fall back to guessing.
