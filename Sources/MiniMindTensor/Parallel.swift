@@ -8,23 +8,21 @@ import CBLAS
 /// The one place that decides how many threads the BLAS calls and Swift kernels use.
 /// Results are deterministic for a given thread count: chunking never depends on timing.
 public enum Threads {
-    nonisolated(unsafe) public private(set) static var count: Int = {
-        let env = ProcessInfo.processInfo.environment["MINIMIND_THREADS"].flatMap(Int.init)
-        let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
+    /// The compute pool; its size is the thread count. First use makes OpenBLAS single-threaded.
+    nonisolated(unsafe) private static var pool: WorkerPool = {
         makeBLASSingleThreaded()
-        pool = WorkerPool(threads: n)
-        return n
+        let env = ProcessInfo.processInfo.environment["MINIMIND_THREADS"].flatMap(Int.init)
+        return WorkerPool(threads: max(1, env ?? ProcessInfo.processInfo.activeProcessorCount))
     }()
 
-    nonisolated(unsafe) private static var pool: WorkerPool?
+    /// Threads for BLAS and the Swift kernels: `MINIMIND_THREADS`, else all cores.
+    public static var count: Int { pool.threads }
 
     /// Sets the thread count for BLAS and for the chunked Swift loops. Not while other threads compute.
     public static func set(_ n: Int) {
         let n = max(1, n)
-        _ = count  // the first pool exists before it is replaced
         guard n != count else { return }
-        pool?.shutdown()
-        count = n
+        pool.shutdown()
         pool = WorkerPool(threads: n)
     }
 
@@ -73,11 +71,6 @@ public enum Threads {
     }
 
     private static func run(chunksWithParticipant chunks: Int, _ body: (Int, Int) -> Void) {
-        _ = count
-        guard let pool, chunks > 1 else {
-            for c in 0..<max(chunks, 0) { body(c, 0) }
-            return
-        }
         pool.run(chunks: chunks, body)
     }
 }

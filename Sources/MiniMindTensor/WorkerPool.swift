@@ -12,7 +12,9 @@ import Synchronization
 /// job (decode issues jobs every few microseconds) and then sleeps on a semaphore.
 /// A call made while the pool is busy (from inside a chunk, or from a second thread) runs inline.
 final class WorkerPool: @unchecked Sendable {
-    let workerCount: Int
+    /// Threads that run chunks: the caller plus `workerCount` workers.
+    let threads: Int
+    var workerCount: Int { threads - 1 }
 
     /// The current job in one word, so a claim checks all of it at once: job number (bits 40–63),
     /// chunk count (bits 20–39), next unclaimed chunk (bits 0–19). (With the count in a separate
@@ -21,6 +23,13 @@ final class WorkerPool: @unchecked Sendable {
     private let ticket = Atomic<UInt64>(0)
     /// Jobs of more chunks than fit in the ticket run inline.
     static let maxChunks = (1 << 20) - 1
+
+    private static func ticket(job: UInt64, chunks: Int) -> UInt64 { job << 40 | UInt64(chunks) << 20 }
+    private static func jobNumber(_ ticket: UInt64) -> UInt64 { ticket >> 40 }
+    private static func jobNumber(after ticket: UInt64) -> UInt64 { (jobNumber(ticket) &+ 1) & 0xFF_FFFF }  // wraps in 24 bits
+    private static func chunkCount(_ ticket: UInt64) -> Int { Int(ticket >> 20 & 0xF_FFFF) }
+    private static func nextChunk(_ ticket: UInt64) -> Int { Int(ticket & 0xF_FFFF) }
+
     private let jobBody = Atomic<UInt>(0)
     private let completed = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
@@ -43,9 +52,9 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     init(threads: Int) {
-        workerCount = max(0, threads - 1)
+        self.threads = max(1, threads)
         spinNanoseconds = threads <= ProcessInfo.processInfo.activeProcessorCount ? 300_000 : 0
-        slots = (0..<workerCount).map { _ in Slot() }
+        slots = (1..<self.threads).map { _ in Slot() }
         for w in 0..<workerCount {
             let thread = Thread { [unowned self] in self.workerLoop(w) }
             thread.name = "minimind-worker-\(w + 1)"
@@ -77,8 +86,8 @@ final class WorkerPool: @unchecked Sendable {
             withUnsafeMutablePointer(to: &job) { jobPointer in
                 jobBody.store(UInt(bitPattern: jobPointer), ordering: .relaxed)
                 completed.store(0, ordering: .relaxed)
-                let number = (Self.jobNumber(ticket.load(ordering: .relaxed)) &+ 1) & 0xFF_FFFF
-                ticket.store(number << 40 | UInt64(chunks) << 20, ordering: .sequentiallyConsistent)
+                let number = Self.jobNumber(after: ticket.load(ordering: .relaxed))
+                ticket.store(Self.ticket(job: number, chunks: chunks), ordering: .sequentiallyConsistent)
                 wakeAll()
                 claimChunks(of: number, participant: 0)
                 var spins = 0
@@ -89,8 +98,6 @@ final class WorkerPool: @unchecked Sendable {
             }
         }
     }
-
-    private static func jobNumber(_ ticket: UInt64) -> UInt64 { ticket >> 40 }
 
     private func wakeAll() {
         for slot in slots where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
@@ -103,7 +110,7 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             let t = ticket.load(ordering: .acquiring)
             guard Self.jobNumber(t) == number else { return }
-            let index = Int(t & 0xF_FFFF), chunks = Int(t >> 20 & 0xF_FFFF)
+            let index = Self.nextChunk(t), chunks = Self.chunkCount(t)
             // Read before the claim; a successful claim proves it belongs to job `number`.
             let bodyBits = jobBody.load(ordering: .relaxed)
             guard index < chunks else { return }
