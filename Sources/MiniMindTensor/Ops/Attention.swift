@@ -13,7 +13,7 @@ import Foundation
 ///
 /// Scores and softmax are fp32 with the row maximum subtracted (SIMD exp from `VectorMath`). Memory: the forward keeps only the
 /// per-row log-sum-exp; backward recomputes the probabilities from q and k (FlashAttention-style),
-/// one block of at most `AttentionKernel.blockElements` scores at a time. Causal blocks multiply
+/// one block of at most `AttentionKernel.blockElements` scores per thread at a time. Causal blocks multiply
 /// only against the keys their last query sees (about half the work of the full square).
 public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
                                       keyPaddingMask: Tensor? = nil, scale: Float? = nil) -> Tensor {
@@ -64,7 +64,8 @@ struct AttentionGeometry {
 /// is handled as one matrix of group·Tq query rows: bigger GEMMs, and K/V are read once per group.
 /// Units of work (see forward and backward) run in parallel, each with single-threaded BLAS calls.
 enum AttentionKernel {
-    /// Upper bound on the score block held at once (16 MiB of floats); tests lower it to exercise blocking.
+    /// Upper bound on the score block each thread holds at once (16 MiB of floats); tests lower it to
+    /// exercise blocking.
     nonisolated(unsafe) static var blockElements = 1 << 22
 
     /// Query rows per causal block: smaller blocks skip more hidden keys but make smaller GEMMs.

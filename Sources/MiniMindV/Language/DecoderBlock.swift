@@ -37,26 +37,20 @@ public final class DecoderBlock: Module {
         return a + feedForward(postAttentionLayernorm(a))
     }
 
-    /// Cached path (inference, no autograd): updates the hidden states `h` in place, both residual
-    /// adds fused into the output GEMMs.
+    /// Cached path (inference, no autograd): fills the cache for all T positions of `h` [B, T, H] and
+    /// returns the block's output at positions `firstOutput..<T`, both residual adds fused into the
+    /// output GEMMs. With `firstOutput` = 0 that is `h` itself, updated in place; with T − 1 (the
+    /// model's last block when only the last logits are needed) the attention, output projection and
+    /// feed-forward of the other positions, which would be thrown away, are not computed.
     /// `weights`: packed decode copies (MoE experts stay float32).
-    func updateCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, weights: DecodeWeights?) {
-        selfAttn.addCached(inputLayernorm(h), rope: rope, cache: cache, layer: layer, keyMask: keyMask, weights: weights, into: h)
-        addFeedForward(h, weights: weights)
-    }
-
-    /// Cached path of a block whose output is wanted at the last position only (the model's last
-    /// block when only the last logits are needed): fills the cache for all T positions of `h`
-    /// [B, T, H] and returns the block's output [B, 1, H] at position T−1. The attention, output
-    /// projection and feed-forward of the other positions would be computed and thrown away.
-    func lastPositionCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?,
-                            weights: DecodeWeights?) -> Tensor {
-        let t = h.shape[1]
+    func updateCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, weights: DecodeWeights?,
+                      firstOutput: Int = 0) -> Tensor {
         let x = inputLayernorm(h)
-        let last = h.slice(axis: 1, (t - 1)..<t).copy()
-        selfAttn.addCachedLastQuery(x, rope: rope, cache: cache, layer: layer, keyMask: keyMask, weights: weights, into: last)
-        addFeedForward(last, weights: weights)
-        return last
+        let out = firstOutput == 0 ? h : h.slice(axis: 1, firstOutput..<h.shape[1]).copy()
+        selfAttn.addCached(x, rope: rope, cache: cache, layer: layer, keyMask: keyMask, weights: weights,
+                           firstQuery: firstOutput, into: out)
+        addFeedForward(out, weights: weights)
+        return out
     }
 
     /// h += ffn(norm(h)) in place, the residual add fused into the down projection when dense.

@@ -84,13 +84,10 @@ public final class MiniMindLM: Module, LanguageModel {
             var h = embeddings.copy()
             // With only the last logits wanted, the last block computes its output at the last
             // position alone (its k and v still go into the cache for every position).
-            let lastOnly = positions == .last && t > 1
             for (i, layer) in model.layers.enumerated() {
-                if lastOnly && i == model.layers.count - 1 {
-                    h = layer.lastPositionCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, weights: decodeWeights)
-                } else {
-                    layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, weights: decodeWeights)
-                }
+                let lastOnly = positions == .last && i == model.layers.count - 1
+                h = layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, weights: decodeWeights,
+                                       firstOutput: lastOnly ? t - 1 : 0)
             }
             cache.length += t
             if positions == .last && h.shape[1] > 1 { h = h.slice(axis: 1, (t - 1)..<t) }  // a model without blocks

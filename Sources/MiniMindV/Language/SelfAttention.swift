@@ -29,19 +29,15 @@ public final class SelfAttention: Module {
         }
     }
 
-    /// q, k, v for x [B, T, H]: q [B, T, Hq, D], k and v [B, T, Hkv, D], RoPE applied from `offset`.
-    /// `weights`: packed decode copies (cached path only; nil keeps autograd's float32 layers).
-    private func projections(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights? = nil) -> (Tensor, Tensor, Tensor) {
-        let (k, v) = keysAndValues(x, rope: rope, offset: offset, weights: weights)
-        return (query(x, rope: rope, offset: offset, weights: weights), k, v)
-    }
-
+    /// q [B, T, Hq, D] for x [B, T, H], RoPE applied from `offset`. `weights`: packed decode copies
+    /// (cached path only; nil keeps autograd's float32 layers).
     private func query(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights?) -> Tensor {
         var q = inferenceLinear(x, qProj, weights: weights).reshaped([x.shape[0], x.shape[1], heads, headDim])
         if let qNorm { q = qNorm(q) }
         return applyRoPE(q, table: rope, offset: offset)
     }
 
+    /// k (RoPE applied from `offset`) and v, both [B, T, Hkv, D].
     private func keysAndValues(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights?) -> (Tensor, Tensor) {
         let b = x.shape[0], t = x.shape[1]
         var k = inferenceLinear(x, kProj, weights: weights).reshaped([b, t, kvHeads, headDim])
@@ -54,34 +50,26 @@ public final class SelfAttention: Module {
     /// `keyPaddingMask`: [B, T] with 1 for real tokens, 0 for padding.
     public func callAsFunction(_ x: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil) -> Tensor {
         let b = x.shape[0], t = x.shape[1]
-        let (q, k, v) = projections(x, rope: rope, offset: 0)
+        let q = query(x, rope: rope, offset: 0, weights: nil)
+        let (k, v) = keysAndValues(x, rope: rope, offset: 0, weights: nil)
         let o = scaledDotProductAttention(q: q.permuted([0, 2, 1, 3]), k: k.permuted([0, 2, 1, 3]),
                                           v: v.permuted([0, 2, 1, 3]), causal: true, keyPaddingMask: keyPaddingMask)
         return oProj(o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim]))
     }
 
-    /// Cached path (inference): appends this step's k, v to `cache` at its current length, attends
-    /// over everything stored and adds the output projection to `residual` in place (the GEMM's
-    /// beta = 1 does the residual add). The caller advances `cache.length` after all layers.
+    /// Cached path (inference): appends this step's k, v for all T positions of `x` [B, T, H] to
+    /// `cache` at its current length, attends over everything stored from the queries of positions
+    /// `firstQuery..<T` and adds their output projection to `residual` [B, T − firstQuery, H] in
+    /// place (the GEMM's beta = 1 does the residual add). `firstQuery` = T − 1 serves a prefill that
+    /// needs the last position's output only. The caller advances `cache.length` after all layers.
     func addCached(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, weights: DecodeWeights?,
-                   into residual: Tensor) {
-        let (q, k, v) = projections(x, rope: rope, offset: cache.length, weights: weights)
-        cache.store(layer: layer, k: k, v: v)
-        let o = CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length, keyMask: keyMask)
-        accumulateLinear(o, oProj, weights: weights, into: residual)
-    }
-
-    /// Like `addCached`, but only the LAST position's output is wanted (the last layer of a prefill
-    /// that needs the last logits only): every position's k and v go into the cache, while the
-    /// query, attention and output projection run for position T−1 alone and add into
-    /// `residualLast` [B, 1, H].
-    func addCachedLastQuery(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?,
-                            weights: DecodeWeights?, into residualLast: Tensor) {
+                   firstQuery: Int = 0, into residual: Tensor) {
         let t = x.shape[1]
         let (k, v) = keysAndValues(x, rope: rope, offset: cache.length, weights: weights)
         cache.store(layer: layer, k: k, v: v)
-        let q = query(x.slice(axis: 1, (t - 1)..<t), rope: rope, offset: cache.length + t - 1, weights: weights)
-        let o = CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length + t - 1, keyMask: keyMask)
-        accumulateLinear(o, oProj, weights: weights, into: residualLast)
+        let queries = firstQuery == 0 ? x : x.slice(axis: 1, firstQuery..<t)
+        let q = query(queries, rope: rope, offset: cache.length + firstQuery, weights: weights)
+        let o = CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length + firstQuery, keyMask: keyMask)
+        accumulateLinear(o, oProj, weights: weights, into: residual)
     }
 }
