@@ -108,13 +108,16 @@ final class DemoTests: XCTestCase {
         }
     }
 
-    /// The quick demo end to end through the library. Floors (measured for seed 42 at the demo's two
-    /// threads: overall 0.68, colour 0.64, shape 0.56, count 0.98, exists 0.53; see Docs/Demo.md):
+    /// The quick demo end to end through the library. Floors (measured at the demo's two threads for
+    /// seed 42: overall 0.68, colour 0.64, shape 0.56, count 0.98, exists 0.53; the lowest over seeds
+    /// 42, 1, 2, 3, 7: overall 0.62, colour 0.64, shape 0.56, count 0.69; see Docs/Demo.md). Another
+    /// CPU's BLAS kernels sum in another order, which moves a run like another seed does, so the floors
+    /// sit below the lowest seed, not below seed 42:
     /// - overall exact match ≥ 0.50: chance over the four types averages 0.31 (colour 1/6, shape 1/4,
-    ///   count 1/3, yes/no 1/2), so 0.50 means the model answers from the image; the margin below the
-    ///   measured 0.68 covers other CPUs' BLAS kernels (the demo fixes the thread count at two).
-    /// - count ≥ 0.85 and colour, shape ≥ 0.40 (more than twice their chance 1/6 and 1/4): what the
-    ///   quick run has learned; yes/no questions are still at chance after 400 steps, so no floor.
+    ///   count 1/3, yes/no 1/2), so 0.50 means the model answers from the image.
+    /// - count ≥ 0.60 (nearly twice its chance 1/3) and colour, shape ≥ 0.40 (more than twice 1/6 and
+    ///   1/4): what the quick run has learned; yes/no questions are still near chance after 400 steps
+    ///   (0.41–0.62 over the seeds), so no floor.
     /// - blanked image ≤ SFT − 0.2: without its image the model must fall back to guessing.
     /// - after SFT > pretrain only.
     func testQuickDemoAnswersUnseenImagesAboveChance() throws {
@@ -122,7 +125,7 @@ final class DemoTests: XCTestCase {
         let result = try DemoPipeline.run(settings: .quick(seed: 42), output: out)
         let score = result.score
         XCTAssertGreaterThanOrEqual(score.overall, 0.50, DemoSummary.text(result))
-        XCTAssertGreaterThanOrEqual(score.accuracy(.count), 0.85, DemoSummary.text(result))
+        XCTAssertGreaterThanOrEqual(score.accuracy(.count), 0.60, DemoSummary.text(result))
         XCTAssertGreaterThanOrEqual(score.accuracy(.colour), 0.40, DemoSummary.text(result))
         XCTAssertGreaterThanOrEqual(score.accuracy(.shape), 0.40, DemoSummary.text(result))
         XCTAssertLessThanOrEqual(result.blankScore.overall, score.overall - 0.2, DemoSummary.text(result))
