@@ -15,7 +15,7 @@ struct DemoCommand: ParsableCommand {
             and before SFT. Writes DIR/report.html and a model folder DIR/model that `minimind-v chat` loads.
             """)
 
-    @Flag(name: .long, help: "A smaller run (about a minute) with lower accuracy.")
+    @Flag(name: .long, help: "A smaller run (under a minute) with lower accuracy.")
     var quick = false
 
     @Option(name: .long, help: "Output folder (data, tokenizer, model, report.html).")

@@ -1,8 +1,8 @@
 // Stage 4: CLIP-style pretraining of the tiny vision tower, per region. Each image token sees one
 // cell of the 3×3 grid, and the language model later asks about cells, so the contrast is made
 // per cell (as in region-level CLIP): a cell's feature through a linear head is scored against the
-// text embeddings of every cell phrase ("a red circle in the top left", …, "nothing in the centre":
-// the caption's own pieces; text embedding = mean of the
+// text embeddings of every cell phrase ("northwest circle red", …, "centre nothing": the
+// caption's own pieces; text embedding = mean of the
 // phrase's token embeddings through a linear head), both L2-normalised with a fixed temperature,
 // and trained with cross-entropy towards the cell's own phrase. An image-level contrast of mean-
 // pooled features was tried first: it let colours and places identify a scene and left shapes
@@ -28,7 +28,7 @@ final class DemoContrastiveHeads: Module {
 
 /// What a grid cell shows, and where: one of the 24 (colour, shape) pairs or nothing, in one of the
 /// 9 places. The place is part of the phrase so that each image token says where it is: the
-/// language model then finds "the top left" by content instead of by counting positions.
+/// language model then finds "the northwest" by content instead of by counting positions.
 enum DemoCell {
     static let contents = DemoColour.allCases.count * DemoShape.allCases.count + 1
     static let empty = contents - 1
@@ -46,11 +46,12 @@ enum DemoCell {
         return out
     }
 
-    /// The text of each cell class, in index order: "a red circle in the top left", "nothing in the centre".
+    /// The text of each cell class, in index order: "northwest circle red", …, "centre nothing".
     static var phrases: [String] {
         DemoPosition.allCases.flatMap { p in
-            DemoColour.allCases.flatMap { c in DemoShape.allCases.map { "a \(c.rawValue) \($0.rawValue) in the \(p.phrase)" } }
-                + ["nothing in the \(p.phrase)"]
+            DemoColour.allCases.flatMap { c in
+                DemoShape.allCases.map { DemoLanguage.piece(p, $0, c) }
+            } + ["\(p.phrase) nothing"]
         }
     }
 }

@@ -44,7 +44,7 @@ public struct DemoDataSizes: Sendable {
 }
 
 /// The generated files: `images/`, `pretrain.jsonl` (train captions), `sft.jsonl` (train
-/// conversations, 1–4 turns), `validation.jsonl` and `test.jsonl` (one question per line).
+/// conversations: 3–4 questions, then the caption), `validation.jsonl` and `test.jsonl` (one question per line).
 public struct DemoDataFiles: Sendable {
     public let folder: URL
     /// Every image's scene by file name (the vision stage's per-cell targets).
@@ -86,9 +86,11 @@ public enum DemoDataGenerator {
                 case "train":
                     pretrain.append(sample([(DemoLanguage.describePrompt, DemoLanguage.caption(scene))], image: name))
                     // Every question in one multi-turn conversation: each extra turn costs ~18 tokens,
-                    // a separate sample ~41 (system turn and image again).
+                    // a separate sample ~41 (system turn and image again). The caption comes last,
+                    // so no answer can be copied from it: the questions must read the image.
                     qas.shuffle(using: &g)
-                    sft.append(sample(qas.map { ($0.question, $0.answer) }, image: name))
+                    sft.append(sample(qas.map { ($0.question, $0.answer) }
+                                          + [(DemoLanguage.describePrompt, DemoLanguage.caption(scene))], image: name))
                 default:
                     for qa in qas {
                         var s = sample([(qa.question, qa.answer)], image: name)

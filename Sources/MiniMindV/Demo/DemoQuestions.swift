@@ -5,7 +5,7 @@ import Foundation
 public enum DemoQuestionType: String, CaseIterable, Codable, Sendable {
     /// "What colour is the circle?" (asked only about a shape that occurs once) → one of 6 colours.
     case colour
-    /// "What shape is in the top left?" (an occupied cell) → one of 4 shapes.
+    /// "What shape is in the northwest?" (an occupied cell) → one of 4 shapes.
     case shape
     /// "How many shapes are there?" → one / two / three.
     case count
@@ -34,13 +34,18 @@ public enum DemoLanguage {
     public static let describePrompt = "Describe the image."
     static let numberWords = ["zero", "one", "two", "three", "four"]
 
+    /// "northwest circle red, centre square blue": each object as place, shape, colour, in reading
+    /// order. The order is what makes captions teach the questions: the word after a place word is
+    /// the answer to "What shape is in the <place>?" and the word after a shape word the answer to
+    /// "What colour is the <shape>?", so predicting the caption trains the same one-step lookups
+    /// (from the question's own word to its image token) that the answers need.
     public static func caption(_ scene: DemoScene) -> String {
-        let parts = scene.objects.map { "a \($0.colour.rawValue) \($0.shape.rawValue) in the \($0.position.phrase)" }
-        switch parts.count {
-        case 0: return "nothing"
-        case 1: return parts[0]
-        default: return parts.dropLast().joined(separator: ", ") + " and " + parts[parts.count - 1]
-        }
+        scene.objects.isEmpty ? "nothing" : scene.objects.map { piece($0.position, $0.shape, $0.colour) }.joined(separator: ", ")
+    }
+
+    /// One object's part of the caption.
+    static func piece(_ position: DemoPosition, _ shape: DemoShape, _ colour: DemoColour) -> String {
+        "\(position.phrase) \(shape.rawValue) \(colour.rawValue)"
     }
 
     /// One question of each type the scene allows, in type order.

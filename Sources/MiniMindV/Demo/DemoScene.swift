@@ -30,17 +30,20 @@ public enum DemoPosition: Int, CaseIterable, Codable, Sendable {
 
     static let grid = 3
 
+    /// One word per cell (one token in the demo's BPE), so the place word of a question is itself
+    /// the query that finds its cell; two-word places ("top left") need a second hop to combine
+    /// the words first, which the 2-layer model seldom learned (Docs/Demo.md).
     public var phrase: String {
         switch self {
-        case .topLeft: return "top left"
-        case .topMiddle: return "top middle"
-        case .topRight: return "top right"
-        case .middleLeft: return "middle left"
+        case .topLeft: return "northwest"
+        case .topMiddle: return "north"
+        case .topRight: return "northeast"
+        case .middleLeft: return "west"
         case .centre: return "centre"
-        case .middleRight: return "middle right"
-        case .bottomLeft: return "bottom left"
-        case .bottomMiddle: return "bottom middle"
-        case .bottomRight: return "bottom right"
+        case .middleRight: return "east"
+        case .bottomLeft: return "southwest"
+        case .bottomMiddle: return "south"
+        case .bottomRight: return "southeast"
         }
     }
 }
