@@ -80,6 +80,12 @@ final class DemoTests: XCTestCase {
             var any = SeededGenerator(seed: 0)  // how many questions a scene allows does not depend on the draw
             XCTAssertEqual(turns.count, 2 * (DemoLanguage.questions(scene, generator: &any).count + 1))
         }
+        let pretrain = try DemoDataReader.read(files.pretrain, images: files.images)
+        XCTAssertEqual(pretrain.map(\.image), sft.map(\.image))
+        for (caption, conversation) in zip(pretrain, sft) {
+            XCTAssertEqual(caption.conversations.map(\.content), ["<image>\n" + DemoLanguage.describePrompt,
+                                                               conversation.conversations.last?.content ?? ""])
+        }
     }
 
     func testDataIsSeededAndQuestionsAreConsistentWithTheScene() throws {
