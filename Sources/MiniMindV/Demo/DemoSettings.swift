@@ -6,7 +6,7 @@ public struct DemoSettings: Sendable {
     public var seed: UInt64
     /// BLAS and kernel threads while the demo runs (restored after). Two: since the compute pool
     /// (`WorkerPool`) hands work to a polling worker in about a microsecond, even the demo's 64-wide
-    /// GEMMs gain from a second core (full run 4 min 12 s → under 2 min 30 s, Docs/Demo.md); a fixed
+    /// GEMMs gain from a second core (the full run of stop 10: 4 min 12 s → 2 min 17 s, Docs/Demo.md); a fixed
     /// count rather than the machine's core count makes the results the same on every machine.
     public var threads = 2
     public var imageSize = 48
