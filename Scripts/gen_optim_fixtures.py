@@ -105,7 +105,7 @@ def run(initial, grads, lr, betas, eps, wd, max_norm=None, schedule_total=None):
             trainable = [p for p in params.values() if p.requires_grad]
             norms.append(float(np.float32(torch.nn.utils.clip_grad_norm_(trainable, max_norm).item())))
         if schedule_total is not None:
-            step_lr = upstream_get_lr(s - 1, schedule_total, lr)
+            step_lr = upstream_get_lr(s, schedule_total, lr)  # upstream's steps count from 1
             for group in opt.param_groups:
                 group["lr"] = step_lr
             lrs.append(step_lr)

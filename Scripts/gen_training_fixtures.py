@@ -8,7 +8,7 @@ its output is all training needs) and the image splice of SPEC §3 written here:
 
   * the loss and the gradient of every trainable tensor at step 0,
   * the losses of 5 AdamW optimizer steps with the upstream schedule
-    lr = base·(0.1 + 0.45·(1 + cos(π·t/T))) set at every micro-step, clip_grad_norm_(1.0),
+    lr = base·(0.1 + 0.45·(1 + cos(π·t/T))) set at every micro-step t = 1, 2, … (upstream's numbering), clip_grad_norm_(1.0),
     torch.optim.AdamW(betas 0.9/0.999, eps 1e-8, weight_decay 0.01) over the trainable tensors,
   * the trainable tensors after the 5 steps,
 
@@ -156,12 +156,14 @@ CASES = {
 }
 TOTAL_STEPS_FACTOR = 2  # the schedule spans 2x the micro-steps run (like --max-steps stopping early)
 
-summary = {}
-for case, (kind, prefixes, base_lr, accum) in CASES.items():
+def train(case, kind, prefixes, base_lr, accum, weight_decay, write):
+    """Runs the case's 5 optimizer steps; with `write`, saves its fixture files."""
     model, cfg = build(kind, seed=7 if kind == "vlm2" else 11)
     named = list(model.named_release_parameters())
-    weights = {n: p.detach().clone().contiguous() for n, p in named}
-    save_file(weights, path(f"{kind}_weights.safetensors"))  # the same initial weights for both recipes
+    if write:
+        weights = {n: p.detach().clone().contiguous() for n, p in named}
+        save_file(weights, path(f"{kind}_weights.safetensors"))  # the same initial weights for both recipes
+    initial = {n: p.detach().clone() for n, p in named}
     trainable = [(n, p) for n, p in named if any(n.startswith(x) for x in prefixes)]
     for n, p in named:
         p.requires_grad_(any(n.startswith(x) for x in prefixes))
@@ -170,36 +172,54 @@ for case, (kind, prefixes, base_lr, accum) in CASES.items():
     batches = [make_batch(gen, model.marker, [True, False, True] if m % 2 == 0 else [True, True, False])
                for m in range(micro)]
     total = micro * TOTAL_STEPS_FACTOR
-    opt = torch.optim.AdamW([p for _, p in trainable], lr=base_lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    opt = torch.optim.AdamW([p for _, p in trainable], lr=base_lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay)
     losses, lrs, norms = [], [], []
-    step_loss = 0.0
-    for t, (ids, labels, feats, si) in enumerate(batches):
+    step_loss, summary_loss0 = 0.0, None
+    # Upstream's trainers number micro-batches from 1 (`enumerate(loader, start=start_step + 1)`,
+    # then get_lr(epoch * iters + step, epochs * iters, lr)), so the first micro-batch uses t = 1.
+    for t, (ids, labels, feats, si) in enumerate(batches, start=1):
         lr = base_lr * (0.1 + 0.45 * (1 + math.cos(math.pi * t / total)))
         for g in opt.param_groups:
             g["lr"] = lr
         loss = loss_of(model, ids, labels, feats, si) / accum
         loss.backward()
         step_loss += loss.item()
-        if t == accum - 1:  # gradients of the first optimizer step (all its micro-batches)
+        if t == accum and write:  # gradients of the first optimizer step (all its micro-batches)
             save_file({n: p.grad.detach().clone().contiguous() for n, p in trainable}, path(f"{case}_grads0.safetensors"))
             summary_loss0 = step_loss
-        if (t + 1) % accum == 0:
+        if t % accum == 0:  # groups of `accum` from the start (our grouping, Docs/Training.md)
             norms.append(float(torch.nn.utils.clip_grad_norm_([p for _, p in trainable], 1.0)))
             opt.step()
             opt.zero_grad(set_to_none=True)
             losses.append(step_loss)
             lrs.append(lr)
             step_loss = 0.0
-    save_file({n: p.detach().clone().contiguous() for n, p in trainable}, path(f"{case}_after.safetensors"))
-    for m, (ids, labels, feats, si) in enumerate(batches):
-        np.save(path(f"{case}_batch{m}_ids.npy"), ids.numpy().astype(np.int64))
-        np.save(path(f"{case}_batch{m}_labels.npy"), labels.numpy().astype(np.int64))
-        np.save(path(f"{case}_batch{m}_features.npy"), feats.numpy().astype(np.float32))
-    summary[case] = dict(kind=kind, lm_config=cfg, trainable=[n for n, _ in trainable], base_lr=base_lr,
-                         accumulation_steps=accum, micro_batches=micro, schedule_total=total,
-                         sample_images=[b[3] for b in batches], loss0=summary_loss0, losses=losses, lrs=lrs,
-                         grad_norms=norms)
-    print(case, "losses", ["%.5f" % x for x in losses], "norms", ["%.3f" % x for x in norms])
+    after = {n: p.detach().clone().contiguous() for n, p in trainable}
+    if write:
+        save_file(after, path(f"{case}_after.safetensors"))
+        for m, (ids, labels, feats, si) in enumerate(batches):
+            np.save(path(f"{case}_batch{m}_ids.npy"), ids.numpy().astype(np.int64))
+            np.save(path(f"{case}_batch{m}_labels.npy"), labels.numpy().astype(np.int64))
+            np.save(path(f"{case}_batch{m}_features.npy"), feats.numpy().astype(np.float32))
+    info = dict(kind=kind, lm_config=cfg, trainable=[n for n, _ in trainable], base_lr=base_lr,
+                accumulation_steps=accum, micro_batches=micro, schedule_total=total,
+                sample_images=[b[3] for b in batches], loss0=summary_loss0, losses=losses, lrs=lrs,
+                grad_norms=norms)
+    return info, initial, after
+
+
+summary = {}
+for case, (kind, prefixes, base_lr, accum) in CASES.items():
+    info, initial, after = train(case, kind, prefixes, base_lr, accum, 0.01, write=True)
+    # What weight decay contributes to each tensor's 5-step update, relative to the update's size
+    # (L2: |after_wd - after_no_wd| / |after_wd - initial|): the tests' update tolerance must stay
+    # below it, so a trainer that dropped decay would fail.
+    _, _, no_decay = train(case, kind, prefixes, base_lr, accum, 0.0, write=False)
+    info["decay_effect"] = {n: float((after[n] - no_decay[n]).norm() / (after[n] - initial[n]).norm().clamp_min(1e-12))
+                            for n in after}
+    summary[case] = info
+    print(case, "losses", ["%.5f" % x for x in info["losses"]], "norms", ["%.3f" % x for x in info["grad_norms"]],
+          "decay effect min %.2e" % min(info["decay_effect"].values()))
 
 with open(path("training_cases.json"), "w") as f:
     json.dump(summary, f, indent=1, sort_keys=True)

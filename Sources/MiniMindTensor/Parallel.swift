@@ -11,8 +11,10 @@ public enum Threads {
     /// The compute pool; its size is the thread count. First use makes OpenBLAS single-threaded.
     nonisolated(unsafe) private static var pool: WorkerPool = {
         makeBLASSingleThreaded()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
         let env = ProcessInfo.processInfo.environment["MINIMIND_THREADS"].flatMap(Int.init)
-        return WorkerPool(threads: max(1, env ?? ProcessInfo.processInfo.activeProcessorCount))
+        // Clamped like --threads (1 … max(64, 4 × cores)): more threads only spin.
+        return WorkerPool(threads: min(max(1, env ?? cores), max(64, 4 * cores)))
     }()
 
     /// Threads for BLAS and the Swift kernels: `MINIMIND_THREADS`, else all cores.

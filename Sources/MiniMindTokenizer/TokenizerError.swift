@@ -18,6 +18,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case invalidTrainerSettings(String)
     /// Writing a file failed.
     case writeFailed(path: String, reason: String)
+    /// A number in the file is outside what can be honoured (checked before allocating for it).
+    case valueOutOfRange(path: String, key: String, value: String, allowed: String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "invalid BPE trainer settings: \(message)"
         case let .writeFailed(path, reason):
             return "cannot write \(path): \(reason)"
+        case let .valueOutOfRange(path, key, value, allowed):
+            return "\(path): \(key) = \(value) is out of range (allowed: \(allowed))"
         }
     }
 }

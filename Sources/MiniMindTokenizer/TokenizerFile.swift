@@ -46,6 +46,7 @@ struct TokenizerFile {
                 throw TokenizerError.badField(path: path, key: "model.vocab[\(token)]", expected: "a non-negative integer id",
                                               found: JSONObject.describe(value))
             }
+            try Self.checkID(id, key: "model.vocab[\(token)]", path: path)
             vocab[token] = id
         }
         let merges = try parseMerges(model.value("merges") ?? .array([]), path: path)
@@ -57,7 +58,9 @@ struct TokenizerFile {
             }
             for (k, item) in items.enumerated() {
                 let o = try JSONObject.wrap(item, key: "added_tokens[\(k)]", path: path)
-                added.append(AddedToken(id: try o.int("id"), content: try o.string("content"),
+                let id = try o.int("id")
+                try Self.checkID(id, key: "added_tokens[\(k)].id", path: path)
+                added.append(AddedToken(id: id, content: try o.string("content"),
                                         special: o.optionalBool("special") ?? false,
                                         singleWord: o.optionalBool("single_word") ?? false,
                                         lstrip: o.optionalBool("lstrip") ?? false,
@@ -215,6 +218,19 @@ struct JSONObject {
         case let .bool(b)?: return "\(b)"
         case let .int(i)?: return "the number \(i)"
         case let .double(d)?: return "the number \(d)"
+        }
+    }
+}
+
+
+extension TokenizerFile {
+    /// Ids index tables of max id + 1 entries (id → token bytes, merges pack ids into 32 bits), so
+    /// an id is checked before anything is allocated for it.
+    static let maxTokenID = 1 << 22 - 1
+
+    static func checkID(_ id: Int, key: String, path: String) throws {
+        guard (0...maxTokenID).contains(id) else {
+            throw TokenizerError.valueOutOfRange(path: path, key: key, value: "\(id)", allowed: "0...\(maxTokenID)")
         }
     }
 }

@@ -75,7 +75,7 @@ struct ModelBench: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Threads.set(threads) }
+        try InputRange.setThreads(threads)
         let p = try VLMPreset.named(preset)
         progress("building \(preset) with random weights (seed \(seed))")
         let model = try MiniMindVLM(config: p.config, seed: seed)
@@ -106,7 +106,7 @@ struct KernelsBench: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Threads.set(threads) }
+        try InputRange.setThreads(threads)
         let rows = KernelBenchmark(repetitions: repetitions).run(progress: progress)
         if json { try printJSON(rows) } else { print(KernelBenchmark.markdown(rows, threads: Threads.count)) }
     }

@@ -86,7 +86,7 @@ struct TrainBench: ParsableCommand {
             }
             textTokens = parts[0]...parts[1]
         }
-        if let threads { guard threads > 0 else { throw ValidationError("--threads must be positive") }; Threads.set(threads) }
+        try InputRange.setThreads(threads)
         if let writeWeights {
             try TrainingBenchmark.writeWeights(preset: p, seed: seed, to: URL(fileURLWithPath: writeWeights))
             print("wrote \(writeWeights)")

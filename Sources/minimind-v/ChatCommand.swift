@@ -22,8 +22,8 @@ struct ChatCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelLoadingOptions
     @OptionGroup var sampling: SamplingFlags
 
-    @Option(name: .long, help: "Context length in tokens (KV cache size).")
-    var context = 2048
+    @Option(name: .long, help: "Context length in tokens (KV cache size), 2 up to the model's max_position_embeddings (default: 2048, or the model's length when shorter).")
+    var context: Int?
 
     @Option(name: .long, help: "System prompt (default: the chat template's).")
     var system: String?
@@ -36,9 +36,13 @@ struct ChatCommand: ParsableCommand {
 
     func run() throws {
         let bundle = try modelOptions.loadForGeneration(sampling)
+        let positions = bundle.model.config.language.maxPositionEmbeddings
+        let context = self.context ?? min(2048, positions)
+        try InputRange.check("--context", context, in: 2...positions, note: "the model has \(positions) positions")
         let session = ChatSession(generator: Generator(bundle: bundle), options: sampling.options, contextLength: context, system: system)
         let interactive = isatty(0) != 0
         var pending: [ChatImage] = []
+        var asked = 0, failed = 0
         for path in image { attach(path, to: &pending) }
         if interactive {
             printError("MiniMind-V chat (\(bundle.model.config.language.hiddenSize)-wide, \(bundle.model.config.language.numHiddenLayers) layers). /image PATH, /reset, /quit.")
@@ -64,6 +68,7 @@ struct ChatCommand: ParsableCommand {
                 printError("unknown command \(text.split(separator: " ")[0]); commands: /image PATH, /reset, /quit")
                 continue
             }
+            asked += 1
             do {
                 let result = try session.ask(text, images: pending) { _, piece in
                     print(piece, terminator: "")
@@ -77,10 +82,13 @@ struct ChatCommand: ParsableCommand {
                 if session.lastDroppedTurns > 0 { printError("(dropped the \(session.lastDroppedTurns) oldest exchange(s) to fit the context)") }
                 if stats { printError("[\(result.stats.summary); seed \(result.stats.seed); \(result.finishReason.rawValue)]") }
             } catch {
+                failed += 1
                 printError("error: \(error)")
                 if !pending.isEmpty { printError("(the attached image(s) are kept for the next question; /reset clears them)") }
             }
         }
+        // A scripted chat whose every question failed did nothing: say so in the exit status.
+        if asked > 0 && failed == asked { throw ExitCode.failure }
     }
 
     private func attach(_ path: String, to pending: inout [ChatImage]) {

@@ -16,8 +16,10 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let state = try Weights.read(URL(fileURLWithPath: path))
         if !summary {
-            let width = state.keys.map(\.count).max() ?? 0
-            for (name, t) in state.entries {
+            // Names come from the file: control characters are printed escaped, never raw.
+            let names = state.entries.map { TerminalText.escaped($0.name) }
+            let width = names.map(\.count).max() ?? 0
+            for (name, (_, t)) in zip(names, state.entries) {
                 print(name.padding(toLength: width, withPad: " ", startingAt: 0), t.dtype.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0),
                       t.shape)
             }

@@ -41,7 +41,7 @@ struct ModelLoadingOptions: ParsableArguments {
 
 /// The sampling flags shared by chat and caption (defaults: upstream evaluation's settings).
 struct SamplingFlags: ParsableArguments {
-    @Option(name: .long, help: "Sampling temperature (0 = greedy).")
+    @Option(name: .long, help: "Sampling temperature, ≥ 0 (0 = greedy).")
     var temperature: Float = 0.7
 
     @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1 = off).")
@@ -59,7 +59,7 @@ struct SamplingFlags: ParsableArguments {
     @Flag(name: .long, help: "Greedy decoding (argmax), deterministic.")
     var greedy = false
 
-    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate per answer.")
+    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate per answer (0 up to 1048576).")
     var maxNewTokens = 512
 
     @Option(name: .customLong("stop"), help: "Stop when the answer contains this text (repeatable).")
@@ -73,9 +73,6 @@ struct SamplingFlags: ParsableArguments {
                         greedy: greedy, seed: seed, maxNewTokens: maxNewTokens, stopStrings: stop)
     }
 
-    func validate() throws {
-        do { try options.validate() } catch { throw ValidationError("\(error)") }
-    }
 
 }
 
@@ -86,6 +83,8 @@ extension ModelLoadingOptions {
     /// Loads the model for chat and caption with its decode weights packed as `--decode-dtype` asks;
     /// a model that cannot be loaded is reported on stderr and ends the command.
     func loadForGeneration(_ sampling: SamplingFlags) throws -> VLMBundle {
+        // Checked in run() rather than validate(): a typed error naming the flag and its range, exit status 1.
+        try sampling.options.validate()
         let bundle: VLMBundle
         do { bundle = try load() } catch {
             printError("error: \(error)")

@@ -43,7 +43,7 @@ struct TrainingOptions: ParsableArguments {
     var trainable: [String] = []
     @Option(name: .long, parsing: .upToNextOption, help: "Key patterns to freeze after --trainable (e.g. '**.bias').")
     var freeze: [String] = []
-    @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "Compute threads, 1 up to max(64, 4 × cores) (default: all cores).") var threads: Int?
     @Flag(name: .customLong("no-shuffle"), help: "Keep the data order (default: seeded shuffle per epoch).") var noShuffle = false
     @Flag(name: .customLong("no-augment"), help: "Turn off minimind-3v's system-prompt / think-block augmentations.") var noAugment = false
     @Option(name: .customLong("max-steps"), help: "Stop after N optimizer steps (the schedule keeps its full length).") var maxSteps: Int?
@@ -52,7 +52,7 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .long, help: "Stop at the first malformed row instead of skipping it.") var strict = false
     @Option(name: .long, help: "Seed for shuffling and augmentation.") var seed: UInt64 = 42
     @Option(name: .customLong("feature-cache"), help: "Vision-feature cache folder (default: <out>/feature-cache).") var featureCache: String?
-    @Flag(name: .customLong("pad-to-max-length"), help: "Run every batch at max_seq_len as upstream does (default: cut to the longest sample).")
+    @Flag(name: .customLong("pad-to-max-length"), help: "Run every batch at max_seq_len as upstream does (default: cut to the longest sample). Same loss for dense models; for MoE models upstream's router aux loss counts the padding, so only this flag reproduces upstream's MoE loss.")
     var padToMaxLength = false
     @Option(name: .customLong("length-buckets"), help: "Sort each window of N batches by sample length so batches carry little padding (default: off, upstream's order).")
     var lengthBuckets: Int?
@@ -66,7 +66,7 @@ struct TrainingOptions: ParsableArguments {
         if let lr { r.learningRate = lr }
         if let maxSeqLen { r.maxSeqLen = maxSeqLen }
         if let accumulationSteps { r.accumulationSteps = accumulationSteps }
-        if let gradClip { r.gradClip = gradClip > 0 ? gradClip : nil }
+        if let gradClip { r.gradClip = gradClip == 0 ? nil : gradClip }  // negative or NaN: refused by validate()
         if let warmupSteps { r.warmupSteps = warmupSteps }
         if let saveInterval { r.saveInterval = saveInterval }
         if !trainable.isEmpty { r.trainable = trainable }
@@ -83,12 +83,18 @@ struct TrainingOptions: ParsableArguments {
     }
 
     func run(stage: TrainingRecipe.Stage) throws {
-        if let threads { Threads.set(threads) }
+        try InputRange.setThreads(threads)
         let start = try fromWeights.map { try Weights.read(Self.url($0)) }
         let config: VLMConfig
         if let preset { config = try VLMPreset.named(preset).config }
         else if let start { config = try ConfigInference.vlm(from: Weights.shapes(start)) }
         else { throw ValidationError("give --preset, or --from-weights to infer the model from") }
+        // Every number is checked before the vision tower, tokenizer and data are read.
+        try recipe(stage, config: config).validate()
+        if let maxSeqLen {
+            let positions = config.language.maxPositionEmbeddings
+            try InputRange.check("--max-seq-len", maxSeqLen, in: 2...positions, note: "the model has \(positions) positions")
+        }
         let encoder = try ViTVisionEncoder.load(folder: Self.url(vision))
         let model = try MiniMindVLM.forTraining(config: config, vision: encoder, startWeights: start,
                                                 allowMissingProjector: stage == .pretrain, seed: seed)

@@ -58,8 +58,10 @@ final class OptimAdamWTests: XCTestCase {
     func testUpstreamCosineLearningRatePerStep() throws {
         let sc = try OptimFixture.load().scenario("upstream_cosine")
         let schedule = MiniMindCosineLR(baseLR: sc.lr, totalSteps: try XCTUnwrap(sc.schedule_total))
-        for (t, want) in sc.lrs.enumerated() {
-            XCTAssertEqual(schedule.lr(at: t), want, accuracy: 1e-15 * want, "lr at step \(t)")
+        // Upstream counts steps from 1: optimizer step s uses t = s.
+        XCTAssertEqual(sc.lrs.count, 5)
+        for (i, want) in sc.lrs.enumerated() {
+            XCTAssertEqual(schedule.lr(at: i + 1), want, accuracy: 1e-15 * want, "lr at step \(i + 1)")
         }
         _ = try replay("upstream_cosine")
     }

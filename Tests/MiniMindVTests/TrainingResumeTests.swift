@@ -30,7 +30,8 @@ final class TrainingResumeTests: XCTestCase {
 
     func testInterruptedRunResumesToTheSameLosses() throws {
         let (make, samples, recipe) = try setup()
-        let straight = try VLMTrainer(model: try make(), recipe: recipe, samples: PreparedSamples(samples)).run()
+        let straightTrainer = try VLMTrainer(model: try make(), recipe: recipe, samples: PreparedSamples(samples))
+        let straight = try straightTrainer.run()
         XCTAssertEqual(straight.steps, 6)
         XCTAssertFalse(straight.stoppedEarly)
 
@@ -48,6 +49,20 @@ final class TrainingResumeTests: XCTestCase {
         let rest = try resumed.run()
         XCTAssertEqual(rest.losses, straight.losses, "resumed losses equal the straight run's, bit for bit")
         XCTAssertEqual(rest.steps, 6)
+        // Not only the losses: the weights and the optimizer state end bit-identical too.
+        let straightWeights = Dictionary(uniqueKeysWithValues: straightTrainer.model.namedParameters().map { ($0.0, $0.1.toArray()) })
+        let resumedWeights = resumed.model.namedParameters()
+        XCTAssertEqual(resumedWeights.count, straightWeights.count)
+        for (key, p) in resumedWeights {
+            XCTAssertEqual(p.toArray(), try XCTUnwrap(straightWeights[key]), "weight \(key) after resume")
+        }
+        let straightState = straightTrainer.optimizer.stateTensors()
+        let resumedState = Dictionary(uniqueKeysWithValues: resumed.optimizer.stateTensors().map { ($0.0, $0.1.toArray()) })
+        XCTAssertFalse(straightState.isEmpty)
+        XCTAssertEqual(Set(resumedState.keys), Set(straightState.map(\.0)))
+        for (key, t) in straightState {
+            XCTAssertEqual(resumedState[key], t.toArray(), "optimizer state \(key) after resume")
+        }
     }
 
     func testResumeRejectsADifferentBatchSize() throws {
@@ -104,10 +119,33 @@ final class TrainingResumeTests: XCTestCase {
         let trainer = try VLMTrainer(model: try make(), recipe: recipe, samples: PreparedSamples(samples))
         trainer.callbacks = [ClosureCallback { r, _ in lrs.append(r.lr); return .proceed }]
         _ = try trainer.run()
-        // 8 micro-batches per epoch, 16 in all; steps end at micro-steps 2, 5, 7 of each epoch.
-        let t = [2, 5, 7, 10, 13, 15]
+        // 8 micro-batches per epoch, 16 in all, numbered from 1 as upstream does; steps end at
+        // micro-batches 3, 6, 8 of each epoch, so the last step uses t = T = 16 (base/10).
+        let t = [3, 6, 8, 11, 14, 16]
+        XCTAssertEqual(lrs.count, t.count, "one rate per optimizer step")
+        XCTAssertEqual(lrs.last ?? 0, 1e-4, accuracy: 1e-15)
         for (got, step) in zip(lrs, t) {
             XCTAssertEqual(got, 1e-3 * (0.1 + 0.45 * (1 + cos(Double.pi * Double(step) / 16))), accuracy: 1e-15)
         }
+    }
+
+    /// The learning rates upstream's own pretrain loop printed for its first four steps (MiniMind2-V,
+    /// its tiny data: 4 samples, batch 2, lr 4e-4, 4 epochs → T = 8, no shuffle): t starts at 1.
+    func testFirstStepsUseUpstreamsLoggedRates() throws {
+        let (make, samples, _) = try setup()
+        let model = try make()
+        var recipe = TrainingRecipe.pretrain(for: model.config)
+        recipe.learningRate = 4e-4
+        recipe.batchSize = 2
+        recipe.epochs = 4
+        recipe.shuffle = false
+        recipe.maxSteps = 4
+        var lrs: [Double] = []
+        let trainer = try VLMTrainer(model: model, recipe: recipe, samples: PreparedSamples(Array(samples.prefix(4))))
+        trainer.callbacks = [ClosureCallback { r, _ in lrs.append(r.lr); return .proceed }]
+        _ = try trainer.run()
+        let upstream = [3.863e-4, 3.473e-4, 2.889e-4, 2.200e-4]  // printed to 4 digits
+        XCTAssertEqual(lrs.count, upstream.count)
+        for (got, want) in zip(lrs, upstream) { XCTAssertEqual(got, want, accuracy: 5e-8) }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// How the next token is chosen and when generation stops. Defaults are upstream's evaluation
 /// settings (minimind-v eval_vlm.py: temperature 0.7, top-p 0.85; model.generate: top-k 50).
 public struct SamplingOptions: Equatable, Sendable {
-    /// Logits are divided by this. 0 (or less) means greedy.
+    /// Logits are divided by this. 0 means greedy; `validate()` refuses negative values.
     public var temperature: Float = 0.7
     /// Keep the smallest probability-sorted prefix whose mass reaches this (1 = off).
     public var topP: Float = 0.85
@@ -45,13 +45,14 @@ public struct SamplingOptions: Equatable, Sendable {
 
     /// Rejects values the sampler cannot use, naming the flag.
     public func validate() throws {
-        guard temperature.isFinite else { throw GenerationError.invalidOption("temperature must be a finite number, found \(temperature)") }
+        try InputRange.check("--temperature", Double(temperature), in: 0...Double(Float.greatestFiniteMagnitude), note: "0 is greedy")
         guard topP > 0, topP <= 1 else { throw GenerationError.invalidOption("top-p must be in (0, 1], found \(topP)") }
         guard topK >= 0 else { throw GenerationError.invalidOption("top-k must be 0 (off) or positive, found \(topK)") }
         guard repetitionPenalty > 0, repetitionPenalty.isFinite else {
             throw GenerationError.invalidOption("repetition penalty must be a positive number, found \(repetitionPenalty)")
         }
-        guard maxNewTokens >= 0 else { throw GenerationError.invalidOption("max new tokens must be ≥ 0, found \(maxNewTokens)") }
+        try InputRange.check("--max-new-tokens", maxNewTokens, in: 0...ConfigLimits.maxPositions,
+                             note: "no model has more positions")
         if stopStrings.contains("") { throw GenerationError.invalidOption("a stop string must not be empty") }
     }
 }

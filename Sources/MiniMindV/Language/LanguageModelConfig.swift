@@ -97,6 +97,7 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
     /// Checks the numbers agree with each other; a config from a file may not.
     public func validate() throws {
         func fail(_ why: String) -> ModelError { .invalidConfig(why) }
+        try checkRanges()
         guard vocabSize > 0, hiddenSize > 0, numHiddenLayers > 0, intermediateSize > 0, headDim > 0 else {
             throw fail("sizes must be positive (vocab \(vocabSize), hidden \(hiddenSize), layers \(numHiddenLayers), ffn \(intermediateSize), head_dim \(headDim))")
         }
@@ -134,6 +135,8 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
         numHiddenLayers = try get(.numHiddenLayers) ?? 8
         vocabSize = try get(.vocabSize) ?? 6400
         numAttentionHeads = try get(.numAttentionHeads) ?? 8
+        // Checked before the defaults below are derived from it (8·hidden would overflow).
+        try InputRange.check("config.json hidden_size", hiddenSize, in: 1...ConfigLimits.maxHiddenSize)
         let modelType: String? = try get(.modelType)
         // Upstream minimind-3 always has QK-norm; transformers' Qwen3 too. MiniMind2/Llama never.
         let hasRouterCoef = (try get(.routerAuxLossCoef) as Float?) != nil

@@ -88,6 +88,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFiniteLoss(step: Int, loss: Double)
     case resume(path: String, reason: String)
     case noSamples(String)
+    case nothingToTrain(String)
+    /// An update made a trained tensor non-finite or too large for the float16 release file.
+    case nonFiniteWeights(step: Int, tensor: String, value: Float)
 
     public var description: String {
         switch self {
@@ -95,6 +98,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "training diverged at optimizer step \(step): loss or gradient norm is \(loss); lower the learning rate or check the data"
         case .resume(let path, let reason): return "cannot resume from \(path): \(reason)"
         case .noSamples(let why): return "no training samples: \(why)"
+        case .nothingToTrain(let why): return "nothing to train: \(why)"
+        case .nonFiniteWeights(let step, let tensor, let value):
+            return "training diverged at optimizer step \(step): \(tensor) holds \(value) (float16 release weights hold at most ±65504); nothing was saved for this step — lower the learning rate"
         }
     }
 }

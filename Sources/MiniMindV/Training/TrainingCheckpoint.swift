@@ -55,20 +55,48 @@ extension VLMTrainer {
               let saved = try? decoder.decode(TrainingPosition.self, from: Data(positionText.utf8)) else {
             throw fail("no training position in the metadata (not a MiniMindV resume file)")
         }
-        if let recipeText = file.metadata["recipe"], let old = try? decoder.decode(TrainingRecipe.self, from: Data(recipeText.utf8)) {
-            guard old.batchSize == recipe.batchSize, old.accumulationSteps == recipe.accumulationSteps,
-                  old.epochs == recipe.epochs, old.seed == recipe.seed, old.shuffle == recipe.shuffle else {
-                throw fail("it was written with batch \(old.batchSize), accumulation \(old.accumulationSteps), epochs \(old.epochs), seed \(old.seed), shuffle \(old.shuffle); this run has \(recipe.batchSize), \(recipe.accumulationSteps), \(recipe.epochs), \(recipe.seed), \(recipe.shuffle)")
-            }
+        guard let recipeText = file.metadata["recipe"] else { throw fail("no recipe in the metadata") }
+        let old: TrainingRecipe
+        do { old = try decoder.decode(TrainingRecipe.self, from: Data(recipeText.utf8)) } catch {
+            throw fail("the recipe in the metadata is not a valid recipe JSON: \(error)")
         }
+        guard old.batchSize == recipe.batchSize, old.accumulationSteps == recipe.accumulationSteps,
+              old.epochs == recipe.epochs, old.seed == recipe.seed, old.shuffle == recipe.shuffle else {
+            throw fail("it was written with batch \(old.batchSize), accumulation \(old.accumulationSteps), epochs \(old.epochs), seed \(old.seed), shuffle \(old.shuffle); this run has \(recipe.batchSize), \(recipe.accumulationSteps), \(recipe.epochs), \(recipe.seed), \(recipe.shuffle)")
+        }
+        try checkPosition(saved, fail: fail)
         var weights: [String: Tensor] = [:], moments: [String: Tensor] = [:]
         for (name, data) in file.entries {
             if name.hasPrefix("model.") { weights[String(name.dropFirst(6))] = try data.toTensor() }
             else if name.hasPrefix("optimizer.") { moments[String(name.dropFirst(10))] = try data.toTensor() }
         }
+        if saved.optimizerSteps > 0 && moments.isEmpty {
+            throw fail("no optimizer state (optimizer.* entries) after \(saved.optimizerSteps) optimizer steps")
+        }
+        for (key, t) in moments where key.hasSuffix(".step") && t.count == 1 {
+            let step = t.pointer[0]
+            guard step.isFinite, step >= 1, Double(step) <= Double(saved.optimizerSteps) else {
+                throw fail(InputRangeError(field: "optimizer.\(key)", value: "\(step)", allowed: "1...\(saved.optimizerSteps) (the optimizer steps taken)").description)
+            }
+        }
         do { _ = try model.loadStateDict(weights, strict: true) } catch { throw fail("weights: \(error)") }
         do { try optimizer.loadState(moments) } catch { throw fail("optimizer: \(error)") }
         position = saved
         if let text = file.metadata["losses"], let l = try? decoder.decode([Double].self, from: Data(text.utf8)) { losses = l }
+    }
+
+    /// The saved position must be one this run can reach: epoch and micro-batch inside the run,
+    /// optimizer steps equal to the steps that lead there.
+    func checkPosition(_ p: TrainingPosition, fail: (String) -> TrainingError) throws {
+        do {
+            try InputRange.check("position.epoch", p.epoch, in: 0...recipe.epochs)
+            try InputRange.check("position.microBatch", p.microBatch, in: 0...max(microBatchesPerEpoch - 1, 0))
+            try InputRange.check("position.optimizerSteps", p.optimizerSteps, in: 0...totalSteps)
+            let expected = p.epoch * stepsPerEpoch + (p.microBatch + recipe.accumulationSteps - 1) / recipe.accumulationSteps
+            try InputRange.check("position.optimizerSteps", p.optimizerSteps, in: expected...expected,
+                                 note: "epoch \(p.epoch), micro-batch \(p.microBatch) follow \(expected) steps")
+        } catch let error as InputRangeError {
+            throw fail(error.description)
+        }
     }
 }

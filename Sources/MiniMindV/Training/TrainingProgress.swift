@@ -49,11 +49,33 @@ public final class MetricsLogCallback: TrainingCallback {
 
     deinit { try? handle.close() }
 
+    private var checkedForRepeats = false
+
     public func trainingDidStep(_ r: StepReport, trainer: VLMTrainer) -> TrainingControl {
+        if !checkedForRepeats {
+            checkedForRepeats = true
+            dropLines(fromStep: r.step)
+        }
         func num(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
         let line = "{\"step\":\(r.step),\"epoch\":\(r.epoch),\"loss\":\(num(r.loss)),\"lr\":\(num(r.lr)),\"grad_norm\":\(num(r.gradNorm)),"
             + "\"tokens\":\(r.tokens),\"tokens_per_s\":\(num(r.tokensPerSecond.rounded())),\"elapsed_s\":\(num(r.elapsed))}\n"
         handle.write(Data(line.utf8))
         return .proceed
+    }
+
+    /// A run resumed from its last save repeats the steps logged after that save (a run killed
+    /// between saves): the log keeps one line per step by cutting it before the first repeated one.
+    private func dropLines(fromStep first: Int) {
+        guard let data = try? Data(contentsOf: url) else { return }
+        var offset = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+               let step = object["step"] as? Int, step >= first {
+                try? handle.truncate(atOffset: UInt64(offset))
+                handle.seekToEndOfFile()
+                return
+            }
+            offset += line.count + 1
+        }
     }
 }

@@ -108,12 +108,43 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         return model.namedParameters(trainableOnly: true).map(\.0)
     }
 
+    /// Checks every number against `TrainingLimits`; errors name the CLI flag, the value and the range.
     public func validate() throws {
-        func bad(_ why: String) -> TrainingDataError { .unreadable(path: "recipe", reason: why) }
-        guard batchSize > 0, epochs > 0, maxSeqLen > 1, accumulationSteps > 0, saveInterval > 0 else {
-            throw bad("batch size, epochs, accumulation steps and save interval must be positive and max_seq_len > 1")
+        let L = TrainingLimits.self
+        try InputRange.check("--batch-size", batchSize, in: 1...L.maxBatchSize)
+        try InputRange.check("--epochs", epochs, in: 1...L.maxEpochs)
+        try InputRange.check("--max-seq-len", maxSeqLen, in: 2...ConfigLimits.maxPositions,
+                             note: "a sample needs an input and a target token")
+        try InputRange.check("--accumulation-steps", accumulationSteps, in: 1...L.maxAccumulationSteps)
+        try InputRange.check("--save-interval", saveInterval, in: 1...Int.max)
+        try InputRange.check("--warmup-steps", warmupSteps, in: 0...L.maxMicroSteps)
+        try InputRange.check("--lr", learningRate, in: 0...Double.greatestFiniteMagnitude)
+        if let gradClip { try InputRange.check("--grad-clip", gradClip, in: 0...Double.greatestFiniteMagnitude, note: "0 turns clipping off") }
+        try InputRange.check("weight decay", weightDecay, in: 0...Double.greatestFiniteMagnitude)
+        try InputRange.check("beta1", beta1, in: 0...0.999_999_999)
+        try InputRange.check("beta2", beta2, in: 0...0.999_999_999)
+        try InputRange.check("eps", eps, above: 0, upTo: 1)
+        if let maxSteps { try InputRange.check("--max-steps", maxSteps, in: 1...Int.max) }
+        if let maxSamples { try InputRange.check("--max-samples", maxSamples, in: 1...Int.max) }
+        if let lengthBuckets {
+            try InputRange.check("--length-buckets", lengthBuckets, in: 0...L.maxLengthBuckets, note: "0 or 1 turns bucketing off")
         }
-        guard learningRate >= 0, weightDecay >= 0 else { throw bad("learning rate and weight decay must be >= 0") }
-        if let maxSteps, maxSteps <= 0 { throw bad("--max-steps must be positive") }
     }
+
+    /// Micro-batches of the whole run for `samples` rows, checked so that no position overflows.
+    public func totalMicroSteps(samples: Int) throws -> Int {
+        let perEpoch = (samples + batchSize - 1) / batchSize
+        return try InputRange.product("--epochs × micro-batches per epoch", [epochs, perEpoch], limit: TrainingLimits.maxMicroSteps)
+    }
+}
+
+/// Upper limits of training numbers: far beyond any real run, low enough that no step, position
+/// or window computation can overflow.
+public enum TrainingLimits {
+    public static let maxBatchSize = 65_536
+    public static let maxEpochs = 1_000_000
+    public static let maxAccumulationSteps = 1_000_000
+    public static let maxLengthBuckets = 1_000_000
+    /// Micro-batches of a whole run (epochs × micro-batches per epoch).
+    public static let maxMicroSteps = 1 << 40
 }

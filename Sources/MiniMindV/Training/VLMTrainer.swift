@@ -1,8 +1,8 @@
 import Foundation
 
 /// The default trainer for MiniMind-V (SPEC §7), step for step like upstream's loop:
-/// for each micro-batch t of T (T = epochs · micro-batches per epoch) the learning rate is set from
-/// the schedule at t; loss = (cross-entropy + MoE aux) / accumulationSteps; backward; after every
+/// for each micro-batch t = 1 … T (T = epochs · micro-batches per epoch, numbered from 1 as upstream
+/// does) the learning rate is set from the schedule at t; loss = (cross-entropy + MoE aux) / accumulationSteps; backward; after every
 /// `accumulationSteps` micro-batches (and at the end of an epoch) the gradients are clipped to the
 /// recipe's global norm and AdamW steps over the trainable tensors only. Vision features come
 /// from the frozen encoder through `VisionFeatureExtractor` (computed once per image).
@@ -26,15 +26,23 @@ public final class VLMTrainer: Trainer {
                 features: VisionFeatureExtractor? = nil, outputDirectory: URL? = nil) throws {
         try recipe.validate()
         guard samples.count > 0 else { throw TrainingError.noSamples("the dataset has no usable rows") }
+        if recipe.padToMaxLength {  // every batch runs max_seq_len − 1 positions
+            try InputRange.check("--max-seq-len", recipe.maxSeqLen, in: 2...model.config.language.maxPositionEmbeddings,
+                                 note: "--pad-to-max-length runs every batch at it and the model has \(model.config.language.maxPositionEmbeddings) positions")
+        }
+        let totalMicro = try recipe.totalMicroSteps(samples: samples.count)
         self.model = model
         self.recipe = recipe
         self.samples = samples
         self.features = features
         self.outputDirectory = outputDirectory
-        try recipe.applyFreezePolicy(to: model)
+        let trainable = try recipe.applyFreezePolicy(to: model)
+        guard !trainable.isEmpty else {
+            throw TrainingError.nothingToTrain("the freeze policy (--trainable \(recipe.trainable.joined(separator: " ")), --freeze \(recipe.frozen.joined(separator: " "))) leaves no trainable tensor")
+        }
         optimizer = AdamW(parameters: model.namedParameters(trainableOnly: true), lr: recipe.learningRate,
                           betas: (recipe.beta1, recipe.beta2), eps: recipe.eps, weightDecay: recipe.weightDecay)
-        schedule = recipe.schedule(totalMicroSteps: recipe.epochs * ((samples.count + recipe.batchSize - 1) / recipe.batchSize))
+        schedule = recipe.schedule(totalMicroSteps: totalMicro)
         if let outputDirectory {
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
         }
@@ -130,7 +138,9 @@ public final class VLMTrainer: Trainer {
             optimizer.zeroGrad()
             while position.microBatch < micro {
                 let i = position.microBatch
-                let t = position.epoch * micro + i
+                // Upstream numbers micro-batches from 1 (`enumerate(loader, start=1)`), so its first
+                // step already uses t = 1 and the last one t = T (base/10).
+                let t = position.epoch * micro + i + 1
                 optimizer.lr = schedule.lr(at: t)
                 let indices = order[(i * recipe.batchSize)..<min((i + 1) * recipe.batchSize, order.count)]
                 var batchSamples: [TrainingSample] = []
@@ -142,6 +152,11 @@ public final class VLMTrainer: Trainer {
                 }
                 if !batchSamples.isEmpty {
                     let batch = TrainingBatch(batchSamples, padTo: fixed)
+                    let positions = model.config.language.maxPositionEmbeddings
+                    guard batch.length <= positions else {
+                        throw InputRangeError(field: "sample length (--max-seq-len \(recipe.maxSeqLen))", value: "\(batch.length + 1)",
+                                              allowed: "≤ \(positions + 1)", note: "the model has \(positions) positions; lower --max-seq-len")
+                    }
                     let l = try loss(batch) / Float(recipe.accumulationSteps)
                     l.backward()
                     stepLoss += Double(l.item)
@@ -173,6 +188,7 @@ public final class VLMTrainer: Trainer {
                 if let maxSteps = recipe.maxSteps, position.optimizerSteps >= maxSteps { stop = true }
                 let finished = position.epoch >= recipe.epochs
                 if position.optimizerSteps % recipe.saveInterval == 0 || stop || finished {
+                    try checkTrainedWeights()
                     let files = try save()
                     saved += files
                     if !files.isEmpty { for c in callbacks { c.trainingDidSave(files, trainer: self) } }
@@ -185,5 +201,18 @@ public final class VLMTrainer: Trainer {
         model.eval()
         return TrainingSummary(losses: losses, steps: position.optimizerSteps, totalSteps: totalSteps,
                                stoppedEarly: stoppedEarly, savedFiles: saved)
+    }
+
+    /// A huge learning rate can leave the loss finite while the update throws the weights past
+    /// float16's range (the release files are float16): checked before every save, so nothing
+    /// unusable is written. (A non-finite loss or gradient norm already stops the step itself.)
+    func checkTrainedWeights() throws {
+        let limit: Float = 65504  // the largest finite float16
+        for (name, p) in zip(optimizer.parameterNames, optimizer.parameters) {
+            let values = UnsafeBufferPointer(start: p.pointer, count: p.count)
+            if let bad = values.first(where: { !$0.isFinite || abs($0) > limit }) {
+                throw TrainingError.nonFiniteWeights(step: position.optimizerSteps, tensor: name, value: bad)
+            }
+        }
     }
 }

@@ -113,8 +113,17 @@ extension ViTVisionEncoder {
         let hf = try HFFolder(url)
         let config = try JSONDecoder().decode(VisionConfig.self, from: try hf.config.serialized())
         let pre = url.appendingPathComponent("preprocessor_config.json")
+        try config.validate()
         let preprocessing = FileManager.default.fileExists(atPath: pre.path)
-            ? try ImagePreprocessing(preprocessorConfig: pre) : nil
+            ? try ImagePreprocessing(preprocessorConfig: pre) : (config.kind == .clip ? .clip224 : .siglip256)
+        // The encoder takes exactly image_size² pixels: a preprocessing that makes another size
+        // (or the default one, when preprocessor_config.json is missing) would fail at the first image.
+        if let out = preprocessing.fixedOutputSize, out.width != config.imageSize || out.height != config.imageSize {
+            let what = FileManager.default.fileExists(atPath: pre.path)
+                ? "\(pre.path) makes \(out.width)×\(out.height) images"
+                : "\(pre.path) is missing and the default \(config.kind.rawValue) preprocessing makes \(out.width)×\(out.height) images"
+            throw ModelError.incompatible("\(what), but the vision tower's image_size is \(config.imageSize)")
+        }
         let encoder = try ViTVisionEncoder(config: config, preprocessing: preprocessing)
         try encoder.loadWeights(try hf.loadWeights())
         return encoder

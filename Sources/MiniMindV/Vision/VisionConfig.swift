@@ -45,6 +45,7 @@ public struct VisionConfig: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
+        try checkRanges()
         guard hiddenSize > 0, intermediateSize > 0, numHiddenLayers > 0, numAttentionHeads > 0,
               hiddenSize % numAttentionHeads == 0 else {
             throw ModelError.invalidConfig("vision tower: hidden_size \(hiddenSize) must be a positive multiple of num_attention_heads \(numAttentionHeads)")
