@@ -52,6 +52,7 @@ final class TrainingParityTests: XCTestCase {
         let summary = try trainer.run()
         XCTAssertEqual(summary.steps, losses.count)
         XCTAssertTrue(summary.stoppedEarly)
+        XCTAssertEqual(summary.losses.count, losses.count, "\(name) losses recorded")
         XCTAssertEqual(summary.totalSteps, total / accum)
         for (i, (got, want)) in zip(summary.losses, losses).enumerated() {
             XCTAssertEqual(got, want, accuracy: 1e-5, "\(name) loss of step \(i + 1)")
@@ -59,7 +60,7 @@ final class TrainingParityTests: XCTestCase {
         let after = try Safetensors.read(TrainingFixtures.url("\(name)_after.safetensors"))
         let start = Dictionary(uniqueKeysWithValues: initial)
         for (key, p) in vlm.namedParameters(trainableOnly: true) {
-            guard let want = try after[key]?.toTensor(), let p0 = start[key] else { continue }
+            guard let want = try after[key]?.toTensor(), let p0 = start[key] else { XCTFail("\(name): no trained value for \(key)"); continue }
             // Compare the update (trained − initial), relative to its size.
             let moved = try XCTUnwrap(Optional(p - p0)), wantMoved = want - p0
             let scale = max(wantMoved.toArray().map(abs).max() ?? 0, 1e-7)
@@ -70,8 +71,9 @@ final class TrainingParityTests: XCTestCase {
         }
     }
 
+    /// NaN (failing every `<=`) on a NaN difference or a shape mismatch.
     func maxAbsDiff(_ a: Tensor, _ b: Tensor) -> Float {
-        zip(a.toArray(), b.toArray()).reduce(0) { max($0, abs($1.0 - $1.1)) }
+        a.shape == b.shape ? Float(worstDifference(a.toArray(), b.toArray())) : .nan
     }
 
     func testMiniMind2VPretrainStep() throws { try runCase("vlm2_pretrain") }
