@@ -33,7 +33,9 @@ warnings.filterwarnings("ignore")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "Tests", "Fixtures", "images")
-ASSETS = os.path.join(os.path.dirname(REPO), "shared", "assets")
+# The committed upstream eval JPEGs (Tests/Fixtures/upstream/NOTICE.md): only minimind-3v's, which are
+# small enough to ship (178 KB for six); minimind2-v's eight weigh 1.8 MB and are not committed.
+ASSETS = os.path.join(REPO, "Tests", "Fixtures", "upstream")
 rng = np.random.default_rng(20240607)
 manifest = {"generator": "Scripts/gen_image_fixtures.py",
             "versions": {k: v[0] for k, v in PINNED.items()},

@@ -11,7 +11,8 @@ Usage:
       loads a tokenizer.json written by the Swift BPETrainer with HF `tokenizers`, encodes corpus.json and
       train_corpus.txt lines with it, and writes Tests/Fixtures/tokenizer/expected_swift_trained.json.
 
-The real tokenizers are read from <repo>/../shared/assets/{minimind2-v,minimind-3v}; they are never copied.
+The real tokenizers are read from <repo>/Tests/Fixtures/upstream/{minimind2-v,minimind-3v} (committed copies
+of upstream's files, see the NOTICE.md there).
 """
 import argparse
 import copy
@@ -32,7 +33,7 @@ for name, module in (("tokenizers", tokenizers), ("transformers", transformers))
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "Tests", "Fixtures", "tokenizer")
-ASSETS = os.path.join(os.path.dirname(REPO), "shared", "assets")
+ASSETS = os.path.join(REPO, "Tests", "Fixtures", "upstream")
 REAL = ["minimind2-v", "minimind-3v"]
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
@@ -350,7 +351,7 @@ def generate():
         exp.update({"tokenizer": name, "flagCasesStart": len(texts), "vocabSize": tok.get_vocab_size(True)})
         dump(os.path.join(OUT, f"expected_{name}.json"), exp)
 
-    # (b) the real tokenizers (ids only; the assets are read from ../shared/assets by the tests).
+    # (b) the real tokenizers (ids only; the tests read the same committed files).
     for name in REAL:
         folder = os.path.join(ASSETS, name)
         tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))

@@ -24,7 +24,7 @@ struct OpCheck {
         let expected = reference(doubles)
         XCTAssertEqual(out.count, expected.count, "\(name): output size", file: file, line: line)
         guard out.count == expected.count else { return }
-        let fwdErr = zip(out.toArray(), expected).map { abs(Double($0) - $1) / max(1, abs($1)) }.max() ?? 0
+        let fwdErr = worstDifference(out.toArray(), expected, relativeToOne)
         XCTAssertLessThanOrEqual(fwdErr, forwardTolerance, "\(name): forward error", file: file, line: line)
 
         guard diff.contains(true) else { return }
@@ -43,7 +43,8 @@ struct OpCheck {
                 let numeric = (fp - fm) / (2 * step)
                 let analytic = Double(g.pointer[j])
                 let excess = abs(analytic - numeric) - (gradientAbsTolerance + gradientRelTolerance * abs(numeric))
-                if excess > worst { worst = excess; worstAt = j; worstPair = (analytic, numeric) }
+                // `!(excess <= worst)` also catches a NaN gradient (which `excess > worst` skips).
+                if !(excess <= worst) { worst = excess.isNaN ? .infinity : excess; worstAt = j; worstPair = (analytic, numeric) }
             }
             XCTAssertEqual(worst, 0, "\(name): gradient of input \(i) at element \(worstAt): analytic \(worstPair.0) vs numeric \(worstPair.1)",
                            file: file, line: line)

@@ -32,7 +32,7 @@ final class OpsAActivationTests: XCTestCase {
         let xd = x.toArray().map(Double.init)
         for (name, op, ref) in Self.cases {
             let y = op(x).toArray()
-            let err = zip(y, xd).map { abs(Double($0) - ref($1)) / max(1, abs(ref($1))) }.max() ?? 1
+            let err = worstDifference(y, xd.map(ref), relativeToOne)
             XCTAssertLessThan(err, 1e-6, name)
         }
     }

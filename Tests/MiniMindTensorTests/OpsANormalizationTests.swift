@@ -62,7 +62,7 @@ final class OpsANormalizationTests: XCTestCase {
         let x = OpCheck.random([3, d], seed: 31) + 10_000
         let y = layerNorm(x, weight: nil, bias: nil, eps: 1e-5).toArray()
         let ref = Self.layerNormRef(x.toArray().map(Double.init), nil, nil, width: d, eps: 1e-5)
-        XCTAssertLessThan(zip(y, ref).map { abs(Double($0) - $1) }.max() ?? 1, 2e-3,
+        XCTAssertLessThan(worstDifference(y, ref), 2e-3,
                           "Float input rounding at 1e4 (ulp 1e-3) bounds the error, not the algorithm")
         // Constant rows: variance 0 → output = bias, finite.
         let c = Tensor.full([2, 5], value: 3e5)
@@ -81,7 +81,7 @@ final class OpsANormalizationTests: XCTestCase {
         let (xr, wr) = (Tensor(shape: [n, d], data: x.toArray(), requiresGrad: true), Tensor(shape: [d], data: w.toArray(), requiresGrad: true))
         let y = rmsNorm(xr, weight: wr, eps: 1e-5)
         let yRef = Self.rmsNormRef(xd, wd, width: d, eps: 1e-5)
-        XCTAssertLessThan(zip(y.toArray(), yRef).map { abs(Double($0) - $1) / max(1, abs($1)) }.max() ?? 1, 1e-5)
+        XCTAssertLessThan(worstDifference(y.toArray(), yRef, relativeToOne), 1e-5)
         y.backward(seed: g)
         var dx = [Double](repeating: 0, count: n * d), dw = [Double](repeating: 0, count: d)
         for r in 0..<n {
@@ -98,7 +98,7 @@ final class OpsANormalizationTests: XCTestCase {
                             Tensor(shape: [d], data: w.toArray(), requiresGrad: true), Tensor(shape: [d], data: b.toArray(), requiresGrad: true))
         let yl = layerNorm(xl, weight: wl, bias: bl, eps: 1e-5)
         let ylRef = Self.layerNormRef(xd, wd, b.toArray().map(Double.init), width: d, eps: 1e-5)
-        XCTAssertLessThan(zip(yl.toArray(), ylRef).map { abs(Double($0) - $1) / max(1, abs($1)) }.max() ?? 1, 1e-5)
+        XCTAssertLessThan(worstDifference(yl.toArray(), ylRef, relativeToOne), 1e-5)
         yl.backward(seed: g)
         var ldx = [Double](repeating: 0, count: n * d), ldw = [Double](repeating: 0, count: d), ldb = [Double](repeating: 0, count: d)
         for r in 0..<n {
@@ -121,7 +121,7 @@ final class OpsANormalizationTests: XCTestCase {
 
     func assertClose(_ t: Tensor?, _ ref: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         guard let t else { XCTFail("\(what): missing gradient", file: file, line: line); return }
-        let err = zip(t.toArray(), ref).map { abs(Double($0) - $1) - 1e-3 * abs($1) }.max() ?? 1
+        let err = worstDifference(t.toArray(), ref) { abs($0 - $1) - 1e-3 * abs($1) }
         XCTAssertLessThan(err, 1e-4, what, file: file, line: line)
     }
 }

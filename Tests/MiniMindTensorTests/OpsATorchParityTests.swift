@@ -27,24 +27,19 @@ final class OpsATorchParityTests: XCTestCase {
     }
 
     func tensor(_ name: String, requiresGrad: Bool = false) throws -> Tensor {
-        guard case .tensor(let e)? = values[name] else { throw XCTSkip("fixture entry \(name) missing; rerun Scripts/gen_opsa_fixtures.py") }
+        guard case .tensor(let e)? = values[name] else { throw FixtureMissing(name: name, script: "Scripts/gen_opsa_fixtures.py") }
         return Tensor(shape: e.shape, data: e.data.map(Float.init), requiresGrad: requiresGrad)
     }
 
     func ints(_ name: String) throws -> [Int] {
-        guard case .ints(let list)? = values[name] else { throw XCTSkip("fixture entry \(name) missing; rerun Scripts/gen_opsa_fixtures.py") }
+        guard case .ints(let list)? = values[name] else { throw FixtureMissing(name: name, script: "Scripts/gen_opsa_fixtures.py") }
         return list
     }
 
     func assertClose(_ got: Tensor?, _ want: Tensor, tol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         guard let got else { XCTFail("\(what): missing", file: file, line: line); return }
         XCTAssertEqual(got.shape, want.shape, what, file: file, line: line)
-        var worst: Float = 0
-        for (a, b) in zip(got.toArray(), want.toArray()) {
-            if a == b { continue }  // equal infinities
-            worst = max(worst, abs(a - b) / max(1, abs(b)))
-        }
-        XCTAssertLessThanOrEqual(worst, tol, "\(what): worst error", file: file, line: line)
+        XCTAssertClose(got.toArray(), want.toArray(), tolerance: Double(tol), relativeToOne, "\(what): worst error", file: file, line: line)
     }
 
     /// Runs `op` on fresh leaves of the named inputs, backpropagates the stored cotangent and compares
@@ -55,6 +50,7 @@ final class OpsATorchParityTests: XCTestCase {
         let out = op(leaves)
         assertClose(out, try tensor("\(prefix)_out"), tol: forward, "\(prefix) output", file: file, line: line)
         out.backward(seed: try tensor("\(prefix)_cot"))
+        XCTAssertEqual(leaves.count, inputs.count)
         for (name, leaf) in zip(inputs, leaves) {
             assertClose(leaf.grad, try tensor("\(prefix)_grad_\(name)"), tol: gradient, "\(prefix) d\(name)", file: file, line: line)
         }

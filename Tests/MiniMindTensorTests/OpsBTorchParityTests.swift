@@ -27,7 +27,7 @@ final class OpsBTorchParityTests: XCTestCase {
     }
 
     func tensor(_ name: String, requiresGrad: Bool = false) throws -> Tensor {
-        guard case .tensor(let e)? = values[name] else { throw XCTSkip("fixture entry \(name) missing; rerun Scripts/gen_opsb_fixtures.py") }
+        guard case .tensor(let e)? = values[name] else { throw FixtureMissing(name: name, script: "Scripts/gen_opsb_fixtures.py") }
         return Tensor(shape: e.shape, data: e.data.map(Float.init), requiresGrad: requiresGrad)
     }
 
@@ -35,15 +35,14 @@ final class OpsBTorchParityTests: XCTestCase {
         switch values[name] {
         case .ints(let list)?: return list
         case .int(let v)?: return [v]
-        default: throw XCTSkip("fixture entry \(name) missing; rerun Scripts/gen_opsb_fixtures.py")
+        default: throw FixtureMissing(name: name, script: "Scripts/gen_opsb_fixtures.py")
         }
     }
 
     func assertClose(_ got: Tensor?, _ want: Tensor, tol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         guard let got else { XCTFail("\(what): missing", file: file, line: line); return }
         XCTAssertEqual(got.shape, want.shape, what, file: file, line: line)
-        let worst = zip(got.toArray(), want.toArray()).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-        XCTAssertLessThanOrEqual(worst, tol, "\(what): worst error", file: file, line: line)
+        XCTAssertClose(got.toArray(), want.toArray(), tolerance: Double(tol), relativeToOne, "\(what): worst error", file: file, line: line)
     }
 
     func testRoPETablesMatchTransformersAndMiniMind() throws {

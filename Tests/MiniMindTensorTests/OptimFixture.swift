@@ -74,11 +74,10 @@ struct OptimFixture: Decodable {
 /// to the tensor). The atol term matters only for elements near zero, where an update of size lr
 /// cancels the parameter and a 1-ulp difference in the update is a large elementwise ratio.
 func maxRelativeError(_ a: [Float], _ b: [Float]) -> Double {
-    precondition(a.count == b.count, "maxRelativeError: \(a.count) vs \(b.count) values")
-    let scale = b.map { abs(Double($0)) }.max() ?? 0
-    return zip(a, b).map { x, y -> Double in
-        let diff = abs(Double(x) - Double(y))
-        let denom = abs(Double(y)) + scale
-        return denom == 0 ? diff : diff / denom
-    }.max() ?? 0
+    // NaN (failing every `<=`) on a length mismatch or a NaN value, via worstDifference.
+    let scale = b.reduce(0.0) { max($0, abs(Double($1))) }
+    return worstDifference(a, b) { x, y in
+        let denom = abs(y) + scale
+        return denom == 0 ? abs(x - y) : abs(x - y) / denom
+    }
 }

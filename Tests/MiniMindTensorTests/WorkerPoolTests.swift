@@ -141,7 +141,7 @@ final class WorkerPoolTests: XCTestCase {
                                 BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b,
                                           beta: beta, c: cp.baseAddress!)
                             }
-                            let worst = zip(c, expected).map { abs(Double($0) - $1) }.max() ?? 0
+                            let worst = worstDifference(c, expected)
                             XCTAssertLessThan(worst, 1e-4, "threads \(threads) \(m)×\(n)×\(k) transA \(transA) transB \(transB) beta \(beta)")
                         }
                     }

@@ -23,8 +23,11 @@ final class BPETrainerTests: XCTestCase {
         XCTAssertEqual(first, second, "training twice must give the same file")
         let committed = TokenizerFixtures.url("swift_trained/tokenizer.json")
         if ProcessInfo.processInfo.environment["MINIMIND_WRITE_FIXTURES"] == "1" {
+            // Refreshing the fixture is not a check: write it and fail, so this mode never passes.
             try FileManager.default.createDirectory(at: committed.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(first.utf8).write(to: committed)
+            return XCTFail("wrote \(committed.path); now run Scripts/gen_tokenizer_fixtures.py --check-swift-trained on it "
+                           + "and rerun the tests without MINIMIND_WRITE_FIXTURES")
         }
         let expected = try Data(contentsOf: committed)
         XCTAssertEqual(Array(first.utf8), Array(expected), "retrained tokenizer.json differs from the committed one")

@@ -1,4 +1,5 @@
-// Locating the committed fixtures (Tests/Fixtures/tokenizer) and the shared assets (../shared/assets).
+// Locating the committed fixtures (Tests/Fixtures/tokenizer) and the committed upstream tokenizer
+// files (Tests/Fixtures/upstream, see its NOTICE.md).
 import Foundation
 import XCTest
 import MiniMindTokenizer
@@ -14,7 +15,7 @@ enum TokenizerFixtures {
     }()
 
     static let folder = repoRoot.appendingPathComponent("Tests/Fixtures/tokenizer")
-    static let assets = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/assets")
+    static let assets = repoRoot.appendingPathComponent("Tests/Fixtures/upstream")
 
     static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
 
@@ -28,11 +29,11 @@ enum TokenizerFixtures {
         return list
     }
 
-    /// The real tokenizer folder, or an XCTSkip naming the missing path.
+    /// The real (upstream) tokenizer folder; a missing file is a failure, not a skip.
     static func assetFolder(_ name: String) throws -> URL {
         let url = assets.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.appendingPathComponent("tokenizer.json").path) else {
-            throw XCTSkip("shared asset \(url.path)/tokenizer.json is absent; real-tokenizer checks skipped")
+            throw FixtureError.bad("\(url.path)/tokenizer.json is missing from the committed fixtures")
         }
         return url
     }

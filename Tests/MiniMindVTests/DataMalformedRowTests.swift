@@ -24,11 +24,7 @@ final class DataMalformedRowTests: XCTestCase {
     }
 
     func testJSONLRowsAreCountedAndSkippedOrStopWhenStrict() throws {
-        let folder = TrainingFixtures.assets.appendingPathComponent("minimind2-v")
-        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
-            throw XCTSkip("\(folder.path) not found: the shared tokenizer assets are needed for this test")
-        }
-        let tok = try Tokenizer(contentsOf: folder)
+        let tok = try UpstreamAssets.tokenizer("minimind2-v")
         let dir = try makeFolder()
         try Self.png(3).write(to: dir.appendingPathComponent("good.png"))
         try Data("not an image".utf8).write(to: dir.appendingPathComponent("corrupt.png"))

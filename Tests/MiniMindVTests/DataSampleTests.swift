@@ -5,11 +5,7 @@ import XCTest
 /// tokenizers + upstream's label rule) on the real tokenizers; augmentation determinism; padding.
 final class DataSampleTests: XCTestCase {
     func tokenizer(_ name: String) throws -> Tokenizer {
-        let folder = TrainingFixtures.assets.appendingPathComponent(name)
-        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
-            throw XCTSkip("\(folder.path) not found: the shared tokenizer assets are needed for this test")
-        }
-        return try Tokenizer(contentsOf: folder)
+        try UpstreamAssets.tokenizer(name)
     }
 
     func testSamplesMatchUpstreamTemplateTokensAndLabels() throws {

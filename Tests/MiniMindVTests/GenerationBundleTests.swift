@@ -5,13 +5,9 @@ import XCTest
 /// the same greedy answer. Set MINIMIND_TINY_BUNDLE_DIR to keep the folder (for trying the CLI:
 /// `minimind-v chat --model $MINIMIND_TINY_BUNDLE_DIR`).
 final class GenerationBundleTests: XCTestCase {
-    static let assets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/assets/minimind2-v")
+    static let assets = UpstreamAssets.generation("minimind2-v")
 
     func testTinyBundleRoundTripGeneratesTheSame() throws {
-        guard FileManager.default.fileExists(atPath: Self.assets.appendingPathComponent("tokenizer.json").path) else {
-            throw XCTSkip("needs the MiniMind2-V tokenizer at \(Self.assets.path)")
-        }
         let tokenizer = try Tokenizer(contentsOf: Self.assets)
         let vision = try GenerationTestSupport.tinyVision(seed: 3)
         var lmConfig = GenerationTestSupport.tinyLanguageConfig(vocab: 6400)

@@ -129,12 +129,7 @@ final class GenerationChatTests: XCTestCase {
     }
 
     func testMiniMind3TemplateFollowUpWithThinkBlocks() throws {
-        let assets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/assets/minimind-3v")
-        guard FileManager.default.fileExists(atPath: assets.appendingPathComponent("tokenizer.json").path) else {
-            throw XCTSkip("needs the minimind-3v tokenizer at \(assets.path)")
-        }
-        let tok = try Tokenizer(contentsOf: assets)
+        let tok = try UpstreamAssets.tokenizer("minimind-3v")
         let vision = try GenerationTestSupport.tinyVision(seed: 2)
         let lmConfig = GenerationTestSupport.tinyLanguageConfig(vocab: 6400, qkNorm: true)
         let config = VLMConfig(language: lmConfig, vision: vision.config, projector: .mlp, imagePlaceholder: "<|image_pad|>", imageTokenId: 12)

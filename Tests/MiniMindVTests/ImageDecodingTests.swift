@@ -30,11 +30,12 @@ final class ImageDecodingTests: XCTestCase {
             XCTAssertEqual([image.width, image.height], [source.width, source.height], source.file)
             let diff = absDiff(image.pixels, try ImageFixtures.bytes(source.decoded))
             print("JPEG decode vs PIL (libjpeg-turbo) \(source.file): max \(diff.max) levels, mean \(String(format: "%.4f", diff.mean))")
-            // Two IDCT/upsampling/colour-conversion implementations (stb vs libjpeg-turbo): measured max 1-3 levels
-            // for 4:2:0, 4:4:4, progressive and grey, 9 for 4:2:2 (horizontal-only chroma upsampling at edges);
-            // the mean stays below 0.2.
-            XCTAssertLessThanOrEqual(diff.max, 12, source.file)
-            XCTAssertLessThanOrEqual(diff.mean, 1.0, source.file)
+            // Two IDCT/upsampling/colour-conversion implementations (stb vs libjpeg-turbo, both pinned): observed
+            // max 3 levels for 4:2:0 and progressive, 2 for 4:4:4 and the odd size, 1 for grey, 9 for 4:2:2
+            // (horizontal-only chroma upsampling at edges); mean ≤ 0.18. Bounds: observed + 1 level, mean 0.25.
+            let is422 = source.file.contains("_422_")
+            XCTAssertLessThanOrEqual(diff.max, is422 ? 10 : 4, source.file)
+            XCTAssertLessThanOrEqual(diff.mean, 0.25, source.file)
         }
     }
 

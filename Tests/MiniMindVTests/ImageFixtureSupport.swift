@@ -3,14 +3,12 @@ import XCTest
 @testable import MiniMindV
 import MiniMindTensor
 
-/// Locates Tests/Fixtures/images and the shared upstream assets, and reads the raw arrays the
+/// Locates Tests/Fixtures/images and the committed upstream assets, and reads the raw arrays the
 /// generator script (Scripts/gen_image_fixtures.py) wrote.
 enum ImageFixtures {
     static let testsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     static let folder = testsFolder.appendingPathComponent("Fixtures/images")
-    /// <repo>/../shared/assets
-    static let assets = testsFolder.deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/assets")
+    static let assets = UpstreamAssets.folder
 
     static func url(_ relative: String) -> URL { folder.appendingPathComponent(relative) }
 
@@ -76,10 +74,11 @@ func absDiff<T: BinaryInteger>(_ a: [T], _ b: [T]) -> (max: Int, mean: Double) {
     return (m, a.isEmpty ? 0 : Double(s) / Double(a.count))
 }
 
+/// NaN as soon as one difference is NaN (so every `<=` check on it fails).
 func absDiff(_ a: [Float], _ b: [Float]) -> (max: Float, mean: Double) {
     precondition(a.count == b.count)
     var m: Float = 0, s = 0.0
-    for (x, y) in zip(a, b) { let d = abs(x - y); m = max(m, d); s += Double(d) }
+    for (x, y) in zip(a, b) { let d = abs(x - y); if d.isNaN || d > m { m = d.isNaN || m.isNaN ? .nan : d }; s += Double(d) }
     return (m, a.isEmpty ? 0 : s / Double(a.count))
 }
 

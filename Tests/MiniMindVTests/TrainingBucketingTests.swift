@@ -74,7 +74,7 @@ final class TrainingBucketingTests: XCTestCase {
             let got = p.grad?.toArray() ?? []
             XCTAssertEqual(got.count, want.count, key)
             let scale = max(got.map(abs).max() ?? 0, 1e-6)
-            let diff = zip(got, want).map { abs($0 - $1) }.max() ?? 0
+            let diff = Float(worstDifference(got, want))
             XCTAssertLessThanOrEqual(diff / scale, 1e-5, key)
         }
     }

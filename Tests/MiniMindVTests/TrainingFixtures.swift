@@ -6,8 +6,7 @@ import XCTest
 enum TrainingFixtures {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/training")
-    static let assets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/assets")
+    static let assets = UpstreamAssets.folder
 
     static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
 

@@ -6,7 +6,9 @@ import Darwin
 #endif
 
 /// Sequential writer to a temporary file that replaces the destination only when complete, so a
-/// crash or full disk never leaves a half-written checkpoint under the real name.
+/// crash or full disk never leaves a half-written checkpoint under the real name. A process killed
+/// mid-write leaves its `.<name>.tmp-<pid>-<random>` file behind; the next writer of the same name
+/// removes those whose process is gone.
 final class AtomicFileWriter {
     let destination: URL
     private let tempPath: String
@@ -16,10 +18,30 @@ final class AtomicFileWriter {
     init(_ url: URL) throws {
         destination = url
         let dir = url.deletingLastPathComponent().path
+        Self.removeOrphans(of: url.lastPathComponent, in: dir)
         tempPath = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else {
             throw CheckpointError.io(path: url.path, reason: "cannot create temporary file in \(dir): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The process id in a temporary name `.<name>.tmp-<pid>-<random>`, or nil for other names.
+    static func writerPID(_ file: String, target name: String) -> pid_t? {
+        let prefix = "." + name + ".tmp-"
+        guard file.hasPrefix(prefix) else { return nil }
+        let rest = file.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+        guard rest.count == 2, UInt32(rest[1]) != nil, let pid = pid_t(rest[0]), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// Deletes temporary files of `name` left by writers that no longer run (not this process:
+    /// another of its writers may be busy; and not a live process, which may be mid-write).
+    static func removeOrphans(of name: String, in dir: String) {
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for file in files {
+            guard let pid = writerPID(file, target: name), pid != getpid() else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH { unlink(dir + "/" + file) }
         }
     }
 

@@ -13,8 +13,9 @@ public struct MiniMindParquetRow: Sendable, Equatable {
 }
 
 /// Streams `MiniMindParquetRow`s: `image_bytes` may be binary, a list of binary, null, or absent
-/// (text-only data); null images and null list elements are dropped. A null or missing
-/// `conversations` is an error naming the row.
+/// (text-only data); null images and null list elements are dropped. A null `conversations` throws
+/// `MiniMindParquetRowError` naming the row; the iterator has then moved past that row, so the
+/// next `next()` continues with the following one (a bad row costs one row, not the file).
 public final class MiniMindParquetRowIterator {
     public static let conversationsColumn = "conversations"
     public static let imagesColumn = "image_bytes"
@@ -34,7 +35,7 @@ public final class MiniMindParquetRowIterator {
         guard let row = try rows.next() else { return nil }
         defer { index += 1 }
         guard let conversations = try row.string(Self.conversationsColumn) else {
-            throw ParquetError.corrupt(path: path, context: "row \(index)", message: "'conversations' is null; every sample needs a conversation")
+            throw MiniMindParquetRowError(path: path, row: index, message: "'conversations' is null; every sample needs a conversation")
         }
         var images: [Data] = []
         switch row[Self.imagesColumn] ?? .null {
@@ -47,6 +48,14 @@ public final class MiniMindParquetRowIterator {
         }
         return MiniMindParquetRow(conversations: conversations, images: images)
     }
+}
+
+/// One row of a MiniMind-V dataset that cannot be a sample; the rows after it are still readable.
+public struct MiniMindParquetRowError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let row: Int
+    public let message: String
+    public var description: String { "Parquet: '\(path)' row \(row): \(message)" }
 }
 
 extension ParquetReader {

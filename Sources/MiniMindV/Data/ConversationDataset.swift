@@ -18,16 +18,32 @@ public struct InMemoryConversationDataset: ConversationDataset {
 /// The current upstream format: Parquet with `conversations` (a JSON string) and `image_bytes`
 /// (bytes or a list of bytes; absent or null for text-only rows). The file is read once at open;
 /// rows keep their encoded images (decoding happens once, when vision features are extracted).
+/// A row with a null conversation or one over `DataLimits.maxRowTextBytes` is kept as a malformed
+/// row (its text is not kept), so it costs that row, not the file.
 public struct ParquetConversationDataset: ConversationDataset {
     public let url: URL
-    private let raw: [MiniMindParquetRow]
+    public let limits: DataLimits
+    private enum Entry { case row(MiniMindParquetRow), bad(String) }
+    private let raw: [Entry]
 
-    public init(url: URL) throws {
+    public init(url: URL, limits: DataLimits = .default) throws {
         self.url = url
-        var rows: [MiniMindParquetRow] = []
+        self.limits = limits
+        var rows: [Entry] = []
         do {
-            let iterator = try ParquetReader(url: url).miniMindRows()
-            while let row = try iterator.next() { rows.append(row) }
+            let iterator = try ParquetReader(url: url, limits: limits.parquet).miniMindRows()
+            while true {
+                do {
+                    guard let row = try iterator.next() else { break }
+                    if let problem = limits.checkText(bytes: row.conversations.utf8.count, row: "") {
+                        rows.append(.bad(problem.reason))
+                    } else {
+                        rows.append(.row(row))
+                    }
+                } catch let error as MiniMindParquetRowError {
+                    rows.append(.bad(error.message))
+                }
+            }
         } catch {
             throw TrainingDataError.unreadable(path: url.path, reason: "\(error)")
         }
@@ -38,68 +54,23 @@ public struct ParquetConversationDataset: ConversationDataset {
 
     public func row(_ index: Int) throws -> ConversationRow {
         let name = "\(url.lastPathComponent) row \(index)"
-        let messages = try ConversationRow.messages(fromJSONText: raw[index].conversations, row: name)
-        return ConversationRow(name: name, messages: messages, images: raw[index].images.map { .encoded($0) })
-    }
-}
-
-/// The older MiniMind-V format: one JSON object per line,
-/// `{"conversations": [{"role","content"}…], "image": "a.jpg, b.jpg"}`, images in a folder.
-/// Lines are parsed when used, so a bad line is one malformed row, not a failed load.
-public struct JSONLConversationDataset: ConversationDataset {
-    public let url: URL
-    public let imageFolder: URL?
-    private let lines: [(number: Int, text: Substring)]
-
-    public init(url: URL, imageFolder: URL?) throws {
-        self.url = url
-        self.imageFolder = imageFolder
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw TrainingDataError.unreadable(path: url.path, reason: "\(error.localizedDescription)")
+        switch raw[index] {
+        case .bad(let reason): throw TrainingDataError.malformedRow(row: name, reason: reason)
+        case .row(let row):
+            let messages = try ConversationRow.messages(fromJSONText: row.conversations, row: name)
+            return ConversationRow(name: name, messages: messages, images: row.images.map { .encoded($0) })
         }
-        var out: [(Int, Substring)] = []
-        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-        where !line.allSatisfy(\.isWhitespace) {
-            out.append((i + 1, line))
-        }
-        lines = out
-    }
-
-    public var count: Int { lines.count }
-
-    public func row(_ index: Int) throws -> ConversationRow {
-        let (number, text) = lines[index]
-        let name = "\(url.lastPathComponent) line \(number)"
-        let json: OrderedJSON
-        do { json = try OrderedJSON.parse(String(text)) } catch {
-            throw TrainingDataError.malformedRow(row: name, reason: "bad JSON: \(error)")
-        }
-        guard let conversations = json["conversations"] else {
-            throw TrainingDataError.malformedRow(row: name, reason: "no 'conversations' key")
-        }
-        let messages = try ConversationRow.messages(fromJSON: conversations, row: name)
-        var images: [TrainingImage] = []
-        if let field = json["image"]?.stringValue, !field.trimmingCharacters(in: .whitespaces).isEmpty {
-            guard let folder = imageFolder else {
-                throw TrainingDataError.malformedRow(row: name, reason: "names images ('\(field)') but no image folder was given")
-            }
-            for file in field.split(separator: ",") {
-                images.append(.file(folder.appendingPathComponent(file.trimmingCharacters(in: .whitespaces))))
-            }
-        }
-        return ConversationRow(name: name, messages: messages, images: images)
     }
 }
 
 /// Opens a dataset by extension: `.parquet`, or `.jsonl`/`.json` with an image folder.
-public func openConversationDataset(_ url: URL, imageFolder: URL? = nil) throws -> ConversationDataset {
+public func openConversationDataset(_ url: URL, imageFolder: URL? = nil, limits: DataLimits = .default) throws -> ConversationDataset {
     guard FileManager.default.fileExists(atPath: url.path) else {
         throw TrainingDataError.unreadable(path: url.path, reason: "no such file")
     }
     switch url.pathExtension.lowercased() {
-    case "parquet": return try ParquetConversationDataset(url: url)
-    case "jsonl", "json": return try JSONLConversationDataset(url: url, imageFolder: imageFolder)
+    case "parquet": return try ParquetConversationDataset(url: url, limits: limits)
+    case "jsonl", "json": return try JSONLConversationDataset(url: url, imageFolder: imageFolder, limits: limits)
     default:
         throw TrainingDataError.unreadable(path: url.path, reason: "unknown extension '.\(url.pathExtension)'; expected .parquet or .jsonl")
     }

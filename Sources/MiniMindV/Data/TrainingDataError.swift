@@ -10,6 +10,13 @@ public enum TrainingDataError: Error, CustomStringConvertible, Equatable {
     /// `strict` mode stopped at the first malformed row.
     case strictStop(row: String, reason: String)
 
+    /// The reason part of a row error (what a person needs besides the row's name).
+    public var reason: String {
+        switch self {
+        case .malformedRow(_, let reason), .unreadable(_, let reason), .strictStop(_, let reason): return reason
+        }
+    }
+
     public var description: String {
         switch self {
         case .malformedRow(let row, let reason): return "\(row): \(reason)"

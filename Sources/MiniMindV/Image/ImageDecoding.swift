@@ -2,11 +2,15 @@ import CStb
 import Foundation
 
 /// Refuses images whose header declares a size that would need absurd memory or time; hostile files
-/// can declare 16k×16k in a few bytes, and stb would allocate and decode all of it.
+/// can declare 16k×16k in a few bytes (a 783 KB PNG of 16384×16384 took 1.6 GB to decode), and stb
+/// would allocate and decode all of it. The header is read first (`stbi_info`), so the check comes
+/// before any pixel allocation. The pixel default is PIL's `Image.MAX_IMAGE_PIXELS` (89,478,485,
+/// above which PIL warns of a decompression bomb): at most ~256 MiB of RGB, plus stb's working copy.
 public struct ImageDecodingLimits: Equatable, Sendable {
     public var maxSide: Int
     public var maxPixels: Int
-    public init(maxSide: Int = 16384, maxPixels: Int = 16384 * 16384) {
+    public static let pilMaxImagePixels = 1024 * 1024 * 1024 / 4 / 3
+    public init(maxSide: Int = 16384, maxPixels: Int = ImageDecodingLimits.pilMaxImagePixels) {
         self.maxSide = maxSide
         self.maxPixels = maxPixels
     }

@@ -45,6 +45,14 @@ public final class VisionFeatureExtractor {
         }
     }
 
+    /// Decoded and preprocessed to [3, H, W]; a preprocessing failure is the row's, like a decode failure.
+    private func preprocessed(_ image: TrainingImage, row: String) throws -> Tensor {
+        let decoded = try decode(image, row: row)
+        do { return try encoder.preprocessing(decoded) } catch {
+            throw TrainingDataError.malformedRow(row: row, reason: "image cannot be preprocessed: \(error)")
+        }
+    }
+
     private func remember(_ key: String, _ features: Tensor) throws {
         if let cache { try cache.store(key, features: features) } else { memory[key] = features }
     }
@@ -74,11 +82,20 @@ public final class VisionFeatureExtractor {
     /// `batchSize`, dropping rows whose images are missing or corrupt (or throwing when strict).
     public func prepare(_ source: ConversationSampleSource, batchSize: Int = 8, strict: Bool,
                         warn: (String) -> Void = { _ in }, progress: (Int, Int) -> Void = { _, _ in }) throws {
-        var pending: [(key: String, image: RGBImage)] = []
+        // Pending images are kept preprocessed ([3, H, W] at the encoder's size), not decoded at
+        // full resolution, so a batch costs batchSize small tensors whatever the files' sizes.
+        var pending: [(key: String, pixels: Tensor)] = []
         var pendingKeys = Set<String>()
         func flush() throws {
-            guard !pending.isEmpty else { return }
-            let px = try encoder.preprocessing(pending.map(\.image))
+            guard let first = pending.first else { return }
+            let each = first.pixels.count
+            let px = Tensor.uninitialized([pending.count] + first.pixels.shape)
+            for (i, p) in pending.enumerated() {
+                guard p.pixels.shape == first.pixels.shape else {
+                    throw ImageError.batchShapeMismatch(index: i, expected: first.pixels.shape, found: p.pixels.shape)
+                }
+                memcpy(px.mutablePointer + i * each, p.pixels.pointer, each * 4)
+            }
             let f = noGrad { encoder.encode(px) }
             let tokens = f.shape[1], dim = f.shape[2]
             for (i, p) in pending.enumerated() {
@@ -98,7 +115,7 @@ public final class VisionFeatureExtractor {
                 for image in row.images {
                     guard let key = try key(image, row: row.name) else { continue }
                     if pendingKeys.contains(key) || memory[key] != nil || (cache?.contains(key) ?? false) { reused += 1; continue }
-                    pending.append((key, try decode(image, row: row.name)))
+                    pending.append((key, try preprocessed(image, row: row.name)))
                     pendingKeys.insert(key)
                 }
             } catch let TrainingDataError.malformedRow(name, reason) {

@@ -1,5 +1,0 @@
-import XCTest
-
-final class MiniMindVTestsSmoke: XCTestCase {
-    func testModuleBuilds() { XCTAssertTrue(true) }
-}
