@@ -8,8 +8,10 @@ import CBLAS
 /// The one place that decides how many threads the BLAS calls and Swift kernels use.
 /// Results are deterministic for a given thread count: chunking never depends on timing.
 public enum Threads {
-    /// The compute pool; its size is the thread count. First use makes OpenBLAS single-threaded.
+    /// The compute pool; its size is the thread count. First use picks OpenBLAS's kernels by the
+    /// CPU's features (before any BLAS call) and makes OpenBLAS single-threaded.
     nonisolated(unsafe) private static var pool: WorkerPool = {
+        _ = BLASKernelSelection.current
         makeBLASSingleThreaded()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let env = ProcessInfo.processInfo.environment["MINIMIND_THREADS"].flatMap(Int.init)

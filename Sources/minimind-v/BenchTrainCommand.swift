@@ -94,6 +94,7 @@ struct TrainBench: ParsableCommand {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if !json { print(ComputeReport.current.summary) }
         switch mode {
         case "step":
             let r = try TrainingBenchmark.step(preset: p, stage: st, batch: batch, length: length,

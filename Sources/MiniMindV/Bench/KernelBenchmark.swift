@@ -111,7 +111,7 @@ public struct KernelBenchmark {
             s += "| \(r.kernel) | \(r.shape) | \(time) | \(fixed(r.rate, 1)) \(r.unit) | \(r.baseline) | "
             s += "\(fixed(r.baselineRate, 1)) \(r.unit) | \(fixed(r.ratio, 2)) |\n"
         }
-        s += "\nthreads: \(threads)\n"
+        s += "\nthreads: \(threads)\n\(ComputeReport.current.summary)\n"
         return s
     }
 }

@@ -61,9 +61,11 @@ public struct ModelBenchmark {
         public var results: [Result]
         /// The decode precision's error against float32 (absent for f32).
         public var accuracy: DecodeAccuracy?
+        /// The CPU, BLAS library and kernel core that produced the numbers.
+        public var compute: ComputeReport
 
         enum CodingKeys: String, CodingKey {
-            case engine, preset, threads, dtype, results, accuracy
+            case engine, preset, threads, dtype, results, accuracy, compute
             case decodeDType = "decode_dtype"
         }
     }
@@ -113,7 +115,8 @@ public struct ModelBenchmark {
             results.append(Self.summarize(test: test, seconds: seconds, work: work))
         }
         return Report(engine: "minimind-v (Swift, OpenBLAS)", preset: presetName, threads: Threads.count,
-                      dtype: "f32", decodeDType: decodeDType.rawValue, results: results, accuracy: accuracy)
+                      dtype: "f32", decodeDType: decodeDType.rawValue, results: results, accuracy: accuracy,
+                      compute: .current)
     }
 
     /// Runs `body` warm-up times, then `repetitions` times; `body` returns its own timed seconds.
@@ -196,7 +199,8 @@ public struct ModelBenchmark {
     /// A llama-bench style table.
     public static func markdown(_ report: Report) -> String {
         var s = "engine: \(report.engine) · preset \(report.preset) · threads \(report.threads) · dtype \(report.dtype)"
-            + " · decode dtype \(report.decodeDType)\n\n"
+            + " · decode dtype \(report.decodeDType)\n\(report.compute.summary)\n"
+            + "CPU features: \(report.compute.cpuFeatures.joined(separator: " "))\n\n"
         s += "| preset | test | rate | ± | unit | reps |\n|---|---|---|---|---|---|\n"
         for r in report.results {
             s += "| \(report.preset) | \(r.test) | \(fixed(r.mean, 2)) | \(fixed(r.stddev, 2)) | \(r.unit) | \(r.repetitions) |\n"
