@@ -21,17 +21,45 @@ public struct InMemoryConversationDataset: ConversationDataset {
 public struct ParquetConversationDataset: ConversationDataset {
     public let url: URL
     private let raw: [MiniMindParquetRow]
+    private let attributes: [[String: OrderedJSON]]
+    /// Optional columns kept as row attributes (evaluation reads them).
+    public static let attributeColumns = ["id", "type", "category", "answers"]
 
     public init(url: URL) throws {
         self.url = url
         var rows: [MiniMindParquetRow] = []
+        var attributes: [[String: OrderedJSON]] = []
         do {
-            let iterator = try ParquetReader(url: url).miniMindRows()
+            let reader = try ParquetReader(url: url)
+            let iterator = try reader.miniMindRows()
             while let row = try iterator.next() { rows.append(row) }
+            let present = Self.attributeColumns.filter { reader.schema.column(named: $0) != nil }
+            if !present.isEmpty {
+                let extra = try reader.rows(columns: present)
+                while let row = try extra.next() { attributes.append(Self.attributes(row, columns: present)) }
+            }
         } catch {
             throw TrainingDataError.unreadable(path: url.path, reason: "\(error)")
         }
         raw = rows
+        self.attributes = attributes
+    }
+
+    /// Text and integer cells as JSON values; `answers` text is parsed as JSON when it is a JSON
+    /// array; other types are left out.
+    static func attributes(_ row: ParquetRow, columns: [String]) -> [String: OrderedJSON] {
+        var out: [String: OrderedJSON] = [:]
+        for c in columns {
+            switch row[c] ?? .null {
+            case .bytes(let b):
+                guard let text = String(validating: b, as: UTF8.self) else { continue }
+                if c == "answers", let json = try? OrderedJSON.parse(text), case .array = json { out[c] = json } else { out[c] = .string(text) }
+            case .int32(let v): out[c] = .int(Int(v))
+            case .int64(let v): out[c] = .int(Int(v))
+            default: continue
+            }
+        }
+        return out
     }
 
     public var count: Int { raw.count }
@@ -39,7 +67,8 @@ public struct ParquetConversationDataset: ConversationDataset {
     public func row(_ index: Int) throws -> ConversationRow {
         let name = "\(url.lastPathComponent) row \(index)"
         let messages = try ConversationRow.messages(fromJSONText: raw[index].conversations, row: name)
-        return ConversationRow(name: name, messages: messages, images: raw[index].images.map { .encoded($0) })
+        return ConversationRow(name: name, messages: messages, images: raw[index].images.map { .encoded($0) },
+                               attributes: index < attributes.count ? attributes[index] : [:])
     }
 }
 
@@ -88,7 +117,11 @@ public struct JSONLConversationDataset: ConversationDataset {
                 images.append(.file(folder.appendingPathComponent(file.trimmingCharacters(in: .whitespaces))))
             }
         }
-        return ConversationRow(name: name, messages: messages, images: images)
+        var attributes: [String: OrderedJSON] = [:]
+        if case let .object(pairs) = json {
+            for (key, value) in pairs where key != "conversations" && key != "image" { attributes[key] = value }
+        }
+        return ConversationRow(name: name, messages: messages, images: images, attributes: attributes)
     }
 }
 
