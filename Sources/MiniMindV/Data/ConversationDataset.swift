@@ -25,13 +25,18 @@ public struct ParquetConversationDataset: ConversationDataset {
     public let limits: DataLimits
     private enum Entry { case row(MiniMindParquetRow), bad(String) }
     private let raw: [Entry]
+    private let attributes: [[String: OrderedJSON]]
+    /// Optional columns kept as row attributes (evaluation reads them).
+    public static let attributeColumns = ["id", "type", "category", "answers"]
 
     public init(url: URL, limits: DataLimits = .default) throws {
         self.url = url
         self.limits = limits
         var rows: [Entry] = []
+        var attributes: [[String: OrderedJSON]] = []
         do {
-            let iterator = try ParquetReader(url: url, limits: limits.parquet).miniMindRows()
+            let reader = try ParquetReader(url: url, limits: limits.parquet)
+            let iterator = try reader.miniMindRows()
             while true {
                 do {
                     guard let row = try iterator.next() else { break }
@@ -44,10 +49,33 @@ public struct ParquetConversationDataset: ConversationDataset {
                     rows.append(.bad(error.message))
                 }
             }
+            let present = Self.attributeColumns.filter { reader.schema.column(named: $0) != nil }
+            if !present.isEmpty {
+                let extra = try reader.rows(columns: present)
+                while let row = try extra.next() { attributes.append(Self.attributes(row, columns: present)) }
+            }
         } catch {
             throw TrainingDataError.unreadable(path: url.path, reason: "\(error)")
         }
         raw = rows
+        self.attributes = attributes
+    }
+
+    /// Text and integer cells as JSON values; `answers` text is parsed as JSON when it is a JSON
+    /// array; other types are left out.
+    static func attributes(_ row: ParquetRow, columns: [String]) -> [String: OrderedJSON] {
+        var out: [String: OrderedJSON] = [:]
+        for c in columns {
+            switch row[c] ?? .null {
+            case .bytes(let b):
+                guard let text = String(validating: b, as: UTF8.self) else { continue }
+                if c == "answers", let json = try? OrderedJSON.parse(text), case .array = json { out[c] = json } else { out[c] = .string(text) }
+            case .int32(let v): out[c] = .int(Int(v))
+            case .int64(let v): out[c] = .int(Int(v))
+            default: continue
+            }
+        }
+        return out
     }
 
     public var count: Int { raw.count }
@@ -58,7 +86,8 @@ public struct ParquetConversationDataset: ConversationDataset {
         case .bad(let reason): throw TrainingDataError.malformedRow(row: name, reason: reason)
         case .row(let row):
             let messages = try ConversationRow.messages(fromJSONText: row.conversations, row: name)
-            return ConversationRow(name: name, messages: messages, images: row.images.map { .encoded($0) })
+            return ConversationRow(name: name, messages: messages, images: row.images.map { .encoded($0) },
+                                   attributes: index < attributes.count ? attributes[index] : [:])
         }
     }
 }

@@ -16,11 +16,16 @@ public struct ConversationRow: @unchecked Sendable {
     public var name: String
     public var messages: [ChatMessage]
     public var images: [TrainingImage]
+    /// The row's other fields, which training ignores and evaluation reads (`id`, `type`,
+    /// `category`, `answers`): JSONL keys besides `conversations` and `image`; Parquet columns
+    /// `id`, `type`, `category` (text or integer) and `answers` (JSON text).
+    public var attributes: [String: OrderedJSON]
 
-    public init(name: String, messages: [ChatMessage], images: [TrainingImage] = []) {
+    public init(name: String, messages: [ChatMessage], images: [TrainingImage] = [], attributes: [String: OrderedJSON] = [:]) {
         self.name = name
         self.messages = messages
         self.images = images
+        self.attributes = attributes
     }
 
     /// Turns from a JSON array of `{role, content}` objects. Older MiniMind-V data wrote `value`

@@ -74,7 +74,11 @@ public struct JSONLConversationDataset: ConversationDataset {
                 images.append(.file(try Self.confined(file.trimmingCharacters(in: .whitespaces), in: folder, row: name)))
             }
         }
-        return ConversationRow(name: name, messages: messages, images: images)
+        var attributes: [String: OrderedJSON] = [:]
+        if case let .object(pairs) = json {
+            for (key, value) in pairs where key != "conversations" && key != "image" { attributes[key] = value }
+        }
+        return ConversationRow(name: name, messages: messages, images: images, attributes: attributes)
     }
 
     /// The file `name` names inside `folder`, with `..` and symbolic links resolved; a name that is

@@ -82,28 +82,7 @@ public final class VLMTrainer: Trainer {
 
     /// Loss of one micro-batch with autograd (cross-entropy over counted targets + MoE aux).
     public func loss(_ batch: TrainingBatch) throws -> Tensor {
-        var projected: Tensor?
-        if !batch.images.isEmpty {
-            var feats: [Tensor] = []
-            var b = 0
-            while b < batch.batch {
-                let idx = batch.imagesPerSample[b]
-                let imgs = idx.map { batch.images[$0] }
-                if let features { feats += try features.features(for: imgs, row: batch.sampleNames[b]) }
-                else {
-                    for img in imgs {
-                        guard case .features(let t) = img else {
-                            throw TrainingDataError.malformedRow(row: batch.sampleNames[b], reason: "has an image but the trainer has no vision feature extractor")
-                        }
-                        feats.append(t)
-                    }
-                }
-                b += 1
-            }
-            projected = model.project(Tensor.stack(feats))
-        }
-        var loss = model.loss(ids: batch.ids, targets: batch.targets, batch: batch.batch, images: projected,
-                              imagesPerSample: projected == nil ? [] : batch.imagesPerSample)
+        var loss = try model.loss(batch, features: features)
         if let aux = model.language.auxiliaryLoss { loss = loss + aux }
         return loss
     }
