@@ -5,11 +5,16 @@ import MiniMindV
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert weights between .pth, safetensors and a model folder.",
+        abstract: "Convert weights between .pth, safetensors and a model folder, without changing the model.",
         discussion: """
         OUT ending in .pth/.pt/.bin writes a torch.save file (torch.load(..., weights_only=True) reads it);
         .safetensors writes safetensors; anything else is a folder: config.json + model.safetensors, and with
-        --vision and --tokenizer a complete MiniMindV model folder (`minimind-v chat --model OUT`).
+        a vision and tokenizer folder a complete MiniMindV model folder (`minimind-v chat --model OUT`).
+        A model folder as input keeps its own config.json, vision/ and tokenizer files. Weights without a
+        config (.pth) take the preset their shapes describe, or --preset / --config; a preset or config that
+        contradicts the weights is refused, and so are weights whose head count their shapes leave open.
+        --format gguf (or OUT ending in .gguf) writes the language model for llama.cpp / Ollama with the
+        tokenizer and chat template (--type f32, f16, q8_0 or q4_0); see Docs/Formats.md.
         """)
 
     @Argument(help: "Input: .pth/.bin, .safetensors, sharded index, or a folder.")
@@ -18,58 +23,53 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Output file or folder.")
     var output: String
 
-    @Option(help: "Convert floating-point tensors to f16, bf16 or f32 (default: keep each tensor's dtype).")
+    @Option(help: "Convert floating-point tensors to f16, bf16 or f32 (default: keep the source's dtype).")
     var dtype: String?
 
-    @Option(help: "A preset for the folder's config.json (default: inferred from the weights).")
+    @Option(help: "The preset of weights without a config (\(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))); must agree with the weights.")
     var preset: String?
 
-    @Option(help: "Vision encoder folder to include (model-folder output).")
+    @Option(help: "The config.json of weights without one (a MiniMindV model folder's config.json).")
+    var config: String?
+
+    @Option(help: "Vision encoder folder to include (model-folder output; default: the input folder's vision/).")
     var vision: String?
 
-    @Option(help: "Tokenizer folder to include (model-folder output).")
+    @Option(help: "Tokenizer folder to include (model-folder output; default: the input folder's tokenizer files).")
     var tokenizer: String?
 
+    @Option(help: "Output format: auto (from OUT's name), folder, weights or gguf.")
+    var format: String = "auto"
+
+    @Option(help: "GGUF weight type: f32, f16, q8_0 or q4_0 (norms stay f32).")
+    var type: String?
+
     func validate() throws {
-        if let dtype, !["f16", "bf16", "f32"].contains(dtype) { throw ValidationError("--dtype must be f16, bf16 or f32") }
-        if (vision == nil) != (tokenizer == nil) { throw ValidationError("--vision and --tokenizer go together") }
+        guard ["auto", "folder", "weights", "gguf"].contains(format) else {
+            throw ValidationError("--format must be auto, folder, weights or gguf (got \(format))")
+        }
+        if let type, GGUFExport.WeightType(rawValue: type) == nil {
+            throw ValidationError("--type must be f32, f16, q8_0 or q4_0 (got \(type))")
+        }
+        let isGGUF = format == "gguf" || (format == "auto" && output.lowercased().hasSuffix(".gguf"))
+        if type != nil && !isGGUF { throw ValidationError("--type applies to GGUF output (--format gguf)") }
+        if let dtype, !["f16", "bf16", "f32"].contains(dtype) {
+            throw ValidationError("--dtype must be f16, bf16 or f32 (got \(dtype))")
+        }
+        if let preset { _ = try VLMPreset.named(preset) }
+        if preset != nil && config != nil { throw ValidationError("give --preset or --config, not both") }
     }
 
     func run() throws {
-        var state = try Weights.read(URL(fileURLWithPath: input))
-        if let dtype {
-            let target: DType = dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32
-            for (name, t) in state.entries where [.f32, .f16, .bf16, .f64].contains(t.dtype) {
-                state[name] = try t.converted(to: target)
-            }
-        }
-        let out = URL(fileURLWithPath: output)
-        if ["pth", "pt", "bin", "ckpt", "safetensors"].contains(out.pathExtension.lowercased()) {
-            try Checkpoint.save(state, to: out)
-            print("wrote \(out.path): \(state.count) tensors")
-            return
-        }
-        try writeFolder(state, to: out)
-    }
-
-    private func writeFolder(_ state: StateDict, to out: URL) throws {
-        var config = try preset.map { try VLMPreset.named($0).config } ?? ConfigInference.vlm(from: Weights.shapes(state))
-        if let vision, let tokenizer {
-            let encoder = try ViTVisionEncoder.load(folder: URL(fileURLWithPath: vision))
-            config.vision = encoder.config
-            let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
-                                        projector: MiniMindVLM.makeProjector(config, seed: 0), vision: encoder)
-            try model.loadReleaseWeights(state)
-            let bundle = try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: URL(fileURLWithPath: tokenizer)))
-            try bundle.save(to: out, tokenizerFiles: URL(fileURLWithPath: tokenizer))
-            print("wrote model folder \(out.path)")
-            return
-        }
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(config).write(to: out.appendingPathComponent("config.json"), options: .atomic)
-        try Safetensors.write(state, to: out.appendingPathComponent("model.safetensors"))
-        print("wrote \(out.path)/config.json and model.safetensors (\(state.count) tensors); add --vision and --tokenizer for a complete model folder")
+        let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
+        let ggufType: GGUFExport.WeightType? = format == "gguf" || (format == "auto" && output.lowercased().hasSuffix(".gguf"))
+            ? GGUFExport.WeightType(rawValue: type ?? "f32") : nil
+        let layout: ModelConversion.Output? = format == "folder" ? .modelFolder : format == "weights" ? .weightsFile : nil
+        let target: DType? = dtype.map { $0 == "f16" ? .f16 : $0 == "bf16" ? .bf16 : .f32 }
+        let conversion = ModelConversion(input: url(input), output: url(output), dtype: target,
+                                         preset: try preset.map(VLMPreset.named), configFile: config.map(url),
+                                         vision: vision.map(url), tokenizer: tokenizer.map(url),
+                                         gguf: ggufType, layout: layout)
+        print(try conversion.run())
     }
 }

@@ -25,12 +25,17 @@ public struct KeyReport: Equatable, Sendable {
 
 /// Compares what a model expects (name → shape) with a state dict. Lists are sorted by name.
 public func checkKeys(expected: [String: [Int]], in state: StateDict) -> KeyReport {
+    checkKeys(expected: expected, shapes: Dictionary(state.entries.map { ($0.name, $0.tensor.shape) }) { a, _ in a })
+}
+
+/// The same comparison against shapes by name (no tensors needed).
+public func checkKeys(expected: [String: [Int]], shapes: [String: [Int]]) -> KeyReport {
     var missing: [String] = [], misshaped: [KeyReport.Misshaped] = []
     for (key, shape) in expected {
-        guard let t = state[key] else { missing.append(key); continue }
-        if t.shape != shape { misshaped.append(.init(key: key, expected: shape, found: t.shape)) }
+        guard let found = shapes[key] else { missing.append(key); continue }
+        if found != shape { misshaped.append(.init(key: key, expected: shape, found: found)) }
     }
-    let unexpected = state.keys.filter { expected[$0] == nil }
+    let unexpected = shapes.keys.filter { expected[$0] == nil }
     return KeyReport(missing: missing.sorted(), unexpected: unexpected.sorted(), misshaped: misshaped.sorted { $0.key < $1.key })
 }
 

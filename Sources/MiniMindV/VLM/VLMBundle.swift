@@ -65,13 +65,14 @@ public final class VLMBundle {
 
     /// Writes the model folder (atomically per file). `tokenizerFiles`: the folder holding
     /// tokenizer.json and tokenizer_config.json to copy.
-    public func save(to url: URL, tokenizerFiles: URL) throws {
+    /// `dtype`: how model.safetensors stores the weights (f32, or f16/bf16 rounded to nearest even).
+    public func save(to url: URL, tokenizerFiles: URL, dtype: DType = .f32) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: url, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(model.config).write(to: url.appendingPathComponent("config.json"), options: .atomic)
-        try Safetensors.write(try StateDict(module: model), to: url.appendingPathComponent("model.safetensors"),
+        try Safetensors.write(try StateDict(module: model, dtype: dtype), to: url.appendingPathComponent("model.safetensors"),
                                     metadata: ["format": "pt", "producer": "MiniMindV"])
         for name in ["tokenizer.json", "tokenizer_config.json"] {
             let src = tokenizerFiles.appendingPathComponent(name), dst = url.appendingPathComponent(name)

@@ -50,7 +50,7 @@ public enum Weights {
         }
     }
 
-    private static func mapLegacyNames<T>(_ tensors: [String: T], heads: Int, kvHeads: Int,
+    static func mapLegacyNames<T>(_ tensors: [String: T], heads: Int, kvHeads: Int,
                                           reorder: (T, Int) -> T) -> [String: T] {
         guard tensors["tok_embeddings.weight"] != nil else { return tensors }
         var out: [String: T] = [:]
@@ -102,6 +102,18 @@ extension MiniMindVLM {
         if allowMissingProjector && !sources.keys.contains(where: { $0.hasPrefix("vision_proj.") }) {
             for (k, t) in projector.stateDict() { sources["vision_proj." + k] = TensorSource(t) }
         }
+        try loadStateDict(sources: sources, strict: true)
+    }
+}
+
+extension MiniMindLM {
+    /// Loads the language model's part of release weights (`model.*`, `lm_head.weight`; legacy
+    /// names mapped); projector and vision keys are ignored, anything else is an error.
+    public func loadLanguageWeights(_ state: StateDict) throws {
+        var sources = Weights.mapLegacyNames(Weights.sources(state), heads: config.numAttentionHeads,
+                                             kvHeads: config.numKeyValueHeads)
+        sources = sources.filter { !$0.key.hasPrefix("vision_encoder.") && !$0.key.hasPrefix("vision_proj.") }
+        if sources["lm_head.weight"] == nil { sources["lm_head.weight"] = TensorSource(lmHead.weight) }
         try loadStateDict(sources: sources, strict: true)
     }
 }
