@@ -9,7 +9,8 @@ struct CaptionCommand: ParsableCommand {
         abstract: "Caption images (files or folders of images), several at a time.",
         discussion: """
             Each image is asked --prompt (with <image> where it goes; without one the image is placed
-            first). Output: `path<TAB>text` per image, or with --jsonl one JSON object per line:
+            first); without --prompt, the caption prompt of the model folder's generation_config.json
+            (the one the model was trained with), else upstream MiniMind-V's. Output: `path<TAB>text` per image, or with --jsonl one JSON object per line:
             {"image": path, "text": caption, "ids": [generated token ids]}. An image that cannot be read
             gives {"image": path, "error": message} (or a message on stderr) and the exit status is 1;
             the other images are still captioned.
@@ -21,8 +22,8 @@ struct CaptionCommand: ParsableCommand {
     @Argument(help: "Image files or folders (folders: their .jpg/.jpeg/.png/.bmp/.gif files, sorted).")
     var inputs: [String]
 
-    @Option(name: .long, help: "The question asked about each image.")
-    var prompt = "<image>\n描述一下这张图片的内容。"
+    @Option(name: .long, help: "The question asked about each image (default: the model folder's generation_config.json caption prompt, else upstream's \"<image>\\n描述一下这张图片的内容。\").")
+    var prompt: String?
 
     @Flag(name: .long, help: "One JSON object per line: {\"image\", \"text\", \"ids\"}.")
     var jsonl = false
@@ -42,15 +43,17 @@ struct CaptionCommand: ParsableCommand {
     func run() throws {
         let bundle = try modelOptions.loadForGeneration(sampling)
         let generator = Generator(bundle: bundle)
+        let options = sampling.options(for: bundle)
         let marker = bundle.model.config.imageMarker
-        let question = prompt.contains(marker) ? prompt : marker + "\n" + prompt
+        let asked = prompt ?? bundle.captionPrompt
+        let question = asked.contains(marker) ? asked : marker + "\n" + asked
         var failures = 0
         var batch: [(path: String, prompt: GenerationPrompt)] = []
 
         func flush() {
             guard !batch.isEmpty else { return }
             do {
-                let results = try generator.generateBatch(batch.map(\.prompt), options: sampling.options)
+                let results = try generator.generateBatch(batch.map(\.prompt), options: options)
                 for (item, result) in zip(batch, results) { emit(item.path, result) }
                 if stats, let first = results.first { printError("[\(batch.count) image(s): \(first.stats.summary)]") }
             } catch {

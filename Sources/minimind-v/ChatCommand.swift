@@ -16,7 +16,10 @@ struct ChatCommand: ParsableCommand {
               /reset        forget the conversation (cached image features are kept)
               /quit         leave (end of input works too)
             Follow-up questions reuse the KV cache, so only their new tokens are processed. When the
-            conversation outgrows --context, the oldest exchanges are dropped (the system prompt stays).
+            conversation outgrows --context (or the model's context, if smaller), an answer gets the
+            tokens that are left (up to --max-new-tokens); only when fewer than --max-new-tokens or a
+            quarter of the context (the smaller) would be left are the oldest exchanges dropped, and their images stay attached to the
+            conversation. A note on stderr says when an answer had to be given without its image.
             """)
 
     @OptionGroup var modelOptions: ModelLoadingOptions
@@ -25,7 +28,7 @@ struct ChatCommand: ParsableCommand {
     @Option(name: .long, help: "Context length in tokens (KV cache size), 2 up to the model's max_position_embeddings (default: 2048, or the model's length when shorter).")
     var context: Int?
 
-    @Option(name: .long, help: "System prompt (default: the chat template's).")
+    @Option(name: .long, help: "System prompt (default: the model folder's generation_config.json, else the chat template's).")
     var system: String?
 
     @Flag(name: .long, help: "Print timings and tokens/s after each answer (stderr).")
@@ -39,13 +42,17 @@ struct ChatCommand: ParsableCommand {
         let positions = bundle.model.config.language.maxPositionEmbeddings
         let context = self.context ?? min(2048, positions)
         try InputRange.check("--context", context, in: 2...positions, note: "the model has \(positions) positions")
-        let session = ChatSession(generator: Generator(bundle: bundle), options: sampling.options, contextLength: context, system: system)
+        let session = ChatSession(generator: Generator(bundle: bundle), options: sampling.options(for: bundle),
+                                  contextLength: context, system: system ?? bundle.generation?.systemPrompt)
         let interactive = isatty(0) != 0
         var pending: [ChatImage] = []
         var asked = 0, failed = 0
         for path in image { attach(path, to: &pending) }
         if interactive {
             printError("MiniMind-V chat (\(bundle.model.config.language.hiddenSize)-wide, \(bundle.model.config.language.numHiddenLayers) layers). /image PATH, /reset, /quit.")
+            if let examples = bundle.generation?.exampleQuestions, !examples.isEmpty {
+                printError("It was trained on questions like: " + examples.joined(separator: " / "))
+            }
         }
         while true {
             if interactive { print(pending.isEmpty ? "> " : "[\(pending.count) image(s)] > ", terminator: ""); fflush(stdout) }
@@ -79,7 +86,13 @@ struct ChatCommand: ParsableCommand {
                 fflush(stdout)
                 pending.removeAll()
                 if result.finishReason == .contextFull { printError("(the context is full: the answer was cut; /reset to start over)") }
-                if session.lastDroppedTurns > 0 { printError("(dropped the \(session.lastDroppedTurns) oldest exchange(s) to fit the context)") }
+                if session.lastDroppedTurns > 0 {
+                    let kept = session.lastReattachedImages > 0 ? "; their image(s) stay attached" : ""
+                    printError("(dropped the \(session.lastDroppedTurns) oldest exchange(s) to fit the context of \(session.contextLength) tokens\(kept))")
+                }
+                if session.lastImagesLeftOut > 0 {
+                    printError("(warning: this answer was given WITHOUT the conversation's \(session.lastImagesLeftOut) earlier image(s): they no longer fit the context of \(session.contextLength) tokens; /reset and /image PATH to ask about an image again)")
+                }
                 if stats { printError("[\(result.stats.summary); seed \(result.stats.seed); \(result.finishReason.rawValue)]") }
             } catch {
                 failed += 1

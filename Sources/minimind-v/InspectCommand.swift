@@ -5,7 +5,12 @@ import MiniMindV
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "List a checkpoint's tensors (dtype, shape), its parameter count and the preset it matches.")
+        abstract: "List a checkpoint's tensors (dtype, shape), its parameter count and its configuration.",
+        discussion: """
+            For a model folder the configuration is its config.json, checked against the weights' shapes
+            (a disagreement is reported). For a weights file: the preset its shapes match, else the
+            decoder inferred from them (the head count is then an assumption).
+            """)
 
     @Argument(help: "A .pth/.bin, .safetensors, sharded index, or a model folder.")
     var path: String
@@ -28,16 +33,8 @@ struct InspectCommand: ParsableCommand {
         let dtypes = Dictionary(grouping: state.entries, by: { $0.tensor.dtype.rawValue }).mapValues(\.count)
         print("tensors: \(state.count) (\(dtypes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))")
         print("parameters: \(state.parameterCount) (\(fixed(Double(state.parameterCount) / 1e6, 2))M, tied tensors counted per key)")
-        let shapes = Weights.shapes(state)
-        if let preset = ConfigInference.matchingPreset(for: shapes) {
-            print("preset: \(preset.rawValue)")
-        } else if let lm = try? ConfigInference.language(from: shapes) {
-            print("preset: none matches; inferred decoder: hidden \(lm.hiddenSize), \(lm.numHiddenLayers) layers, heads \(lm.numAttentionHeads)/\(lm.numKeyValueHeads), ffn \(lm.intermediateSize)\(lm.moe != nil ? ", MoE" : "")\(lm.qkNorm ? ", QK-norm" : "")")
-        } else {
-            print("preset: none (not a MiniMind language model)")
-        }
-        if let projector = ConfigInference.projector(from: shapes) {
-            print("projector: \(projector.kind.rawValue) from \(projector.visionDim)-wide vision features")
+        for line in ModelInspection.configurationLines(path: URL(fileURLWithPath: path), shapes: Weights.shapes(state)) {
+            print(line)
         }
     }
 }

@@ -39,28 +39,29 @@ struct ModelLoadingOptions: ParsableArguments {
     }
 }
 
-/// The sampling flags shared by chat and caption (defaults: upstream evaluation's settings).
+/// The sampling flags shared by chat and caption. A flag not given takes the model folder's
+/// generation_config.json value, else upstream evaluation's default.
 struct SamplingFlags: ParsableArguments {
-    @Option(name: .long, help: "Sampling temperature, ≥ 0 (0 = greedy).")
-    var temperature: Float = 0.7
+    @Option(name: .long, help: "Sampling temperature (0 = greedy; default: the model's generation_config.json, else 0.7).")
+    var temperature: Float?
 
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1 = off).")
-    var topP: Float = 0.85
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1 = off; default: the model's, else 0.85).")
+    var topP: Float?
 
-    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0 = off).")
-    var topK: Int = 50
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0 = off; default: the model's, else 50).")
+    var topK: Int?
 
-    @Option(name: .customLong("repetition-penalty"), help: "Penalty for ids already in the sequence (1 = off).")
-    var repetitionPenalty: Float = 1.0
+    @Option(name: .customLong("repetition-penalty"), help: "Penalty for ids already in the sequence (1 = off; default: the model's, else 1).")
+    var repetitionPenalty: Float?
 
     @Option(name: .long, help: "Random seed (default: a random one, printed with --stats).")
     var seed: UInt64?
 
-    @Flag(name: .long, help: "Greedy decoding (argmax), deterministic.")
+    @Flag(name: .long, help: "Greedy decoding (argmax), deterministic (the default when the model's generation_config.json says do_sample false).")
     var greedy = false
 
-    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate per answer (0 up to 1048576).")
-    var maxNewTokens = 512
+    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate per answer (default: the model's, else 512).")
+    var maxNewTokens: Int?
 
     @Option(name: .customLong("stop"), help: "Stop when the answer contains this text (repeatable).")
     var stop: [String] = []
@@ -68,9 +69,19 @@ struct SamplingFlags: ParsableArguments {
     @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16 (faster, small error) or int8 (fastest, larger error); see Docs/Generation.md.")
     var decodeDType: DecodeDType = .f32
 
-    var options: SamplingOptions {
-        SamplingOptions(temperature: temperature, topP: topP, topK: topK, repetitionPenalty: repetitionPenalty,
-                        greedy: greedy, seed: seed, maxNewTokens: maxNewTokens, stopStrings: stop)
+    /// The options for `bundle`: its generation_config.json under the flags that were given.
+    /// A model that samples by default still samples when --temperature is given.
+    func options(for bundle: VLMBundle?) -> SamplingOptions {
+        var o = bundle?.generation?.samplingOptions() ?? SamplingOptions()
+        if let temperature { o.temperature = temperature; o.greedy = false }
+        if let topP { o.topP = topP }
+        if let topK { o.topK = topK }
+        if let repetitionPenalty { o.repetitionPenalty = repetitionPenalty }
+        if let maxNewTokens { o.maxNewTokens = maxNewTokens }
+        if greedy { o.greedy = true }
+        o.seed = seed
+        o.stopStrings = stop
+        return o
     }
 
 
@@ -84,12 +95,14 @@ extension ModelLoadingOptions {
     /// a model that cannot be loaded is reported on stderr and ends the command.
     func loadForGeneration(_ sampling: SamplingFlags) throws -> VLMBundle {
         // Checked in run() rather than validate(): a typed error naming the flag and its range, exit status 1.
-        try sampling.options.validate()
+        try sampling.options(for: nil).validate()
         let bundle: VLMBundle
         do { bundle = try load() } catch {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+        // The folder's generation_config.json values are numbers from outside too.
+        try sampling.options(for: bundle).validate()
         bundle.model.language.setDecodeDType(sampling.decodeDType)
         return bundle
     }

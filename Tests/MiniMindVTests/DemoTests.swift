@@ -144,8 +144,8 @@ final class DemoTests: XCTestCase {
     /// - blanked image ≤ SFT − 0.2: without its image the model must fall back to guessing.
     /// - after SFT > pretrain only.
     func testQuickDemoAnswersUnseenImagesAboveChance() throws {
-        let out = try temporaryFolder()
-        let result = try DemoPipeline.run(settings: .quick(seed: 42), output: out)
+        let result = try QuickDemoRun.shared()
+        let out = result.output
         let score = result.score
         XCTAssertGreaterThanOrEqual(score.overall, 0.50, DemoSummary.text(result))
         XCTAssertGreaterThanOrEqual(score.accuracy(.count), 0.60, DemoSummary.text(result))

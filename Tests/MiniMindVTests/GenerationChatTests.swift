@@ -94,6 +94,69 @@ final class GenerationChatTests: XCTestCase {
         XCTAssertNoThrow(try session.ask("hello"), "the session continues")
     }
 
+    /// Dropped exchanges hand their image to the first exchange kept, so the conversation still
+    /// sees it; the answer equals a fresh full prefill of what was kept (the image spliced in).
+    func testDroppedTurnsKeepTheConversationsImage() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        let image = ChatImage(try GenerationTestSupport.picture(seed: 6))
+        let options = SamplingOptions(greedy: true, maxNewTokens: 4, eosTokenIds: [])
+        let session = ChatSession(generator: gen, options: options, contextLength: 80)
+        _ = try session.ask("describe the picture", images: [image])
+        var drops = 0
+        for _ in 0..<5 {
+            let answer = try session.ask("the cat sat on the mat")
+            if session.lastDroppedTurns > 0 {
+                drops += 1
+                XCTAssertEqual(session.lastReattachedImages, 1, "the dropped first exchange's image was carried forward")
+            }
+            XCTAssertEqual(session.lastImagesLeftOut, 0)
+            XCTAssertEqual(session.turns.flatMap(\.images).map(\.key), [image.key], "the image stays in the conversation")
+            XCTAssertTrue(session.turns[0].question.hasPrefix("<image>"))
+            let kept = gen.tokenizer.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
+            XCTAssertLessThanOrEqual(kept.count + 4, 80)
+            let direct = try gen.generate(GenerationPrompt(ids: kept, images: [image.image]), options: options)
+            XCTAssertEqual(direct.ids, answer.ids, "the answer is the one a full prefill with the image gives")
+        }
+        XCTAssertGreaterThan(drops, 0, "80 tokens cannot hold six exchanges")
+    }
+
+    /// The answer budget is clipped to what is left before any exchange is dropped: with
+    /// maxNewTokens = the whole context (the demo model's case: 512 and 512) a follow-up keeps the
+    /// conversation, and the answer stops with .contextFull at the latest.
+    func testAnswerBudgetIsClippedBeforeHistoryIsDropped() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        let image = ChatImage(try GenerationTestSupport.picture(seed: 7))
+        let session = ChatSession(generator: gen, options: SamplingOptions(greedy: true, maxNewTokens: 6, eosTokenIds: []),
+                                  contextLength: 256)
+        _ = try session.ask("describe the picture", images: [image])
+        session.options.maxNewTokens = 256
+        let second = try session.ask("what is in this image")
+        XCTAssertEqual(session.lastDroppedTurns, 0, "the prompt leaves more than min(256, 256/4) = 64 tokens: nothing dropped")
+        XCTAssertEqual(session.turns.count, 2)
+        XCTAssertEqual(session.turns[0].images.map(\.key), [image.key])
+        XCTAssertEqual(second.finishReason, .contextFull, "no eos: the answer runs until the context is full")
+        XCTAssertEqual(session.cachedTokenCount, 256)
+    }
+
+    /// When the image itself no longer fits beside the question, the answer is given without it
+    /// and the session says so.
+    func testImageThatNoLongerFitsIsReported() throws {
+        let gen = try GenerationTestSupport.tinyGenerator()
+        let image = ChatImage(try GenerationTestSupport.picture(seed: 8))
+        let long = "describe the picture please, the cat sat on the mat in the park"
+        let alone = gen.tokenizer.encode(try gen.chatPromptText([.user(long)])).count
+        let withImage = gen.tokenizer.encode(try gen.chatPromptText([.user(gen.expandImages("<image>\n" + long))])).count
+        XCTAssertLessThan(alone, withImage)
+        let session = ChatSession(generator: gen, options: SamplingOptions(greedy: true, maxNewTokens: 1, eosTokenIds: []),
+                                  contextLength: withImage)
+        _ = try session.ask("hi", images: [image])
+        XCTAssertEqual(session.lastImagesLeftOut, 0)
+        _ = try session.ask(long)
+        XCTAssertEqual(session.lastDroppedTurns, 1)
+        XCTAssertEqual(session.lastImagesLeftOut, 1, "the image did not fit: the answer was given without it")
+        XCTAssertTrue(session.turns.flatMap(\.images).isEmpty)
+    }
+
     func testImageMarkerMismatchIsAClearError() throws {
         let gen = try GenerationTestSupport.tinyGenerator()
         let session = ChatSession(generator: gen, options: greedy, contextLength: 256)

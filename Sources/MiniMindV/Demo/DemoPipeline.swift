@@ -10,6 +10,8 @@ public struct DemoResult: Sendable {
     public var answers: [DemoAnswer] = []
     public var blankAnswers: [DemoAnswer] = []
     public var pretrainAnswers: [DemoAnswer] = []
+    /// The model's caption of each test image (greedy, `DemoLanguage.captionQuestion`).
+    public var captions: [DemoCaption] = []
     public var curves: [DemoCurve] = []
     /// Share of the unseen images' cells whose nearest phrase (CLIP stage, zero-shot) is their own.
     public var cellAccuracy: Double = 0
@@ -17,6 +19,8 @@ public struct DemoResult: Sendable {
     public var score: DemoScore { DemoScore(answers) }
     public var blankScore: DemoScore { DemoScore(blankAnswers) }
     public var pretrainScore: DemoScore { DemoScore(pretrainAnswers) }
+    /// Share of test images captioned exactly as their scene's caption.
+    public var captionAccuracy: Double { Double(captions.filter(\.correct).count) / Double(max(captions.count, 1)) }
     public var totalSeconds: Double { timings.reduce(0) { $0 + $1.seconds } }
     public var modelFolder: URL { output.appendingPathComponent("model") }
     public var report: URL { output.appendingPathComponent("report.html") }
@@ -146,13 +150,22 @@ public enum DemoPipeline {
         progress?.update(testSamples.count)
         result.blankAnswers = try DemoEvaluation.answer(vlm: vlm, builder: builder, samples: testSamples, imageIndex: nil,
                                                         features: blankFeatures)
+        let testImages = heldOutImages.names.filter { $0.hasPrefix("test-") }
+        result.captions = try DemoEvaluation.captions(
+            vlm: vlm, builder: builder, names: testImages,
+            expected: try testImages.map { name in
+                guard let scene = files.scenes[name] else { throw DemoError.io(path: name, reason: "no scene for this image") }
+                return DemoLanguage.caption(scene)
+            },
+            imageIndex: testImages.map { heldOutImages.row[$0] ?? 0 }, features: heldOutFeatures)
         progress?.update(2 * testSamples.count)
-        progress?.finish(String(format: "accuracy %.1f%%, blank image %.1f%%", 100 * result.score.overall,
-                                100 * result.blankScore.overall))
+        progress?.finish(String(format: "accuracy %.1f%%, blank image %.1f%%, captions exactly right %.1f%%",
+                                100 * result.score.overall, 100 * result.blankScore.overall, 100 * result.captionAccuracy))
         lap("evaluation (incl. pretrain-only)")
 
         // 8. Model folder and report.
-        try VLMBundle(model: vlm, tokenizer: tokenizer).save(to: result.modelFolder, tokenizerFiles: tokenizerFolder)
+        try VLMBundle(model: vlm, tokenizer: tokenizer, generation: DemoLanguage.generationConfig(eos: tokenizer.eosTokenID))
+            .save(to: result.modelFolder, tokenizerFiles: tokenizerFolder)
         lap("save")
         try DemoReport.write(result, images: files.images, to: result.report)
         return result

@@ -32,6 +32,19 @@ public struct DemoQA: Codable, Equatable, Sendable {
 public enum DemoLanguage {
     /// The user turn of a captioning (pretrain) sample.
     public static let describePrompt = "Describe the image."
+    /// The caption question as a single turn asks it (image first, as in the pretrain file).
+    public static let captionQuestion = "<image>\n" + describePrompt
+    /// Enough for the longest caption (three objects: 3 × 3 words and 2 commas, each one token, + eos).
+    public static let captionTokens = 32
+
+    /// What the saved model folder's generation_config.json says: greedy, as the report's answers
+    /// were made; the caption question of the training data; one question of each type as examples.
+    public static func generationConfig(eos: Int?) -> GenerationConfig {
+        GenerationConfig(doSample: false, maxNewTokens: captionTokens, eosTokenId: eos.map { [$0] },
+                         captionPrompt: captionQuestion,
+                         exampleQuestions: ["What colour is the circle?", "What shape is in the northwest?",
+                                            "How many shapes are there?", "Is there a red circle?"])
+    }
     static let numberWords = ["zero", "one", "two", "three", "four"]
 
     /// "northwest circle red, centre square blue": each object as place, shape, colour, in reading

@@ -30,6 +30,8 @@ enum DemoReport {
         }
         h += "<tr><th>all</th><th>\(r.answers.count)</th><th>\(pct(score.overall))</th><th>\(pct(blank.overall))</th>"
         h += "<th>\(pct(pre.overall))</th><th></th></tr></table>\n"
+        h += "<p>Captions (“\(escape(DemoLanguage.describePrompt))”, greedy) exactly right: \(pct(r.captionAccuracy)) of "
+        h += "\(r.captions.count) test images.</p>\n"
         h += "<p>“Image blanked” gives every question the mean training image instead of its own: accuracy falls to about the "
         h += "share of the most common answer, so the answers above come from looking at the image. Vision tower (CLIP per cell): "
         h += "cells of unseen images whose nearest phrase is their own (225 phrases: 25 contents × 9 places): \(pct(r.cellAccuracy)).</p>\n"
@@ -47,9 +49,15 @@ enum DemoReport {
             if byImage[a.image] == nil { order.append(a.image) }
             byImage[a.image, default: []].append(a)
         }
+        let captions = Dictionary(r.captions.map { ($0.image, $0) }, uniquingKeysWith: { a, _ in a })
         for name in order.prefix(maxImages) {
             let data = (try? Data(contentsOf: images.appendingPathComponent(name))) ?? Data()
             h += "<div class=\"card\"><img class=\"scene\" src=\"data:image/png;base64,\(data.base64EncodedString())\" title=\"\(escape(name))\">"
+            h += "<div><code>\(escape(name))</code></div>"
+            if let c = captions[name] {
+                let mark = c.correct ? "<span class=\"ok\">✓</span>" : "<span class=\"bad\">✗ (expected \(escape(c.expected)))</span>"
+                h += "<div>\(escape(DemoLanguage.describePrompt)) → <b>\(escape(c.caption.isEmpty ? "(nothing)" : c.caption))</b> \(mark)</div>"
+            }
             for a in byImage[name] ?? [] {
                 let mark = a.correct ? "<span class=\"ok\">✓</span>" : "<span class=\"bad\">✗ (expected \(escape(a.expected)))</span>"
                 h += "<div>\(escape(a.question)) → <b>\(escape(a.answer.isEmpty ? "(nothing)" : a.answer))</b> \(mark)</div>"

@@ -13,6 +13,7 @@ public enum DemoSummary {
             s += "\(pct(score.accuracy(t)))      \(pct(blank.accuracy(t)))          \(pct(pre.accuracy(t)))          \(pct(t.chance))\n"
         }
         s += "all             \(pct(score.overall))      \(pct(blank.overall))          \(pct(pre.overall))\n"
+        s += "captions exactly right: \(pct(r.captionAccuracy)) of \(r.captions.count) test images\n"
         s += "stages: " + r.timings.map { "\($0.stage) " + String(format: "%.1f s", $0.seconds) }.joined(separator: ", ") + "\n"
         s += "report: \(r.report.path)\nmodel:  \(r.modelFolder.path)\n"
         s += "try:    minimind-v chat --model \(r.modelFolder.path) --image \(r.output.path)/data/images/test-00000.png"

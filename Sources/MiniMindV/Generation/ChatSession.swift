@@ -7,11 +7,14 @@ import Foundation
 /// its new tokens; an edited or re-tokenised history falls back to the point where they differ).
 /// Projected image features are cached by image content (ChatImage.key).
 ///
-/// Context policy: the cache holds `contextLength` tokens. When the rendered conversation plus
-/// `maxNewTokens` does not fit, the oldest turns (question with its answer and images) are dropped,
-/// never the system prompt or the new question, until it fits or only the new question is left. If
-/// the prompt alone leaves no room for one token, `GenerationError.promptTooLong` is thrown and the
-/// session is unchanged. Otherwise the answer may stop early with `FinishReason.contextFull`.
+/// Context policy: the cache holds `contextLength` tokens. An answer gets what is left of the cache
+/// after the prompt, up to `maxNewTokens` (it stops with `FinishReason.contextFull` when the cache is
+/// full). Only when the rendered conversation leaves less than `answerReserve` tokens are the oldest
+/// exchanges dropped (never the system prompt or the new question). The images of dropped exchanges
+/// are re-attached to the first exchange kept (or to the new question), so a conversation about an
+/// image keeps its image; only when the prompt with them leaves no room at all are they left out,
+/// oldest first, and `lastImagesLeftOut` says so. If the prompt alone leaves no room for one token,
+/// `GenerationError.promptTooLong` is thrown and the session is unchanged.
 public final class ChatSession {
     public struct Turn: Sendable {
         public var question: String
@@ -31,6 +34,16 @@ public final class ChatSession {
     public private(set) var lastStats = GenerationStats()
     /// Turns the context policy dropped during the last question.
     public private(set) var lastDroppedTurns = 0
+    /// Images of dropped turns that the last question carried forward (re-attached, still seen).
+    public private(set) var lastReattachedImages = 0
+    /// Images of the conversation that did not fit with the last question: its answer was given
+    /// without them. 0 whenever every image the conversation was about is still in the prompt.
+    public private(set) var lastImagesLeftOut = 0
+    /// The fewest answer tokens a question must leave room for before old turns are dropped
+    /// (nil: `min(maxNewTokens, contextLength / 4)`). A smaller budget than `maxNewTokens` is not
+    /// worth losing the conversation for: most answers are short, and a long one ends with
+    /// `.contextFull` instead.
+    public var answerReserve: Int?
     /// Most projected images kept in the feature cache.
     public var featureCacheLimit = 16
 
@@ -82,17 +95,27 @@ public final class ChatSession {
         let markers = question.components(separatedBy: marker).count - 1
         let text = String(repeating: marker + "\n", count: max(images.count - markers, 0)) + question
 
-        // Render, dropping the oldest turns while prompt + budget does not fit.
+        // Render, dropping the oldest turns while the prompt leaves less than the reserve; their
+        // images travel forward with the conversation (see the type's comment).
+        let reserve = max(1, min(options.maxNewTokens, answerReserve ?? contextLength / 4))
         var kept = turns
-        var dropped = 0
-        var ids = try render(kept, question: text)
-        while ids.count + options.maxNewTokens > contextLength && !kept.isEmpty {
-            kept.removeFirst()
-            dropped += 1
-            ids = try render(kept, question: text)
+        var carried: [ChatImage] = []
+        var leftOut = 0
+        var (rendered, ids) = try render(kept, carrying: carried, question: text, images: images)
+        while ids.count + reserve > contextLength && !kept.isEmpty {
+            let dropped = kept.removeFirst()
+            let present = Set((kept.flatMap(\.images) + images + carried).map(\.key))
+            carried += dropped.images.filter { !present.contains($0.key) }
+            (rendered, ids) = try render(kept, carrying: carried, question: text, images: images)
         }
+        while ids.count >= contextLength && !carried.isEmpty {
+            carried.removeFirst()
+            leftOut += 1
+            (rendered, ids) = try render(kept, carrying: carried, question: text, images: images)
+        }
+        let dropped = turns.count - kept.count
         guard ids.count < contextLength else { throw GenerationError.promptTooLong(tokens: ids.count, context: contextLength) }
-        let allImages = kept.flatMap(\.images) + images
+        let allImages = rendered.flatMap(\.images)
         try generator.validate(GenerationPrompt(ids: ids, images: allImages.map(\.image)))
 
         // Reuse the cached prefix; never start inside an image run, always run at least one token.
@@ -116,9 +139,13 @@ public final class ChatSession {
         let outcome = try generator.decode(cache: cache, prefill: embeddings, sequence: ids, options: options, stats: stats,
                                            onToken: onToken)
         cachedIds = ids + outcome.fedIds
-        turns = kept + [Turn(question: text, images: images, answer: outcome.result.text)]
+        var asked = rendered
+        asked[asked.count - 1].answer = outcome.result.text
+        turns = asked
         lastStats = outcome.result.stats
         lastDroppedTurns = dropped
+        lastReattachedImages = carried.count
+        lastImagesLeftOut = leftOut
         return outcome.result
     }
 
@@ -128,9 +155,19 @@ public final class ChatSession {
         return Generator.stream { onToken in try session.value.ask(question, images: images, onToken: onToken) }
     }
 
-    private func render(_ turns: [Turn], question: String) throws -> [Int] {
-        let text = try generator.chatPromptText(Self.messages(system: system, turns: turns, question: question), thinking: thinking)
-        return generator.tokenizer.encode(text)
+    /// The turns as they will be rendered (`carried` images re-attached in front of the first turn,
+    /// the new question last with an empty answer) and the prompt's ids.
+    private func render(_ kept: [Turn], carrying carried: [ChatImage], question: String,
+                        images: [ChatImage]) throws -> (turns: [Turn], ids: [Int]) {
+        var all = kept + [Turn(question: question, images: images, answer: "")]
+        if !carried.isEmpty {
+            let marker = generator.config.imageMarker
+            all[0].question = String(repeating: marker + "\n", count: carried.count) + all[0].question
+            all[0].images = carried + all[0].images
+        }
+        let text = try generator.chatPromptText(Self.messages(system: system, turns: Array(all.dropLast()), question: all[all.count - 1].question),
+                                                thinking: thinking)
+        return (all, generator.tokenizer.encode(text))
     }
 
     /// Projected features [N, tokens, hidden] of `images`, computing only those not cached.

@@ -7,17 +7,24 @@ import Foundation
 ///     config.json            VLMConfig (language fields use the upstream names)
 ///     model.safetensors      release keys: model.*, lm_head.weight, vision_proj.*
 ///     tokenizer.json, tokenizer_config.json
+///     generation_config.json (optional) GenerationConfig: sampling defaults and the prompts the model was trained with
 ///     vision/                a Hugging Face vision folder (config.json, model.safetensors, preprocessor_config.json)
 public final class VLMBundle {
     public let model: MiniMindVLM
     public let tokenizer: Tokenizer
     public let template: ChatTemplate
+    /// The folder's generation_config.json (nil: it has none, e.g. release weights).
+    public var generation: GenerationConfig?
 
-    public init(model: MiniMindVLM, tokenizer: Tokenizer) throws {
+    public init(model: MiniMindVLM, tokenizer: Tokenizer, generation: GenerationConfig? = nil) throws {
         self.model = model
         self.tokenizer = tokenizer
+        self.generation = generation
         template = try ChatTemplate(tokenizer: tokenizer)
     }
+
+    /// The question a caption asks: the model's own (generation_config.json), else upstream's.
+    public var captionPrompt: String { generation?.captionPrompt ?? GenerationConfig.upstreamCaptionPrompt }
 
     /// Loads a model folder written by `save(to:)`.
     public static func load(folder url: URL) throws -> VLMBundle {
@@ -31,7 +38,8 @@ public final class VLMBundle {
                                     projector: MiniMindVLM.makeProjector(config, seed: 0), vision: vision)
         try model.loadReleaseWeights(try Weights.read(url.appendingPathComponent("model.safetensors")))
         model.eval()
-        return try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: url))
+        return try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: url),
+                             generation: try GenerationConfig.load(folder: url, vocabularySize: config.language.vocabSize))
     }
 
     /// Loads the upstream release layout: a weights file (`sft_vlm_512.pth`, safetensors, …), a vision
@@ -79,6 +87,7 @@ public final class VLMBundle {
             guard fm.fileExists(atPath: src.path) else { continue }
             try Data(contentsOf: src).write(to: dst, options: .atomic)
         }
+        try generation?.write(folder: url)
         guard let vision = model.vision as? ViTVisionEncoder else {
             throw ModelError.incompatible("only the built-in ViT vision encoder can be saved into a model folder")
         }

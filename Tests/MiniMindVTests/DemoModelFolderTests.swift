@@ -1,0 +1,98 @@
+// The newcomer's path after the demo (issue 20): the model folder the demo writes, used the way the
+// README's quickstart uses it — chat with follow-up questions, caption, inspect.
+import Foundation
+import XCTest
+@testable import MiniMindV
+
+final class DemoModelFolderTests: XCTestCase {
+    /// The quick demo's result and its model folder, loaded at the demo's thread count (so the float
+    /// sums run in the order the demo's own evaluation used).
+    private func demoModel() throws -> (DemoResult, VLMBundle, [DemoSample]) {
+        let result = try QuickDemoRun.shared()
+        let previousThreads = Threads.count
+        Threads.set(result.settings.threads)
+        addTeardownBlock { Threads.set(previousThreads) }
+        let files = DemoDataFiles(folder: result.output.appendingPathComponent("data"))
+        return (result, try VLMBundle.load(folder: result.modelFolder), try DemoDataReader.read(files.test, images: files.images))
+    }
+
+    private func image(_ result: DemoResult, _ name: String) throws -> ChatImage {
+        try ChatImage(contentsOf: result.output.appendingPathComponent("data/images").appendingPathComponent(name))
+    }
+
+    /// A follow-up question keeps the image: asked second in a chat, "How many shapes are there?" gets
+    /// the answer it gets asked alone (and that the demo's own evaluator gave), with the answer budget
+    /// at the library default of 512 tokens — the whole context of the demo model, which used to drop
+    /// the first exchange and its image at every follow-up.
+    func testFollowUpQuestionKeepsTheImage() throws {
+        let (result, bundle, test) = try demoModel()
+        let generator = Generator(bundle: bundle)
+        let options = SamplingOptions(greedy: true, maxNewTokens: 512)
+        XCTAssertEqual(bundle.model.config.language.maxPositionEmbeddings, 512)
+        let reported = Dictionary(result.answers.filter { $0.type == .count }.map { ($0.image, $0.answer) },
+                                  uniquingKeysWith: { a, _ in a })
+        let images = Array(Set(test.map(\.image))).sorted().prefix(12)
+        XCTAssertEqual(images.count, 12)
+        for name in images {
+            let questions = test.filter { $0.image == name }
+            let first = try XCTUnwrap(questions.first { $0.type == .colour } ?? questions.first { $0.type == .shape })
+            let count = try XCTUnwrap(questions.first { $0.type == .count }).conversations[0].content
+                .replacingOccurrences(of: "<image>\n", with: "")
+            let picture = try image(result, name)
+
+            let alone = ChatSession(generator: generator, options: options)
+            let single = try alone.ask(count, images: [picture]).text.trimmingCharacters(in: .whitespacesAndNewlines)
+            XCTAssertEqual(single, reported[name], "\(name): the chat path answers as the demo's evaluator did")
+
+            let chat = ChatSession(generator: generator, options: options)
+            _ = try chat.ask(first.conversations[0].content.replacingOccurrences(of: "<image>\n", with: ""), images: [picture])
+            let followUp = try chat.ask(count).text.trimmingCharacters(in: .whitespacesAndNewlines)
+            XCTAssertEqual(chat.lastDroppedTurns, 0, name)
+            XCTAssertEqual(chat.lastImagesLeftOut, 0, name)
+            XCTAssertEqual(chat.turns[0].images.map(\.key), [picture.key], name)
+            XCTAssertEqual(followUp, single, "\(name): the follow-up answers as the single question does")
+        }
+    }
+
+    /// The folder carries its caption prompt (generation_config.json), and the caption command's path
+    /// — the folder's prompt and sampling defaults, batched generation — gives the captions the demo's
+    /// report shows.
+    func testCaptionUsesTheFoldersPromptAndMatchesTheReport() throws {
+        let (result, bundle, _) = try demoModel()
+        let config = try XCTUnwrap(bundle.generation, "the demo writes generation_config.json")
+        XCTAssertEqual(bundle.captionPrompt, "<image>\n" + DemoLanguage.describePrompt)
+        XCTAssertEqual(config.doSample, false)
+        let options = config.samplingOptions()
+        XCTAssertTrue(options.isGreedy)
+        let generator = Generator(bundle: bundle)
+        let captions = Array(result.captions.prefix(12))
+        XCTAssertEqual(captions.count, 12)
+        let prompts = try captions.map { try generator.chatPrompt(bundle.captionPrompt, images: [try image(result, $0.image).image]) }
+        var texts: [String] = []
+        for start in stride(from: 0, to: prompts.count, by: 4) {  // the caption command's default batch size
+            texts += try generator.generateBatch(Array(prompts[start..<min(start + 4, prompts.count)]), options: options).map(\.text)
+        }
+        // Equal to the report's, right or wrong: the quick model has not learned captions (it answers
+        // one word), so their correctness is not what this checks.
+        XCTAssertEqual(texts, captions.map(\.caption))
+    }
+
+    /// inspect reads the folder's config.json: 4 heads / 2 KV heads (the shapes alone would suggest
+    /// 8/4, upstream's head count, since q_proj is 64 = heads × head_dim either way).
+    func testInspectReadsTheFoldersConfig() throws {
+        let result = try QuickDemoRun.shared()
+        let shapes = Weights.shapes(try Weights.read(result.modelFolder))
+        let lines = ModelInspection.configurationLines(path: result.modelFolder, shapes: shapes)
+        XCTAssertTrue(lines[0].hasPrefix("config.json: decoder hidden 64, 2 layers, heads 4/2 (head dim 16)"), lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains("weights: agree with config.json"), lines.joined(separator: "\n"))
+        XCTAssertEqual(try ConfigInference.language(from: shapes).numAttentionHeads, 8, "what guessing from shapes gives")
+
+        // A config.json the weights contradict is reported, naming what differs.
+        var wrong = try JSONDecoder().decode(VLMConfig.self, from: Data(contentsOf: result.modelFolder.appendingPathComponent("config.json")))
+        wrong.language.numKeyValueHeads = 4
+        wrong.language.numHiddenLayers = 3
+        let problems = ModelInspection.contradictions(wrong, shapes: shapes)
+        XCTAssertEqual(problems, ["layer count is 2 in the weights, 3 in config.json",
+                                  "k_proj width is 32 in the weights, 64 in config.json (4 KV heads × head dim 16)"])
+    }
+}
