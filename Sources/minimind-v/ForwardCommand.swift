@@ -65,7 +65,7 @@ struct ForwardCommand: ParsableCommand {
         let logits = try noGrad { () throws -> Tensor in
             guard !image.isEmpty else { return model.logits(ids: ids) }
             let images = try image.map { try RGBImage(contentsOf: URL(fileURLWithPath: $0)) }
-            let pixels = try model.vision.preprocessing(images)
+            let pixels = try model.preprocess(images)
             let projected = model.project(model.visionFeatures(pixels))
             return model.logits(ids: ids, images: projected, imagesPerSample: [Array(0..<images.count)])
         }

@@ -11,7 +11,7 @@ struct ModelLoadingOptions: ParsableArguments {
     @Option(name: .long, help: "Release weights (.pth / .safetensors, e.g. sft_vlm_512.pth; needs --vision and --tokenizer) or a model folder.")
     var weights: String?
 
-    @Option(name: .long, help: "Vision encoder folder (Hugging Face CLIP/SigLIP layout) for --weights.")
+    @Option(name: .long, help: "Vision encoder folder (Hugging Face CLIP/SigLIP layout) for --weights; without it, text only.")
     var vision: String?
 
     @Option(name: .long, help: "Tokenizer folder (tokenizer.json + tokenizer_config.json) for --weights.")
@@ -22,7 +22,7 @@ struct ModelLoadingOptions: ParsableArguments {
 
     func validate() throws {
         switch (model, weights) {
-        case (nil, nil): throw ValidationError("give --model DIR, or --weights FILE with --vision DIR and --tokenizer DIR")
+        case (nil, nil): throw ValidationError("give --model DIR, or --weights FILE with --tokenizer DIR (and --vision DIR for images)")
         case (.some, .some): throw ValidationError("give either --model or --weights, not both")
         case (nil, .some), (.some, nil): break  // a --weights file without --vision/--tokenizer is refused by load()
         }
@@ -33,7 +33,7 @@ struct ModelLoadingOptions: ParsableArguments {
     func load() throws -> VLMBundle {
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
         if let model { return try VLMBundle.load(folder: url(model)) }
-        guard let weights else { throw ValidationError("give --model DIR, or --weights FILE with --vision DIR and --tokenizer DIR") }
+        guard let weights else { throw ValidationError("give --model DIR, or --weights FILE with --tokenizer DIR (and --vision DIR for images)") }
         return try VLMBundle.load(path: url(weights), vision: vision.map(url), tokenizer: tokenizer.map(url),
                                   preset: try preset.map(VLMPreset.named))
     }

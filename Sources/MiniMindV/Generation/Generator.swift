@@ -81,7 +81,7 @@ public final class Generator: @unchecked Sendable {
     public func pixels(_ images: [RGBImage], stats: inout GenerationStats) throws -> Tensor {
         let start = monotonicSeconds()
         defer { stats.preprocessSeconds += monotonicSeconds() - start }
-        return try model.vision.preprocessing(images)
+        return try model.preprocess(images)
     }
 
     /// Projected image embeddings [N, tokens, hidden] (vision encoder + projector, no gradient).

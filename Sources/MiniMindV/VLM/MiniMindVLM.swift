@@ -40,6 +40,13 @@ public final class MiniMindVLM: Module {
         }
     }
 
+    /// Preprocessed pixels [N, 3, H, W] for the vision tower; an error when the model has none
+    /// (loaded for text only).
+    public func preprocess(_ images: [RGBImage]) throws -> Tensor {
+        if vision is MissingVisionEncoder { throw ModelError.incompatible(MissingVisionEncoder.message) }
+        return try vision.preprocessing(images)
+    }
+
     /// Vision features of preprocessed pixels [N, 3, H, W] (no gradient: the encoder is frozen).
     public func visionFeatures(_ pixels: Tensor) -> Tensor { noGrad { vision.encode(pixels) } }
 

@@ -33,7 +33,10 @@ public final class VLMBundle {
             throw ModelError.missingFile("\(configURL.path) (a MiniMindV model folder has config.json, model.safetensors, tokenizer.json and vision/)")
         }
         let config = try JSONDecoder().decode(VLMConfig.self, from: Data(contentsOf: configURL))
-        let vision = try ViTVisionEncoder.load(folder: url.appendingPathComponent("vision"))
+        // Without vision/ the folder still serves text prompts; images are then refused.
+        let visionURL = url.appendingPathComponent("vision")
+        let vision: VisionEncoder = FileManager.default.fileExists(atPath: visionURL.appendingPathComponent("config.json").path)
+            ? try ViTVisionEncoder.load(folder: visionURL) : MissingVisionEncoder(config: config.vision)
         let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
                                     projector: MiniMindVLM.makeProjector(config, seed: 0), vision: vision)
         try model.loadReleaseWeights(try Weights.read(url.appendingPathComponent("model.safetensors")))
@@ -44,11 +47,18 @@ public final class VLMBundle {
 
     /// Loads the upstream release layout: a weights file (`sft_vlm_512.pth`, safetensors, …), a vision
     /// folder and a tokenizer folder. Without a preset the configuration is inferred from the weights.
-    public static func load(weights: URL, vision: URL, tokenizer: URL, preset: VLMPreset? = nil) throws -> VLMBundle {
+    /// Without a vision folder the model takes text only (images are refused with a clear error).
+    public static func load(weights: URL, vision: URL?, tokenizer: URL, preset: VLMPreset? = nil) throws -> VLMBundle {
         let state = try Weights.read(weights)
         var config = try preset?.config ?? ConfigInference.vlm(from: Weights.shapes(state))
-        let encoder = try ViTVisionEncoder.load(folder: vision)
-        config.vision = encoder.config
+        let encoder: VisionEncoder
+        if let vision {
+            let tower = try ViTVisionEncoder.load(folder: vision)
+            config.vision = tower.config
+            encoder = tower
+        } else {
+            encoder = MissingVisionEncoder(config: config.vision)
+        }
         let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
                                     projector: MiniMindVLM.makeProjector(config, seed: 0), vision: encoder)
         try model.loadReleaseWeights(state)
@@ -57,16 +67,16 @@ public final class VLMBundle {
     }
 
     /// One entry point for both layouts: a model folder (config.json + vision/), or release weights
-    /// with `vision` and `tokenizer` folders (both required then).
+    /// with a `tokenizer` folder and, for images, a `vision` folder.
     public static func load(path: URL, vision: URL?, tokenizer: URL?, preset: VLMPreset? = nil) throws -> VLMBundle {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path.path, isDirectory: &isDir)
         guard exists else { throw ModelError.missingFile(path.path) }
-        if isDir.boolValue && FileManager.default.fileExists(atPath: path.appendingPathComponent("vision/config.json").path) {
+        if isDir.boolValue && (try? ModelSource.readConfig(path.appendingPathComponent("config.json"))) != nil {
             return try load(folder: path)
         }
-        guard let vision, let tokenizer else {
-            throw ModelError.incompatible("\(path.path) is not a MiniMindV model folder; release weights need --vision DIR and --tokenizer DIR")
+        guard let tokenizer else {
+            throw ModelError.incompatible("\(path.path) is not a MiniMindV model folder; release weights need --tokenizer DIR (and --vision DIR for images)")
         }
         return try load(weights: path, vision: vision, tokenizer: tokenizer, preset: preset)
     }
