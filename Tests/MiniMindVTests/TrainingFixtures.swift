@@ -17,7 +17,7 @@ enum TrainingFixtures {
     /// The tiny VLM of a fixture kind ("vlm2" Llama + Linear, "vlm3" Qwen3 + MLP) with the script's weights.
     static func model(kind: String, lmConfig: Any) throws -> MiniMindVLM {
         var lm = try JSONDecoder().decode(LanguageModelConfig.self, from: JSONSerialization.data(withJSONObject: lmConfig))
-        let isV2 = kind.hasPrefix("vlm2")  // "vlm2", "vlm2moe"
+        let isV2 = kind.hasPrefix("vlm2")  // "vlm2", "vlm2moe" (else "vlm3", "vlm3moe")
         lm.qkNorm = !isV2
         // A 3×3-patch vision tower gives 9 tokens of width 24; training only sees its (fixture) features.
         let vision = VisionConfig(kind: isV2 ? .clip : .siglip, hiddenSize: 24, intermediateSize: 48, numHiddenLayers: 1,

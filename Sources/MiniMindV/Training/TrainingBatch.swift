@@ -18,10 +18,13 @@ public struct TrainingBatch {
     /// Real (non-padding) input tokens.
     public let realTokens: Int
 
-    public init(_ samples: [TrainingSample], padTo fixedLength: Int? = nil) {
+    /// `padTo`: upstream's fixed length. It runs `fixedLength − 1` positions (MiniMind2-V: X = ids[:-1]),
+    /// or all `fixedLength` with `inputsAtFullLength` (minimind-3v feeds the whole padded sequence and
+    /// shifts the labels in the loss; the last position has no target). Only MoE routers see the difference.
+    public init(_ samples: [TrainingSample], padTo fixedLength: Int? = nil, inputsAtFullLength: Bool = false) {
         precondition(!samples.isEmpty, "TrainingBatch: empty batch")
         let longest = samples.map(\.ids.count).max() ?? 1
-        let length = max(1, (fixedLength.map { max($0, longest) } ?? longest) - 1)
+        let length = fixedLength.map { max(1, max($0, longest) - (inputsAtFullLength ? 0 : 1)) } ?? max(1, longest - 1)
         var ids = [Int](repeating: TrainingSample.padId, count: samples.count * length)
         var targets = [Int](repeating: TrainingSample.ignoreLabel, count: samples.count * length)
         var imagesPerSample: [[Int]] = []

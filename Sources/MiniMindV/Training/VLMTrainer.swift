@@ -26,7 +26,7 @@ public final class VLMTrainer: Trainer {
                 features: VisionFeatureExtractor? = nil, outputDirectory: URL? = nil) throws {
         try recipe.validate()
         guard samples.count > 0 else { throw TrainingError.noSamples("the dataset has no usable rows") }
-        if recipe.padToMaxLength {  // every batch runs max_seq_len − 1 positions
+        if recipe.padToMaxLength {  // every batch runs max_seq_len (minimind-3v) or max_seq_len − 1 positions
             try InputRange.check("--max-seq-len", recipe.maxSeqLen, in: 2...model.config.language.maxPositionEmbeddings,
                                  note: "--pad-to-max-length runs every batch at it and the model has \(model.config.language.maxPositionEmbeddings) positions")
         }
@@ -130,7 +130,7 @@ public final class VLMTrainer: Trainer {
                     }
                 }
                 if !batchSamples.isEmpty {
-                    let batch = TrainingBatch(batchSamples, padTo: fixed)
+                    let batch = TrainingBatch(batchSamples, padTo: fixed, inputsAtFullLength: model.config.projector == .mlp)
                     let positions = model.config.language.maxPositionEmbeddings
                     guard batch.length <= positions else {
                         throw InputRangeError(field: "sample length (--max-seq-len \(recipe.maxSeqLen))", value: "\(batch.length + 1)",
