@@ -173,5 +173,28 @@ final class DemoTests: XCTestCase {
                                                  imageIndex: test.map { images.row[$0.image] ?? 0 },
                                                  features: DemoPipeline.features(bundle.model, images.pixels))
         XCTAssertEqual(reloaded.map(\.answer), Array(result.answers.prefix(16)).map(\.answer))
+
+        // `minimind-v eval`'s evaluator on the saved model and the test split reproduces the demo's
+        // table (it decodes through Generator.generateBatch: left padding and a KV cache instead of
+        // the demo's full right-padded forwards, so float sums differ and an answer may flip), and
+        // both ablations fall towards chance.
+        let dataset = try openConversationDataset(files.test, imageFolder: files.images)
+        let (samples, bad) = EvalSampleLoader.load(dataset, rolesByPosition: true, imageMarker: "<image>")
+        XCTAssertEqual(bad, 0)
+        XCTAssertEqual(samples.map(\.references), result.answers.map { [$0.expected] })
+        let eval = try Evaluator(generator: Generator(bundle: bundle)).run(
+            samples, dataset: dataset, options: EvalOptions(task: .auto, maxNewTokens: 4, batchSize: 64, ablations: [.blank, .shuffle],
+                                                            perplexity: false))
+        XCTAssertEqual(eval.task, .vqa)
+        let agree = zip(eval.runs[0].predictions, result.answers.map(\.answer)).filter { $0 == $1 }.count
+        XCTAssertGreaterThanOrEqual(Double(agree), 0.98 * Double(samples.count), "answers that differ from the demo's")
+        for t in DemoQuestionType.allCases {
+            let got = eval.runs[0].typeScores.first { $0.type == t.rawValue }?.scores
+            XCTAssertEqual(got?.samples, score.total[t], t.rawValue)
+            XCTAssertEqual(got?.accuracy ?? -1, score.accuracy(t), accuracy: 0.03, t.rawValue)
+        }
+        XCTAssertEqual(eval.runs[0].scores.accuracy ?? -1, score.overall, accuracy: 0.02)
+        XCTAssertLessThanOrEqual(eval.runs[1].scores.accuracy ?? 1, score.overall - 0.2, "blank image")
+        XCTAssertLessThanOrEqual(eval.runs[2].scores.accuracy ?? 1, score.overall - 0.1, "shuffled images")
     }
 }
