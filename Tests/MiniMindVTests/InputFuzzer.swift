@@ -106,7 +106,7 @@ func isTypedInputError(_ error: Error) -> Bool {
     switch error {
     case is ModelError, is ImageError, is TokenizerError, is ChatTemplateError, is TrainingDataError, is TrainingError,
          is ParquetError, is MiniMindParquetRowError, is CheckpointError, is StateDictError, is OptimizerStateError,
-         is WeightLoadingError, is ModuleError, is GenerationError, is DecodingError:
+         is WeightLoadingError, is ModuleError, is GenerationError, is InputRangeError, is DecodingError:
         return true
     default:
         return false
