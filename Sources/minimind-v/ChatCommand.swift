@@ -18,8 +18,9 @@ struct ChatCommand: ParsableCommand {
             Follow-up questions reuse the KV cache, so only their new tokens are processed. When the
             conversation outgrows --context (or the model's context, if smaller), an answer gets the
             tokens that are left (up to --max-new-tokens); only when fewer than --max-new-tokens or a
-            quarter of the context (the smaller) would be left are the oldest exchanges dropped, and their images stay attached to the
-            conversation. A note on stderr says when an answer had to be given without its image.
+            quarter of the context (the smaller) would be left are the oldest exchanges dropped, and
+            their images stay attached to the conversation. A note on stderr says when an answer had
+            to be given without its image.
             """)
 
     @OptionGroup var modelOptions: ModelLoadingOptions
