@@ -7,7 +7,8 @@ tokenizer and a tiny CLIP tower), exports each with `minimind-v convert --format
 q8_0, and compares with llama.cpp through llama-cpp-python (built from source by pip):
   - the prompt's token ids (our tokenizer vs llama.cpp's reading of tokenizer.ggml.*),
   - the logits of the last prompt position (max |difference|),
-  - the greedy answer: `minimind-v chat --greedy` vs llama.cpp's argmax loop, as token ids.
+  - the greedy answer: `minimind-v chat --greedy` vs llama.cpp's argmax loop (24 new tokens or
+    <|im_end|>), compared as the text the tokens spell (llama.cpp detokenises its ids).
 
   pip install llama-cpp-python==0.3.36      # compiles llama.cpp: minutes
   swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
@@ -95,8 +96,8 @@ def ours(binary, folder, prompt, work):
     run([binary, "forward", "--model", folder, "--raw", "--prompt", rendered, "--dump-logits", logits_path, "--dump-ids", ids_path])
     ids = np.load(ids_path).astype(int).tolist()
     logits = np.load(logits_path)[-1]
-    answer = run([binary, "chat", "--model", folder, "--greedy", "--max-new-tokens", str(NEW_TOKENS), "--print-ids"],
-                 input=prompt + "\n")
+    answer = run([binary, "chat", "--model", folder, "--greedy", "--max-new-tokens", str(NEW_TOKENS)],
+                 input=prompt + "\n").strip()
     return rendered, ids, logits, answer
 
 
@@ -112,7 +113,7 @@ def theirs(gguf, rendered):
             break
         out.append(tok)
         llm.eval([tok])
-    return ids, logits, out
+    return ids, logits, out, llm.detokenize(out).decode("utf-8", errors="replace").strip()
 
 
 def main():
@@ -129,15 +130,14 @@ def main():
             run([args.bin, "convert", folder, gguf, "--format", "gguf", "--type", qtype])
             for prompt in PROMPTS:
                 rendered, our_ids, our_logits, answer = ours(args.bin, folder, prompt, args.work)
-                their_ids, their_logits, their_answer = theirs(gguf, rendered)
-                our_answer = [int(x) for x in answer.split("ids:")[-1].split()] if "ids:" in answer else []
+                their_ids, their_logits, their_tokens, their_answer = theirs(gguf, rendered)
                 same_prompt = our_ids == their_ids
-                same_answer = our_answer == their_answer
+                same_answer = answer == their_answer
                 diff = float(np.max(np.abs(our_logits - their_logits)))
                 failures += (not same_prompt) + (qtype == "f32" and not same_answer)
                 print(f"{name:18s} {qtype:5s} {prompt[:20]!r:24s} prompt ids equal: {same_prompt}  "
-                      f"last logits max|diff| {diff:.2e}  greedy {len(our_answer)} tokens equal: {same_answer}"
-                      + ("" if same_answer else f"\n    ours   {our_answer}\n    llama  {their_answer}"))
+                      f"last logits max|diff| {diff:.2e}  greedy ({len(their_tokens)} tokens) equal: {same_answer}"
+                      + ("" if same_answer else f"\n    ours   {answer!r}\n    llama  {their_answer!r}"))
     print("OK" if failures == 0 else f"{failures} mismatches")
     sys.exit(1 if failures else 0)
 

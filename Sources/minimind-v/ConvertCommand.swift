@@ -38,15 +38,15 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Tokenizer folder to include (model-folder output; default: the input folder's tokenizer files).")
     var tokenizer: String?
 
-    @Option(help: "Output format: auto (from OUT's name), folder, weights or gguf.")
+    @Option(help: "Output format: auto (from OUT's name), folder, weights, gguf, or transformers-lm (the language model as a LlamaForCausalLM / Qwen3ForCausalLM folder).")
     var format: String = "auto"
 
     @Option(help: "GGUF weight type: f32, f16, q8_0 or q4_0 (norms stay f32).")
     var type: String?
 
     func validate() throws {
-        guard ["auto", "folder", "weights", "gguf"].contains(format) else {
-            throw ValidationError("--format must be auto, folder, weights or gguf (got \(format))")
+        guard ["auto", "folder", "weights", "gguf", "transformers-lm"].contains(format) else {
+            throw ValidationError("--format must be auto, folder, weights, gguf or transformers-lm (got \(format))")
         }
         if let type, GGUFExport.WeightType(rawValue: type) == nil {
             throw ValidationError("--type must be f32, f16, q8_0 or q4_0 (got \(type))")
@@ -64,7 +64,8 @@ struct ConvertCommand: ParsableCommand {
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
         let ggufType: GGUFExport.WeightType? = format == "gguf" || (format == "auto" && output.lowercased().hasSuffix(".gguf"))
             ? GGUFExport.WeightType(rawValue: type ?? "f32") : nil
-        let layout: ModelConversion.Output? = format == "folder" ? .modelFolder : format == "weights" ? .weightsFile : nil
+        let layout: ModelConversion.Output? = format == "folder" ? .modelFolder : format == "weights" ? .weightsFile
+            : format == "transformers-lm" ? .transformersLM : nil
         let target: DType? = dtype.map { $0 == "f16" ? .f16 : $0 == "bf16" ? .bf16 : .f32 }
         let conversion = ModelConversion(input: url(input), output: url(output), dtype: target,
                                          preset: try preset.map(VLMPreset.named), configFile: config.map(url),

@@ -12,6 +12,8 @@ public struct ModelConversion {
         case modelFolder
         /// The language model as GGUF for llama.cpp / Ollama.
         case gguf(GGUFExport.WeightType)
+        /// The language model as a standard transformers LlamaForCausalLM / Qwen3ForCausalLM folder.
+        case transformersLM
     }
 
     public var input: URL
@@ -65,7 +67,22 @@ public struct ModelConversion {
             return try writeFolder(source: source, state: state)
         case .gguf(let type):
             return try writeGGUF(source: source, type: type)
+        case .transformersLM:
+            let lm = try languageModel(source)
+            try TransformersLMExport.write(lm, tokenizerFiles: tokenizer ?? source.tokenizerFolder,
+                                           dtype: dtype ?? .f32, to: output)
+            return "wrote \(output.path): \(lm.config.qkNorm ? "Qwen3ForCausalLM" : "LlamaForCausalLM") folder (the language model alone)"
         }
+    }
+
+    /// The source's language model with its resolved configuration.
+    private func languageModel(_ source: ModelSource) throws -> MiniMindLM {
+        let given = try configFile.map { try ModelSource.readConfig($0) }
+        let config = try ModelConversion.resolveConfig(shapes: Weights.shapes(source.state), own: source.config ?? given,
+                                                       preset: preset, vision: nil)
+        let lm = try MiniMindLM(config: config.language)
+        try lm.loadLanguageWeights(source.state)
+        return lm
     }
 
     private func writeGGUF(source: ModelSource, type: GGUFExport.WeightType) throws -> String {
@@ -73,14 +90,11 @@ public struct ModelConversion {
         guard let tokenizerURL = tokenizer ?? source.tokenizerFolder else {
             throw ModelError.incompatible("GGUF output carries the tokenizer: give --tokenizer DIR (a model folder has its own)")
         }
-        let given = try configFile.map { try ModelSource.readConfig($0) }
-        let config = try ModelConversion.resolveConfig(shapes: Weights.shapes(source.state), own: source.config ?? given,
-                                                       preset: preset, vision: nil)
-        let lm = try MiniMindLM(config: config.language)
-        try lm.loadLanguageWeights(source.state)
+        let lm = try languageModel(source)
+        let config = lm.config
         let name = input.deletingPathExtension().lastPathComponent
         try GGUFExport.write(lm, tokenizer: try Tokenizer(contentsOf: tokenizerURL), type: type, name: name, to: output)
-        return "wrote \(output.path): \(GGUFExport.architecture(of: config.language)) language model, \(type.rawValue) (the vision tower and projector stay in the model folder)"
+        return "wrote \(output.path): \(GGUFExport.architecture(of: config)) language model, \(type.rawValue) (the vision tower and projector stay in the model folder)"
     }
 
     private func writeFolder(source: ModelSource, state: StateDict) throws -> String {
