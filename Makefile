@@ -7,7 +7,7 @@ BIN = .build/release/minimind-v
 # results are bit-identical (Docs/Performance.md). `make ARCH_FLAGS=` builds for baseline x86-64.
 ARCH_FLAGS ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo "-Xswiftc -target-cpu -Xswiftc haswell")
 
-.PHONY: deps build test demo bench-kernels clean
+.PHONY: deps build test demo bench-kernels serve-check serve-browser-check clean
 
 deps:
 	@Scripts/install-deps.sh
@@ -23,6 +23,16 @@ demo: build
 
 bench-kernels: build
 	$(BIN) bench kernels
+
+# `minimind-v serve` driven by the official openai client and by headless Chromium (Docs/Serving.md);
+# both train the quick demo model first (about a minute) and compare with `minimind-v caption`.
+serve-check: build
+	python3 -m pip install -q openai==3.63.0
+	python3 Scripts/serve_openai_check.py --bin $(BIN)
+
+serve-browser-check: build
+	@Scripts/install-deps.sh --browser
+	/usr/bin/python3 Scripts/serve_browser_check.py --bin $(BIN)
 
 clean:
 	rm -rf .build

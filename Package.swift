@@ -10,6 +10,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP server (`serve`) only: MiniMindV itself stays free of these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
@@ -26,14 +33,30 @@ let package = Package(
         .target(name: "MiniMindFormats", dependencies: ["MiniMindTensor", "CSnappy", "CZstd"]),
         .target(name: "MiniMindTokenizer", dependencies: []),
         .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb"]),
+        .target(name: "MiniMindVServer", dependencies: [
+            "MiniMindV", "MiniMindTokenizer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "minimind-v", dependencies: [
-            "MiniMindV", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MiniMindV", "MiniMindVServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "MiniMindTensorTests", dependencies: ["MiniMindTensor"]),
         .testTarget(name: "MiniMindFormatsTests", dependencies: ["MiniMindFormats"]),
         .testTarget(name: "MiniMindTokenizerTests", dependencies: ["MiniMindTokenizer"]),
         .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV"]),
+        .testTarget(name: "MiniMindVServerTests", dependencies: [
+            "MiniMindVServer", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "ExampleSupport", dependencies: ["MiniMindV"], path: "Examples/Support"),
         .executableTarget(name: "PretrainProjector", dependencies: ["MiniMindV", "ExampleSupport"], path: "Examples/PretrainProjector"),
         .executableTarget(name: "SFTExample", dependencies: ["MiniMindV", "ExampleSupport"], path: "Examples/SFT"),

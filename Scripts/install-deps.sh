@@ -2,6 +2,8 @@
 # Installs the Debian packages MiniMindV links against, only those that are missing.
 set -euo pipefail
 packages=(libopenblas-dev liblapacke-dev libstb-dev libsnappy-dev libzstd-dev)
+# --browser: what `make serve-browser-check` needs (headless Chromium driven by Selenium).
+[ "${1:-}" = "--browser" ] && packages=(chromium chromium-driver python3-selenium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,5 +6,20 @@ struct MiniMindCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "minimind-v",
         abstract: "Train, run and study tiny vision-language models (MiniMind-V) in Swift.",
-        subcommands: [ForwardCommand.self, ChatCommand.self, CaptionCommand.self, InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, BenchCommand.self, DoctorCommand.self, DemoCommand.self, PretrainCommand.self, SFTCommand.self, EvalCommand.self])
+        // One subcommand a line, so that adding one is a one-line change.
+        subcommands: [
+            ForwardCommand.self,
+            ChatCommand.self,
+            CaptionCommand.self,
+            ServeCommand.self,
+            EvalCommand.self,
+            InspectCommand.self,
+            ConvertCommand.self,
+            TokenizeCommand.self,
+            BenchCommand.self,
+            DoctorCommand.self,
+            DemoCommand.self,
+            PretrainCommand.self,
+            SFTCommand.self,
+        ])
 }

@@ -14,6 +14,13 @@ public struct ChatImage: Sendable {
         self.source = source
     }
 
+    /// An image decoded elsewhere, keyed by the bytes it was decoded from (e.g. a data URL's).
+    public init(_ image: RGBImage, key: UInt64, source: String) {
+        self.image = image
+        self.key = key
+        self.source = source
+    }
+
     /// Reads and decodes an image file (JPEG, PNG, …); throws ImageError naming the file otherwise.
     public init(contentsOf url: URL) throws {
         let data = try RGBImage.readFile(url)

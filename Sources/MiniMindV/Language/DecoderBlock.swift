@@ -54,7 +54,7 @@ public final class DecoderBlock: Module {
     }
 
     /// h += ffn(norm(h)) in place, the residual add fused into the down projection when dense.
-    private func addFeedForward(_ h: Tensor, weights: DecodeWeights?) {
+    func addFeedForward(_ h: Tensor, weights: DecodeWeights?) {
         let x = postAttentionLayernorm(h)
         if let dense {
             dense.addForward(x, weights: weights, into: h)

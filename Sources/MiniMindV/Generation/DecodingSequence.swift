@@ -1,0 +1,85 @@
+import Foundation
+
+/// One sequence's token-by-token state in a continuous batch: its cache, sampler, streaming
+/// detokenizer and stop-string matcher, and the tokens so far. The stopping rules are
+/// `Generator.decode`'s: eos, stop string, token budget, full cache.
+final class DecodingSequence {
+    let slot: ContinuousBatch.Slot
+    let promptIds: [Int]
+    let images: [ChatImage]
+    let options: SamplingOptions
+    let eos: Set<Int>
+    var stats = GenerationStats()
+
+    /// Set when its prefill begins: its own cache, and the prompt embeddings (images spliced) until
+    /// the prefill is done.
+    var embeddings: Tensor?
+    var cache: KVCache?
+    /// Prompt tokens already run into the cache.
+    var prefilled = 0
+    /// The logits the next token is drawn from (after the prefill or a decode step).
+    var logits: [Float]?
+
+    private var sampler: Sampler
+    private let detokenizer: StreamingDetokenizer
+    private var matcher: StopStringMatcher
+    private(set) var ids: [Int] = []
+    private(set) var text = ""
+    private(set) var reason: FinishReason?
+    private var decodeStart = 0.0
+
+    init(slot: ContinuousBatch.Slot, ids: [Int], images: [ChatImage], options: SamplingOptions, generator: Generator) {
+        self.slot = slot
+        promptIds = ids
+        self.images = images
+        self.options = options
+        eos = generator.eosIds(options)
+        sampler = Sampler(options: options, vocabularySize: generator.config.language.vocabSize)
+        sampler.observe(ids)
+        stats.seed = sampler.seed
+        detokenizer = StreamingDetokenizer(tokenizer: generator.tokenizer, skipSpecialTokens: true)
+        matcher = StopStringMatcher(options.stopStrings)
+    }
+
+    var prefillDone: Bool { cache != nil && prefilled == promptIds.count }
+    var lastId: Int { ids.last ?? 0 }
+
+    /// Draws the next token from `logits`; returns its id and the text it completes (held back
+    /// while it could begin a stop string). Sets `reason` when the sequence has ended.
+    func advance() -> (id: Int?, text: String) {
+        guard var row = logits else { preconditionFailure("DecodingSequence.advance: no logits") }
+        logits = nil
+        if ids.isEmpty { decodeStart = monotonicSeconds() }
+        guard ids.count < options.maxNewTokens else {
+            reason = .maxTokens
+            return (nil, "")
+        }
+        let id = row.withUnsafeMutableBufferPointer { sampler.next(logits: $0) }
+        ids.append(id)
+        sampler.observe(CollectionOfOne(id))
+        let isEos = eos.contains(id)
+        let shown = isEos ? "" : matcher.feed(detokenizer.push(id))
+        text += shown
+        if isEos { reason = .eos }
+        else if matcher.stopped { reason = .stopString }
+        else if ids.count >= options.maxNewTokens { reason = .maxTokens }
+        else if (cache?.remaining ?? 0) == 0 { reason = .contextFull }
+        return (id, shown)
+    }
+
+    /// Text held back until the end (an unfinished character, a possible stop-string start).
+    func flush() -> String {
+        guard !matcher.stopped else { return "" }
+        let tail = matcher.feed(detokenizer.finish()) + matcher.finish()
+        if matcher.stopped { reason = .stopString }
+        text += tail
+        return tail
+    }
+
+    func result() -> GenerationResult {
+        var s = stats
+        s.generatedTokens = ids.count
+        if decodeStart > 0 { s.decodeSeconds = monotonicSeconds() - decodeStart }
+        return GenerationResult(text: text, ids: ids, finishReason: reason ?? .cancelled, stats: s)
+    }
+}

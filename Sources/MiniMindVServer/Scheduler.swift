@@ -1,0 +1,192 @@
+import Foundation
+import MiniMindV
+
+/// What a request's stream receives from the scheduler.
+enum GenerationUpdate: Sendable {
+    case started(promptTokens: Int)
+    case text(String)
+    case finished(GenerationResult)
+    case failed(String)
+}
+
+/// Runs every request through one `ContinuousBatch` on a thread of its own: the model's work is
+/// long, blocking compute that must not occupy Swift's cooperative threads (the HTTP side runs
+/// there). Requests arrive through a locked inbox and join the batch at the next step; a request
+/// whose stream is dropped (the client left) is removed before the next step, freeing its slot.
+/// At most `capacity + maxQueue` requests are admitted; more are refused (HTTP 429).
+final class Scheduler: @unchecked Sendable {
+    struct QueueFull: Error {}
+
+    private struct Job {
+        let id: Int
+        let ids: [Int]
+        let images: [ChatImage]
+        let options: SamplingOptions
+        let continuation: AsyncStream<GenerationUpdate>.Continuation
+    }
+
+    let capacity: Int
+    let maxQueue: Int
+    let metrics: ServerMetrics
+    private let batch: ContinuousBatch  // touched only by the worker thread after init
+    private let condition = NSCondition()
+    private var inbox: [Job] = []
+    private var cancelled: Set<Int> = []
+    private var admitted = 0
+    private var nextJob = 0
+    private var stopping = false
+    private var running = false
+    private var finishedWorker = false
+    // Worker-thread state.
+    private var jobs: [ContinuousBatch.Slot: Job] = [:]
+    private var slotOfJob: [Int: ContinuousBatch.Slot] = [:]
+
+    init(batch: ContinuousBatch, maxQueue: Int, metrics: ServerMetrics) {
+        self.batch = batch
+        capacity = batch.capacity
+        self.maxQueue = maxQueue
+        self.metrics = metrics
+    }
+
+    /// Checks a prompt as the batch will (throws GenerationError); safe from any thread.
+    func check(ids: [Int], images: [ChatImage], options: SamplingOptions) throws {
+        try batch.check(ids: ids, images: images, options: options)
+    }
+
+    var contextLength: Int { batch.contextLength }
+
+    /// The shared feature cache (read it only while no request runs: the worker thread owns it).
+    var imageFeatures: ImageFeatureCache { batch.imageFeatures }
+
+    /// Requests admitted and not yet finished (running or queued).
+    var load: Int { condition.lock(); defer { condition.unlock() }; return admitted }
+
+    func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !running else { return }
+        running = true
+        let thread = Thread { [self] in work() }
+        thread.name = "minimind-v scheduler"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// A queued request: its updates, and how to withdraw it (the client left).
+    struct Submission: Sendable {
+        let updates: AsyncStream<GenerationUpdate>
+        let cancel: @Sendable () -> Void
+    }
+
+    /// Queues a request; its updates arrive on the returned stream. Cancelling the task that
+    /// iterates it, or calling `cancel`, removes it from the batch before the next step.
+    func submit(ids: [Int], images: [ChatImage], options: SamplingOptions) throws -> Submission {
+        let (stream, continuation) = AsyncStream.makeStream(of: GenerationUpdate.self)
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, admitted < capacity + maxQueue else { throw QueueFull() }
+        admitted += 1
+        let id = nextJob
+        nextJob += 1
+        continuation.onTermination = { [weak self] reason in
+            if case .cancelled = reason { self?.cancel(id) }
+        }
+        inbox.append(Job(id: id, ids: ids, images: images, options: options, continuation: continuation))
+        metrics.queued(admitted)
+        condition.signal()
+        return Submission(updates: stream, cancel: { [weak self] in self?.cancel(id) })
+    }
+
+    private func cancel(_ id: Int) {
+        condition.lock()
+        cancelled.insert(id)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Lets the admitted requests finish, refuses new ones, and waits for the worker to end.
+    func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        if running { while !finishedWorker { condition.wait() } }
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while inbox.isEmpty && cancelled.isEmpty && batch.count == 0 && !stopping { condition.wait() }
+            if stopping && inbox.isEmpty && batch.count == 0 {
+                finishedWorker = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let arrivals = inbox, gone = cancelled
+            inbox.removeAll()
+            cancelled.removeAll()
+            condition.unlock()
+
+            for job in arrivals {
+                do {
+                    let slot = try batch.add(ids: job.ids, images: job.images, options: job.options)
+                    jobs[slot] = job
+                    slotOfJob[job.id] = slot
+                } catch {
+                    job.continuation.yield(.failed("\(error)"))
+                    job.continuation.finish()
+                    release()
+                }
+            }
+            for id in gone {
+                guard let slot = slotOfJob[id] else { continue }  // already finished
+                batch.remove(slot)
+                end(slot)
+                metrics.disconnected()
+            }
+            guard batch.count > 0 else { continue }
+            let start = Date()
+            let events = batch.step()
+            metrics.step(batchSize: batch.activeCount, seconds: Date().timeIntervalSince(start))
+            for event in events { deliver(event) }
+        }
+    }
+
+    private func deliver(_ event: ContinuousBatch.Event) {
+        switch event {
+        case let .started(slot, promptTokens):
+            jobs[slot]?.continuation.yield(.started(promptTokens: promptTokens))
+        case let .token(slot, id, text):
+            if id != nil { metrics.generated() }
+            if !text.isEmpty { jobs[slot]?.continuation.yield(.text(text)) }
+        case let .finished(slot, result):
+            jobs[slot]?.continuation.yield(.finished(result))
+            jobs[slot]?.continuation.finish()
+            end(slot)
+        case let .failed(slot, error):
+            jobs[slot]?.continuation.yield(.failed("\(error)"))
+            jobs[slot]?.continuation.finish()
+            end(slot)
+        }
+    }
+
+    private func end(_ slot: ContinuousBatch.Slot) {
+        guard let job = jobs.removeValue(forKey: slot) else { return }
+        slotOfJob[job.id] = nil
+        release()
+    }
+
+    private func release() {
+        condition.lock()
+        admitted -= 1
+        metrics.queued(admitted)
+        condition.unlock()
+    }
+
+    /// Sequences in the batch and KV-cache bytes, read on the worker thread's last step (approximate).
+    var snapshot: (active: Int, waiting: Int) {
+        condition.lock(); defer { condition.unlock() }
+        return (min(admitted, capacity), max(admitted - capacity, 0))
+    }
+}

@@ -1,0 +1,119 @@
+import XCTest
+@testable import MiniMindV
+
+/// ContinuousBatch: sequences that join at different steps, with chunked prefills and their own
+/// caches, give the ids of a single-sequence run — transformers' `generate` on the fixture models,
+/// `Generator.generate` (itself checked against transformers) with images.
+final class GenerationContinuousBatchTests: XCTestCase {
+    /// Runs steps until `batch` is empty, collecting each slot's result.
+    func drain(_ batch: ContinuousBatch, into results: inout [ContinuousBatch.Slot: GenerationResult], streamed: inout [ContinuousBatch.Slot: String]) {
+        while batch.count > 0 { record(batch.step(), into: &results, streamed: &streamed) }
+    }
+
+    func record(_ events: [ContinuousBatch.Event], into results: inout [ContinuousBatch.Slot: GenerationResult],
+                streamed: inout [ContinuousBatch.Slot: String]) {
+        for event in events {
+            switch event {
+            case let .token(slot, _, text): streamed[slot, default: ""] += text
+            case let .finished(slot, result): results[slot] = result
+            case let .failed(slot, error): XCTFail("\(slot) failed: \(error)")
+            case .started: break
+            }
+        }
+    }
+
+    func testJoiningSequencesEqualTransformersOnTheFixtureModels() throws {
+        for (prefix, config) in [("llama", try ModelFixtures.llamaConfig()), ("qwen3", try ModelFixtures.qwenConfig())] {
+            let lm = try MiniMindLM(config: config)
+            try lm.loadStateDict(try Weights.tensors(try ModelFixtures.weights("\(prefix).safetensors")))
+            let generator = try GenerationTestSupport.generator(around: lm)
+            let ids = try ModelFixtures.ints("\(prefix)_ids.npy")
+            let expected = try ModelFixtures.ints("\(prefix)_greedy.npy")
+            let options = SamplingOptions(greedy: true, maxNewTokens: expected.count, eosTokenIds: [])
+            // A prefill chunk shorter than the prompt: the prompt goes in over several steps.
+            let batch = ContinuousBatch(generator: generator, capacity: 4, contextLength: 256, prefillChunk: 3)
+            var results: [ContinuousBatch.Slot: GenerationResult] = [:], streamed: [ContinuousBatch.Slot: String] = [:]
+            let first = try batch.add(ids: ids, options: options)
+            for _ in 0..<(ids.count / 3 + 4) { record(batch.step(), into: &results, streamed: &streamed) }
+            let second = try batch.add(ids: ids, options: options)  // joins while the first decodes
+            let third = try batch.add(ids: Array(ids.prefix(5)), options: options)
+            drain(batch, into: &results, streamed: &streamed)
+            XCTAssertEqual(results[first]?.ids, expected, "\(prefix) first")
+            XCTAssertEqual(results[second]?.ids, expected, "\(prefix) second")
+            let alone = try generator.generate(GenerationPrompt(ids: Array(ids.prefix(5))), options: options)
+            XCTAssertEqual(results[third]?.ids, alone.ids, "\(prefix) third")
+            XCTAssertEqual(results[first]?.finishReason, .maxTokens)
+            XCTAssertEqual(streamed[first], results[first]?.text)
+        }
+    }
+
+    func testImagesStopStringsRemovalAndQueueing() throws {
+        let generator = try GenerationTestSupport.tinyGenerator()
+        let a = try GenerationTestSupport.picture(seed: 1), b = try GenerationTestSupport.picture(seed: 2)
+        let questions: [(String, [RGBImage])] = [("<image>\nwhat is in this image", [a]), ("describe the picture please", []),
+                                                 ("<image>\n<image>\nthe cat sat", [b, a]), ("hello world", []),
+                                                 ("<image>\nthe sky is blue", [a])]
+        let options = SamplingOptions(greedy: true, maxNewTokens: 10)
+        let prompts = try questions.map { try generator.chatPrompt($0.0, images: $0.1) }
+        let expected = try prompts.map { try generator.generate($0, options: options) }
+
+        // Capacity 2: the others wait and join as slots free up; one is withdrawn while waiting.
+        let batch = ContinuousBatch(generator: generator, capacity: 2, contextLength: 200, prefillChunk: 7)
+        let keys = questions.map { $0.1.map { ChatImage($0) } }
+        var slots: [ContinuousBatch.Slot] = []
+        for (p, k) in zip(prompts, keys) { slots.append(try batch.add(ids: p.ids, images: k, options: options)) }
+        let withdrawn = try batch.add(ids: prompts[1].ids, options: options)
+        var results: [ContinuousBatch.Slot: GenerationResult] = [:], streamed: [ContinuousBatch.Slot: String] = [:]
+        record(batch.step(), into: &results, streamed: &streamed)
+        XCTAssertEqual(batch.activeCount, 2)
+        XCTAssertTrue(batch.remove(withdrawn))
+        XCTAssertFalse(batch.remove(withdrawn))
+        drain(batch, into: &results, streamed: &streamed)
+        XCTAssertNil(results[withdrawn])
+        for (i, slot) in slots.enumerated() {
+            XCTAssertEqual(results[slot]?.ids, expected[i].ids, "prompt \(i)")
+            XCTAssertEqual(results[slot]?.text, expected[i].text, "prompt \(i)")
+            XCTAssertEqual(streamed[slot], expected[i].text, "prompt \(i) streamed")
+        }
+        XCTAssertEqual(batch.imageFeatures.misses, 2, "a and b are encoded once each")
+        XCTAssertEqual(batch.imageFeatures.hits, 2)
+
+        // A stop string taken from an answer cuts it as Generator.generate does.
+        let text = Array(expected[3].text)
+        XCTAssertGreaterThan(text.count, 5, "the answer is long enough to hold a stop string")
+        var stopping = options
+        stopping.stopStrings = [String(text[3..<5])]
+        let cut = try generator.generate(prompts[3], options: stopping)
+        let slot = try batch.add(ids: prompts[3].ids, options: stopping)
+        drain(batch, into: &results, streamed: &streamed)
+        XCTAssertEqual(results[slot]?.text, cut.text)
+        XCTAssertEqual(results[slot]?.finishReason, .stopString)
+
+        XCTAssertThrowsError(try batch.add(ids: [Int](repeating: 5, count: 200), options: options)) { error in
+            XCTAssertEqual(error as? GenerationError, .promptTooLong(tokens: 200, context: 200))
+        }
+    }
+
+    /// The batched step over separate caches equals each row decoded alone (float rounding only).
+    func testBatchedStepOverCachesEqualsSingleSteps() throws {
+        let generator = try GenerationTestSupport.tinyGenerator()
+        let lm = generator.model.language
+        let prompts = [[5, 9, 30, 41], [7, 8], [60, 61, 62, 63, 64, 65]]
+        let caches = prompts.map { _ in lm.makeCache(batch: 1, maxLength: 16) }
+        let alone = prompts.map { _ in lm.makeCache(batch: 1, maxLength: 16) }
+        for (i, p) in prompts.enumerated() {
+            _ = lm.logits(embeddings: lm.embed(p, batch: 1), cache: caches[i], positions: .last)
+            _ = lm.logits(embeddings: lm.embed(p, batch: 1), cache: alone[i], positions: .last)
+        }
+        let next = [11, 12, 13]
+        let batched = lm.logits(embeddings: lm.embed(next, batch: 3), caches: caches)
+        XCTAssertEqual(batched.shape, [3, lm.config.vocabSize])
+        for i in 0..<3 {
+            let single = lm.logits(embeddings: lm.embed([next[i]], batch: 1), cache: alone[i], positions: .last)
+            for j in 0..<lm.config.vocabSize {
+                XCTAssertEqual(batched.pointer[i * lm.config.vocabSize + j], single.pointer[j], accuracy: 1e-4)
+            }
+            XCTAssertEqual(caches[i].length, prompts[i].count + 1)
+        }
+    }
+}
