@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages MiniMindV links against, only those that are missing.
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev libstb-dev libsnappy-dev libzstd-dev)
+packages=(libopenblas-dev liblapacke-dev libdnnl-dev libstb-dev libsnappy-dev libzstd-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
-  echo "MiniMindV needs: ${missing[*]} (OpenBLAS, LAPACKE, stb, snappy, zstd). Install them with your package manager." >&2
+  echo "MiniMindV needs: ${missing[*]} (OpenBLAS, LAPACKE, oneDNN, stb, snappy, zstd). Install them with your package manager." >&2
   exit 1
 fi
 sudo=""
