@@ -5,12 +5,14 @@
 #include <dlfcn.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef struct {
   dnnl_engine_t engine;              // the engine the primitive was made for (its memory and streams too)
   dnnl_primitive_desc_t descriptor;  // kept: `implementation` points into it
   dnnl_primitive_t primitive;
-  dnnl_memory_desc_t a, b, c;
+  dnnl_memory_desc_t a, b, c, scratch;
+  size_t scratch_bytes;
   const char *implementation;  // oneDNN's name of the kernel, e.g. "brg:avx512_core_amx_bf16"
 } mm_matmul;
 
@@ -36,11 +38,13 @@ static inline int mm_matmul_create(mm_matmul *mm, long m, long n, long k, int tr
       dnnl_memory_desc_init_by_strides(&mm->c, 2, cd, dnnl_f32, cs)) return -2;
   dnnl_matmul_desc_t desc;
   if (dnnl_matmul_desc_init(&desc, &mm->a, &mm->b, NULL, &mm->c)) return -3;
+  // The caller's scratchpad: a primitive's own one would be shared by the threads that run it at
+  // once (two equal blocks of one product, or equal products inside parallel chunks).
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t ops = NULL;
+  if (dnnl_primitive_attr_create(&attr) || dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) return -4;
   if (accumulate) {
-    if (dnnl_primitive_attr_create(&attr) || dnnl_post_ops_create(&ops) || dnnl_post_ops_append_sum(ops, 1.0f) ||
-        dnnl_primitive_attr_set_post_ops(attr, ops)) return -4;
+    if (dnnl_post_ops_create(&ops) || dnnl_post_ops_append_sum(ops, 1.0f) || dnnl_primitive_attr_set_post_ops(attr, ops)) return -4;
   }
   dnnl_primitive_desc_t pd = NULL;
   int status = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL);
@@ -49,6 +53,10 @@ static inline int mm_matmul_create(mm_matmul *mm, long m, long n, long k, int tr
   if (status) return -5;
   mm->implementation = "unknown";
   dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &mm->implementation);
+  const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (!scratch) return -7;
+  mm->scratch = *scratch;
+  mm->scratch_bytes = dnnl_memory_desc_get_size(scratch);
   mm->descriptor = pd;
   return dnnl_primitive_create(&mm->primitive, pd) ? -6 : 0;
 }
@@ -63,13 +71,25 @@ static inline int mm_matmul_run(const mm_matmul *mm, const void *a, const void *
   dnnl_engine_t engine = mm->engine;
   dnnl_stream_t stream;
   if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags)) return -1;
-  dnnl_memory_t ma, mb, mc;
+  // This thread's scratch buffer, grown as needed and kept for the thread's life.
+  static _Thread_local void *scratch_buffer = NULL;
+  static _Thread_local size_t scratch_capacity = 0;
+  if (mm->scratch_bytes > scratch_capacity) {
+    free(scratch_buffer);
+    scratch_capacity = 0;
+    if (posix_memalign(&scratch_buffer, 64, mm->scratch_bytes)) { scratch_buffer = NULL; dnnl_stream_destroy(stream); return -4; }
+    scratch_capacity = mm->scratch_bytes;
+  }
+  dnnl_memory_t ma, mb, mc, ms;
   int status = -2;
   if (!dnnl_memory_create(&ma, &mm->a, engine, (void *)a)) {
     if (!dnnl_memory_create(&mb, &mm->b, engine, (void *)b)) {
       if (!dnnl_memory_create(&mc, &mm->c, engine, c)) {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-        status = dnnl_primitive_execute(mm->primitive, stream, 3, args) || dnnl_stream_wait(stream) ? -3 : 0;
+        if (!dnnl_memory_create(&ms, &mm->scratch, engine, scratch_buffer)) {
+          dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}, {DNNL_ARG_SCRATCHPAD, ms}};
+          status = dnnl_primitive_execute(mm->primitive, stream, 4, args) || dnnl_stream_wait(stream) ? -3 : 0;
+          dnnl_memory_destroy(ms);
+        }
         dnnl_memory_destroy(mc);
       }
       dnnl_memory_destroy(mb);
