@@ -23,13 +23,15 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .systemLibrary(name: "CSpinWait", path: "Sources/CSpinWait"),
         .systemLibrary(name: "CCPUID", path: "Sources/CCPUID"),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CStb", path: "Sources/CStb", providers: [.apt(["libstb-dev"])]),
         .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
 
         .target(name: "MiniMindTensor",
                 // Linux links the Debian system libraries; Apple platforms use Accelerate for BLAS.
-                dependencies: ["CSpinWait", "CCPUID", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
+                dependencies: ["CSpinWait", "CCPUID", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                               .target(name: "CDNNL", condition: .when(platforms: [.linux]))]),
         .target(name: "MiniMindFormats", dependencies: ["MiniMindTensor", "CSnappy", "CZstd"]),
         .target(name: "MiniMindTokenizer", dependencies: []),
         .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb"]),

@@ -5,9 +5,11 @@ import Accelerate
 import CBLAS
 #endif
 
-/// Thin wrappers over CBLAS (row-major). M == 1 goes through GEMV, which is much faster than a
-/// one-row GEMM in OpenBLAS. OpenBLAS runs single-threaded (see `Threads`); a large product is cut
-/// into one block of rows or columns per thread, each an independent single-threaded call.
+/// Row-major GEMM over two backends (`GEMMRoute` picks per block): OpenBLAS, the portable baseline,
+/// and oneDNN's matmul where it is faster or where `Compute.precision` asks for bfloat16. M == 1
+/// goes through OpenBLAS's GEMV, much faster than a one-row GEMM. Both run single-threaded per call
+/// (see `Threads`); a large product is cut into one block of rows or columns per thread, each an
+/// independent call.
 public enum BLAS {
     /// C[M,N] = alpha · op(A) · op(B) + beta · C, all row-major and contiguous.
     /// op(A) is [M,K] (A stored [K,M] when transA); op(B) is [K,N] (B stored [N,K] when transB).
@@ -21,20 +23,31 @@ public enum BLAS {
         }
         let call = Call(transA: transA, transB: transB, lda: transA ? m : k, ldb: transB ? k : n, ldc: n,
                         k: k, alpha: alpha, beta: beta)
+        if GEMMRoute.usesBF16(m: m, n: n, k: k, alpha: alpha, beta: beta) {
+            // Both inputs rounded once for the whole product; each part reads its block of them.
+            let a16 = BFloat16Bits.rounded(a, count: m * k), b16 = BFloat16Bits.rounded(b, count: k * n)
+            defer { a16.deallocate(); b16.deallocate() }
+            // By rows: oneDNN's fast (brgemm) kernels need each block's rows of C contiguous.
+            split(m: m, n: n, k: k, byRows: true) { rows, columns in
+                call.run(rows: rows, columns: columns, a: a, b: b, c: c, bf16: (a16, b16))
+            }
+            return
+        }
+        split(m: m, n: n, k: k) { rows, columns in call.run(rows: rows, columns: columns, a: a, b: b, c: c, bf16: nil) }
+    }
+
+    /// Cuts C into one block of rows or columns per thread (the larger side unless `byRows`, in
+    /// multiples of the 16-wide kernel tiles) and runs `part` for each on the pool.
+    private static func split(m: Int, n: Int, k: Int, byRows: Bool = false, _ part: (Range<Int>, Range<Int>) -> Void) {
         let parts = splitParts(m: m, n: n, k: k)
-        if parts <= 1 { call.run(rows: 0..<m, columns: 0..<n, a: a, b: b, c: c); return }
-        // Split the larger side, in multiples of the 16-wide kernel tiles.
-        let splitRows = m > n
+        if parts <= 1 { part(0..<m, 0..<n); return }
+        let splitRows = byRows || m > n
         let extent = splitRows ? m : n
         let size = (extent / parts + 15) / 16 * 16
         Threads.run(chunks: parts) { p in
             let lo = min(extent, p * size), hi = p == parts - 1 ? extent : min(extent, lo + size)
             guard lo < hi else { return }
-            if splitRows {
-                call.run(rows: lo..<hi, columns: 0..<n, a: a, b: b, c: c)
-            } else {
-                call.run(rows: 0..<m, columns: lo..<hi, a: a, b: b, c: c)
-            }
+            if splitRows { part(lo..<hi, 0..<n) } else { part(0..<m, lo..<hi) }
         }
     }
 
@@ -60,12 +73,31 @@ public enum BLAS {
         let lda, ldb, ldc, k: Int
         let alpha, beta: Float
 
+        /// Runs the block on oneDNN when `GEMMRoute` says so (bf16: the rounded copies of A and B),
+        /// else, or if oneDNN cannot plan it, on OpenBLAS with the float32 inputs.
         func run(rows: Range<Int>, columns: Range<Int>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                 c: UnsafeMutablePointer<Float>) {
-            let a0 = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
-            let b0 = transB ? b + columns.lowerBound * ldb : b + columns.lowerBound
+                 c: UnsafeMutablePointer<Float>, bf16: (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>)?) {
+            let aOffset = transA ? rows.lowerBound : rows.lowerBound * lda
+            let bOffset = transB ? columns.lowerBound * ldb : columns.lowerBound
             let c0 = c + rows.lowerBound * ldc + columns.lowerBound
             let m = rows.count, n = columns.count
+            if bf16 != nil || GEMMRoute.usesOneDNNFloat32(m: m, n: n, k: k, alpha: alpha, beta: beta) {
+                let key = OneDNN.Key(m: m, n: n, k: k, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc,
+                                     bf16: bf16 != nil, accumulate: beta == 1)
+                if let plan = OneDNN.plan(key) {
+                    let done = if let rounded = bf16 {
+                        OneDNN.run(plan, a: rounded.0 + aOffset, b: rounded.1 + bOffset, c: c0)
+                    } else {
+                        OneDNN.run(plan, a: a + aOffset, b: b + bOffset, c: c0)
+                    }
+                    if done { return }
+                }
+            }
+            runOpenBLAS(m: m, n: n, a: a + aOffset, b: b + bOffset, c: c0)
+        }
+
+        private func runOpenBLAS(m: Int, n: Int, a a0: UnsafePointer<Float>, b b0: UnsafePointer<Float>,
+                                 c c0: UnsafeMutablePointer<Float>) {
             if m == 1 {
                 // y[N] = op(B)ᵀ-style product: row vector times matrix.
                 // transB: B is [N,K] → y = B · a ; else B is [K,N] → y = Bᵀ · a.

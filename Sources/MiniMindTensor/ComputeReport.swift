@@ -12,11 +12,15 @@ public struct ComputeReport: Codable, Sendable {
     public var kernelCoreDetected: String?
     public var kernelCoreSource: String
     public var threads: Int
+    /// The precision large products use now and the GEMM backends that run them.
+    public var computePrecision: String
+    public var gemm: String
 
     enum CodingKeys: String, CodingKey {
         case cpuModel = "cpu_model", cpuFeatures = "cpu_features", blasLibrary = "blas_library"
         case blasVersion = "blas_version", kernelCore = "kernel_core", kernelCoreDetected = "kernel_core_detected"
         case kernelCoreSource = "kernel_core_source", threads
+        case computePrecision = "compute_precision", gemm
     }
 
     /// The report for this process (makes the kernel selection happen if it has not yet).
@@ -30,13 +34,14 @@ public struct ComputeReport: Codable, Sendable {
         #endif
         return ComputeReport(cpuModel: cpuModelName(), cpuFeatures: s.features.names, blasLibrary: library,
                              blasVersion: s.version, kernelCore: s.core, kernelCoreDetected: s.detectedCore,
-                             kernelCoreSource: s.source.rawValue, threads: threads)
+                             kernelCoreSource: s.source.rawValue, threads: threads,
+                             computePrecision: Compute.effectivePrecision.rawValue, gemm: GEMMRoute.summary)
     }
 
     /// One line for a benchmark header.
     public var summary: String {
         "CPU \(cpuModel) · BLAS \(blasVersion.map { "OpenBLAS \($0)" } ?? blasLibrary) · kernel core \(kernelCore ?? "n/a")"
-            + " · threads \(threads)"
+            + " · threads \(threads) · compute \(computePrecision) · GEMM \(gemm)"
     }
 
     /// `lscpu`'s "Model name": /proc/cpuinfo's first `model name` line, or the architecture.

@@ -47,6 +47,8 @@ struct ModelBench: ParsableCommand {
     @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16 or int8 (then also measures its error against f32).")
     var decodeDType: DecodeDType = .f32
 
+    @OptionGroup var computeOptions: ComputeOptions
+
     @Option(help: "Seed of the random weights.")
     var seed: UInt64 = 0
 
@@ -76,6 +78,7 @@ struct ModelBench: ParsableCommand {
 
     func run() throws {
         try InputRange.setThreads(threads)
+        computeOptions.apply()
         let p = try VLMPreset.named(preset)
         progress("building \(preset) with random weights (seed \(seed))")
         let model = try MiniMindVLM(config: p.config, seed: seed)

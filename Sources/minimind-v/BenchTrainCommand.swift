@@ -72,6 +72,8 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var computeOptions: ComputeOptions
+
     func run() throws {
         let p = try VLMPreset.named(preset)
         guard let st = TrainingRecipe.Stage(rawValue: stage) else { throw ValidationError("--stage must be pretrain or sft, found \(stage)") }
@@ -87,6 +89,7 @@ struct TrainBench: ParsableCommand {
             textTokens = parts[0]...parts[1]
         }
         try InputRange.setThreads(threads)
+        computeOptions.apply()
         if let writeWeights {
             try TrainingBenchmark.writeWeights(preset: p, seed: seed, to: URL(fileURLWithPath: writeWeights))
             print("wrote \(writeWeights)")

@@ -29,8 +29,11 @@ struct ModelLoadingOptions: ParsableArguments {
         if let preset { _ = try VLMPreset.named(preset) }
     }
 
-    /// Loads the model, tokenizer and chat template.
+    @OptionGroup var computeOptions: ComputeOptions
+
+    /// Loads the model, tokenizer and chat template (and sets the compute precision).
     func load() throws -> VLMBundle {
+        computeOptions.apply()
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
         if let model { return try VLMBundle.load(folder: url(model)) }
         guard let weights else { throw ValidationError("give --model DIR, or --weights FILE with --tokenizer DIR (and --vision DIR for images)") }

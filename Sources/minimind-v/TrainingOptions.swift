@@ -82,8 +82,11 @@ struct TrainingOptions: ParsableArguments {
         return r
     }
 
+    @OptionGroup var computeOptions: ComputeOptions
+
     func run(stage: TrainingRecipe.Stage) throws {
         try InputRange.setThreads(threads)
+        computeOptions.apply()
         let start = try fromWeights.map { try Weights.read(Self.url($0)) }
         let config: VLMConfig
         if let preset { config = try VLMPreset.named(preset).config }

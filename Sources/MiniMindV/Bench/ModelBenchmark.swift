@@ -63,9 +63,12 @@ public struct ModelBenchmark {
         public var accuracy: DecodeAccuracy?
         /// The CPU, BLAS library and kernel core that produced the numbers.
         public var compute: ComputeReport
+        /// The compute precision's error against float32 (absent for f32).
+        public var computeAccuracy: ComputeAccuracy?
 
         enum CodingKeys: String, CodingKey {
             case engine, preset, threads, dtype, results, accuracy, compute
+            case computeAccuracy = "compute_accuracy"
             case decodeDType = "decode_dtype"
         }
     }
@@ -80,6 +83,8 @@ public struct ModelBenchmark {
 
     /// Steps of the accuracy check of a packed decode precision.
     public static let accuracySteps = 64
+    /// Prompt tokens of the accuracy check of a compute precision.
+    public static let accuracyPromptTokens = 128
 
     public init(model: MiniMindVLM, presetName: String, repetitions: Int = 5, warmup: Int = 1) {
         self.model = model
@@ -103,6 +108,15 @@ public struct ModelBenchmark {
             progress("accuracy of \(decodeDType.rawValue) decode against f32")
             accuracy = self.accuracy(decodeDType)
         }
+        var computeAccuracy: ComputeAccuracy?
+        if Compute.effectivePrecision != .f32 {
+            progress("accuracy of \(Compute.effectivePrecision.rawValue) compute against f32")
+            var g = SeededGenerator(seed: 0)
+            let s = model.config.vision.imageSize
+            computeAccuracy = ComputeAccuracy.measure(model, precision: Compute.effectivePrecision,
+                                                      pixels: Tensor.randn([1, 3, s, s], generator: &g),
+                                                      ids: randomIds(Self.accuracyPromptTokens, seed: 3))
+        }
         var results: [Result] = []
         for test in tests {
             progress(test.description)
@@ -115,8 +129,8 @@ public struct ModelBenchmark {
             results.append(Self.summarize(test: test, seconds: seconds, work: work))
         }
         return Report(engine: "minimind-v (Swift, OpenBLAS)", preset: presetName, threads: Threads.count,
-                      dtype: "f32", decodeDType: decodeDType.rawValue, results: results, accuracy: accuracy,
-                      compute: .current)
+                      dtype: Compute.effectivePrecision.rawValue, decodeDType: decodeDType.rawValue, results: results,
+                      accuracy: accuracy, compute: .current, computeAccuracy: computeAccuracy)
     }
 
     /// Runs `body` warm-up times, then `repetitions` times; `body` returns its own timed seconds.
@@ -209,6 +223,12 @@ public struct ModelBenchmark {
             s += "\n\(a.dtype) decode vs f32 over \(a.steps) greedy steps: max |logit diff| \(fixed(a.maxAbsLogitDiff, 4))"
                 + " (max |logit| \(fixed(a.maxAbsLogit, 2))), argmax agreement \(fixed(a.argmaxAgreement * 100, 1)) %,"
                 + " free-running ids equal for the first \(a.matchingPrefix)\n"
+        }
+        if let a = report.computeAccuracy {
+            s += "\n\(a.precision) compute vs f32: image features max |diff| \(fixed(a.maxAbsFeatureDiff, 4))"
+                + " (max |feature| \(fixed(a.maxAbsFeature, 2)), relative \(fixed(a.relativeFeatureError * 100, 2)) %);"
+                + " \(a.promptTokens)-token prompt logits max |diff| \(fixed(a.maxAbsLogitDiff, 4))"
+                + " (max |logit| \(fixed(a.maxAbsLogit, 2))), argmax agreement \(fixed(a.argmaxAgreement * 100, 1)) %\n"
         }
         return s
     }

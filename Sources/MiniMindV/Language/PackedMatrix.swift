@@ -106,16 +106,3 @@ final class PackedMatrix {
         }
     }
 }
-
-/// bfloat16 as the upper half of a float32's bits.
-enum BFloat16Bits {
-    /// Round to nearest even, as PyTorch's `.to(torch.bfloat16)`; NaN stays NaN.
-    static func round(_ f: Float) -> UInt16 {
-        let bits = f.bitPattern
-        if f.isNaN { return UInt16(bits >> 16) | 0x40 }
-        let rounding = UInt32(0x7FFF) + ((bits >> 16) & 1)
-        return UInt16((bits &+ rounding) >> 16)
-    }
-
-    static func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
-}
