@@ -30,7 +30,7 @@ from transformers import CLIPVisionConfig, CLIPVisionModel, CLIPImageProcessor
 from llama_cpp import Llama
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-TOKENIZER = os.path.join(ROOT, "Tests", "Fixtures", "export", "minimind2-v-tokenizer")
+TOKENIZER = os.path.join(ROOT, "Tests", "Fixtures", "upstream", "minimind2-v")
 PROMPTS = ["Hello, who are you?", "用一句话介绍一下北京。"]
 NEW_TOKENS = 24
 

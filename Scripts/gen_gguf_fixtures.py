@@ -32,7 +32,7 @@ for name, want in [("gguf", PINNED["gguf"]), ("numpy", PINNED["numpy"])]:
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "gguf")
-TOKENIZER = os.path.join(ROOT, "Tests", "Fixtures", "export", "minimind2-v-tokenizer")
+TOKENIZER = os.path.join(ROOT, "Tests", "Fixtures", "upstream", "minimind2-v")
 
 # The two tiny decoders (MiniMind2 = llama without QK-norm, minimind-3 = qwen3 with it).
 MODELS = {

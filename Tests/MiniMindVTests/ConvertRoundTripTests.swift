@@ -6,7 +6,7 @@ import XCTest
 /// preset or a missing config that would change the model is refused.
 final class ConvertRoundTripTests: XCTestCase {
     static let tokenizerFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/export/minimind2-v-tokenizer")
+        .appendingPathComponent("Fixtures/upstream/minimind2-v")
 
     var scratch: URL!
 
