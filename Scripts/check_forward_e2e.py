@@ -4,7 +4,7 @@
 Builds (in a scratch folder) an upstream-release-layout checkpoint for minimind2-small-v with random
 fp16 weights, a random full-size CLIP ViT-B/16 vision folder (transformers save_pretrained), runs
 `minimind-v forward` on a real eval image with the real tokenizer, and compares its logits with
-transformers' CLIPVisionModel + CLIPImageProcessor (PIL) + LlamaForCausalLM + the SPEC §3 splice.
+transformers' CLIPVisionModel + CLIPImageProcessor (PIL) + LlamaForCausalLM + the Docs/Model.md, "Projector and image splicing" splice.
 Usage: python3 Scripts/check_forward_e2e.py BINARY ASSETS_DIR SCRATCH_DIR
 """
 import json, os, subprocess, sys

@@ -3,7 +3,7 @@
 
 Tiny float32 configurations of: transformers LlamaForCausalLM (= MiniMind2 dense LM),
 Qwen3ForCausalLM (= minimind-3 dense LM), CLIPModel (vision tower), SiglipVisionModel, and — written
-here from SPEC.md because no public class implements them — the two MoE feed-forwards and the
+here from Docs/Model.md because no public class implements them — the two MoE feed-forwards and the
 image-feature splice of the full VLM. Outputs: weights as safetensors (HF key names), inputs and
 outputs as .npy, configs as JSON. Run from the repository root:  python3 Scripts/gen_model_fixtures.py
 """
@@ -127,7 +127,7 @@ save_npy("siglip_pixels.npy", px2.numpy())
 save_npy("siglip_features.npy", sig_out.numpy())
 
 
-# ---------------------------------------------------------------- MoE feed-forwards (from SPEC §1)
+# ---------------------------------------------------------------- MoE feed-forwards (from Docs/Model.md, "Language model")
 def ffn_params(hidden, inter):
     return {n: torch.randn(*s) * 0.2 for n, s in
             [("gate_proj", (inter, hidden)), ("up_proj", (inter, hidden)), ("down_proj", (hidden, inter))]}
@@ -192,7 +192,7 @@ moe_fixture("moe_minimind2", 16, 24, 4, 2, 1, "minimind2")
 moe_fixture("moe_minimind3", 16, 24, 4, 1, 0, "minimind3")
 
 
-# ---------------------------------------------------------------- the VLM splice (SPEC §3)
+# ---------------------------------------------------------------- the VLM splice (Docs/Model.md, "Projector and image splicing")
 def splice(h, ids, feats, marker):
     """Overwrites each run of `marker` in ids[b] with the next image's features (in order)."""
     out = h.clone()

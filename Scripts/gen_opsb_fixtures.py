@@ -5,7 +5,7 @@ Pinned: torch 2.13.0+cpu, transformers 5.24.0 (checked below). Run from the repo
     python3 Scripts/gen_opsb_fixtures.py
 Every expected value comes from PyTorch or transformers code, never from our Swift implementation:
 - RoPE tables: transformers' LlamaRotaryEmbedding (plain) and MiniMind's precompute_freqs_cis
-  arithmetic (YaRN; restated below in the same torch float32 operations as SPEC §1).
+  arithmetic (YaRN; restated below in the same torch float32 operations as Docs/Model.md, "Language model").
 - RoPE application: transformers' apply_rotary_pos_emb (half split) and Meta Llama's complex-number
   form (interleaved) via torch.view_as_complex.
 - Attention: torch.nn.functional.scaled_dot_product_attention with enable_gqa and a boolean mask,
@@ -36,7 +36,7 @@ def put(name, t):
 
 
 def minimind_freqs(dim, end, rope_base, yarn):
-    """MiniMind's precompute_freqs_cis inverse frequencies (SPEC §1), torch float32 throughout."""
+    """MiniMind's precompute_freqs_cis inverse frequencies (Docs/Model.md, "Language model"), torch float32 throughout."""
     freqs = 1.0 / (rope_base ** (torch.arange(0, dim, 2)[: (dim // 2)].float() / dim))
     if yarn and end / 2048 > 1.0:
         orig_max, factor, beta_fast, beta_slow = 2048, 16, 32.0, 1.0

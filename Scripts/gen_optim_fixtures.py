@@ -10,7 +10,7 @@ Every expected number comes from a reference that is not ours:
     decoupled weight decay;
   * clipped runs: torch.nn.utils.clip_grad_norm_ before every step (its returned norms too);
   * the upstream MiniMind-V schedule: trainer_utils.get_lr as written upstream
-    (lr*(0.1 + 0.45*(1 + cos(pi*t/T))), SPEC §7), applied per step via param_group['lr'];
+    (lr*(0.1 + 0.45*(1 + cos(pi*t/T))), Docs/Model.md, "Recipes"), applied per step via param_group['lr'];
   * warmup cosine: transformers' get_cosine_schedule_with_warmup lambda (with min_lr_rate)
     driven by torch.optim.lr_scheduler.LambdaLR, read back from the optimizer's param group.
 
@@ -86,7 +86,7 @@ def make_grads():
 
 
 def upstream_get_lr(current_step, total_steps, lr):
-    # minimind-v trainer/trainer_utils.py get_lr (SPEC §7)
+    # minimind-v trainer/trainer_utils.py get_lr (Docs/Model.md, "Recipes")
     return lr * (0.1 + 0.45 * (1 + math.cos(math.pi * current_step / total_steps)))
 
 

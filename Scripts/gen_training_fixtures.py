@@ -4,7 +4,7 @@
 For a tiny MiniMind2-V-shaped model (transformers LlamaForCausalLM + Linear projector) and a tiny
 minimind-3v-shaped model (Qwen3ForCausalLM + LayerNorm/Linear/GELU/Linear projector), in float32,
 with precomputed random "vision features" as the image input (the encoder is frozen upstream, so
-its output is all training needs) and the image splice of SPEC §3 written here:
+its output is all training needs) and the image splice of Docs/Model.md, "Projector and image splicing" written here:
 
   * the loss and the gradient of every trainable tensor at step 0,
   * the losses of 5 AdamW optimizer steps with the upstream schedule
@@ -226,7 +226,7 @@ with open(path("training_cases.json"), "w") as f:
 
 
 # ---------------------------------------------------------------- samples: template, expansion, labels
-# Reference for TrainingSample building (SPEC §6), from the real tokenizers in ../shared/assets
+# Reference for TrainingSample building (Docs/Model.md, "Training samples"), from the real tokenizers in ../shared/assets
 # (read at generation time; only ids and labels are committed): transformers' apply_chat_template,
 # HF tokenizers, and upstream's label rule (dataset/lm_dataset.py generate_labels, written out here):
 # labels = ids inside each answer, from right after "<|im_start|>assistant\n" through the next

@@ -46,7 +46,7 @@ public enum ChatTemplateKind: String, CaseIterable, Sendable {
         0x8d28_0961_5609_501b: .minimind3,  // jingyaogong/minimind-v 9595617 model/tokenizer_config.json
     ]
 
-    /// The `<image>` expansion this generation's models were trained with (SPEC §3).
+    /// The `<image>` expansion this generation's models were trained with (Docs/Model.md, "Projector and image splicing").
     public var imagePlaceholder: ImagePlaceholder {
         switch self {
         case .minimind2: return .minimind2V

@@ -1,5 +1,5 @@
 // `<image>` in a user's text is replaced by the model's image-token run before tokenisation
-// (SPEC §3): MiniMind2-V '@' x 196 (id 34 each), minimind-3v '<|image_pad|>' x 64 (id 12 each).
+// (Docs/Model.md, "Projector and image splicing"): MiniMind2-V '@' x 196 (id 34 each), minimind-3v '<|image_pad|>' x 64 (id 12 each).
 
 public struct ImagePlaceholder: Equatable, Sendable {
     /// One image token's text.

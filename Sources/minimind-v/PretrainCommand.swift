@@ -1,4 +1,4 @@
-// `minimind-v pretrain`: upstream's vision-language pretraining recipe (SPEC §7).
+// `minimind-v pretrain`: upstream's vision-language pretraining recipe (Docs/Model.md, "Recipes").
 import ArgumentParser
 import MiniMindV
 

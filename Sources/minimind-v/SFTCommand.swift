@@ -1,4 +1,4 @@
-// `minimind-v sft`: upstream's supervised fine-tuning recipe (SPEC §7).
+// `minimind-v sft`: upstream's supervised fine-tuning recipe (Docs/Model.md, "Recipes").
 import ArgumentParser
 import MiniMindV
 

@@ -1,4 +1,4 @@
-// Flags shared by `minimind-v pretrain` and `minimind-v sft`; defaults come from the recipe (SPEC §7).
+// Flags shared by `minimind-v pretrain` and `minimind-v sft`; defaults come from the recipe (Docs/Model.md, "Recipes").
 import ArgumentParser
 import Foundation
 import MiniMindV

@@ -4,7 +4,7 @@ import XCTest
 final class OpsBRoPETests: XCTestCase {
     let check = OpCheck()
 
-    /// SPEC §1 in Double: theta^(-2i/D), then the YaRN ramp when maxPositions > original.
+    /// Docs/Model.md, "Language model" in Double: theta^(-2i/D), then the YaRN ramp when maxPositions > original.
     static func referenceInvFreq(headDim: Int, theta: Double, maxPositions: Int, yarn: YaRNConfig?) -> [Double] {
         let half = headDim / 2
         var f = (0..<half).map { pow(theta, -Double(2 * $0) / Double(headDim)) }

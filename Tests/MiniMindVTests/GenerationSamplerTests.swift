@@ -2,7 +2,7 @@ import XCTest
 @testable import MiniMindV
 
 /// Each sampling step on small logits whose expected results were worked out by hand (comments),
-/// following SPEC §8 and upstream minimind's `generate`.
+/// following Docs/Model.md, "Generation" and upstream minimind's `generate`.
 final class GenerationSamplerTests: XCTestCase {
     func apply(_ logits: [Float], _ body: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
         var copy = logits

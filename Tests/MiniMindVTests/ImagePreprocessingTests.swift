@@ -77,7 +77,7 @@ final class ImagePreprocessingTests: XCTestCase {
         let siglip = try config("configs/siglip_256.json")
         XCTAssertEqual(siglip.kind, .siglip)
         XCTAssertEqual(siglip.resample, .bilinear)
-        // Defaults when keys are absent: CLIP → bicubic + crop 224 + CLIP stats; SigLIP → bilinear (SPEC §4), 0.5.
+        // Defaults when keys are absent: CLIP → bicubic + crop 224 + CLIP stats; SigLIP → bilinear (Docs/Model.md, "Image preprocessing"), 0.5.
         let clipBare = try ImagePreprocessing(preprocessorConfigData: Data(#"{"image_processor_type":"CLIPImageProcessor","size":{"shortest_edge":224}}"#.utf8))
         XCTAssertEqual(clipBare, .clip224)
         let siglipBare = try ImagePreprocessing(preprocessorConfigData: Data(#"{"image_processor_type":"SiglipImageProcessor","size":{"height":256,"width":256}}"#.utf8))

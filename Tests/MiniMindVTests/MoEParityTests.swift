@@ -1,7 +1,7 @@
 import XCTest
 @testable import MiniMindV
 
-/// Both MoE flavours against the script's PyTorch reference written from SPEC §1: the output, the
+/// Both MoE flavours against the script's PyTorch reference written from Docs/Model.md, "Language model": the output, the
 /// auxiliary loss, and the input gradient of `sum(y·c) + aux` in training mode.
 final class MoEParityTests: XCTestCase {
     func check(_ prefix: String, flavour: MoEConfig.Flavour) throws {

@@ -2,7 +2,7 @@ import XCTest
 @testable import MiniMindV
 
 /// The whole VLM — pixels → vision tower → projector → splice into placeholder runs → LM — against
-/// the script's PyTorch composition of the transformers modules (SPEC §3 splice).
+/// the script's PyTorch composition of the transformers modules (Docs/Model.md, "Projector and image splicing" splice).
 final class VLMParityTests: XCTestCase {
     func model(vision prefix: String, lmPrefix: String, lm: LanguageModelConfig, projector: ProjectorKind,
                tokenId: Int, projectorFile: String) throws -> MiniMindVLM {

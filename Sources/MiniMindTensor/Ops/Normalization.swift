@@ -4,7 +4,7 @@ import Foundation
 // Row statistics (1/rms, mean and 1/std) are saved for backward. Weight and bias gradients are reduced
 // per fixed chunk of rows and then summed in chunk order, so results depend only on the thread count.
 
-/// y = x / sqrt(mean(x²) + eps) · w over the last axis (SPEC §1; computed in Float32 like upstream).
+/// y = x / sqrt(mean(x²) + eps) · w over the last axis (Docs/Model.md, "Language model"; computed in Float32 like upstream).
 public func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Float) -> Tensor {
     let d = NormKernels.checkShapes("rmsNorm", x, weight, nil)
     let rows = d == 0 ? 0 : x.count / d

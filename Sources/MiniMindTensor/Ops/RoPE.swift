@@ -3,7 +3,7 @@ import Foundation
 // Rotary position embeddings (RoPE) for q and k laid out [..., T, H, D]: the shape right after the
 // q/k projection is reshaped to heads, before the transpose to [B, H, T, D] for attention.
 
-/// YaRN frequency scaling as MiniMind applies it at inference (SPEC §1). Defaults are MiniMind's.
+/// YaRN frequency scaling as MiniMind applies it at inference (Docs/Model.md, "Language model"). Defaults are MiniMind's.
 public struct YaRNConfig: Sendable, Equatable {
     public var factor: Double
     public var originalMaxPositions: Int
@@ -100,7 +100,7 @@ public struct RoPETable: @unchecked Sendable {
         }
     }
 
-    /// The YaRN multipliers `1 - ramp_i + ramp_i / factor` (SPEC §1), float32 like MiniMind's torch code.
+    /// The YaRN multipliers `1 - ramp_i + ramp_i / factor` (Docs/Model.md, "Language model"), float32 like MiniMind's torch code.
     public static func yarnFactors(headDim: Int, theta: Double, yarn: YaRNConfig) -> [Float] {
         let half = headDim / 2
         func invDim(_ b: Double) -> Double {

@@ -13,7 +13,7 @@ public struct ConstantLR: LRSchedule {
     public func lr(at step: Int) -> Double { baseLR }
 }
 
-/// The upstream MiniMind(-V) schedule (SPEC §7, `trainer_utils.get_lr`), no warmup:
+/// The upstream MiniMind(-V) schedule (Docs/Model.md, "Recipes", `trainer_utils.get_lr`), no warmup:
 /// `lr(t) = base · (0.1 + 0.45 · (1 + cos(π · t / T)))` — base at t = 0, base/10 at t = T.
 public struct MiniMindCosineLR: LRSchedule {
     public var baseLR: Double

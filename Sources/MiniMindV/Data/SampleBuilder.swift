@@ -1,6 +1,6 @@
 import Foundation
 
-/// Turns conversation rows into `TrainingSample`s exactly as upstream's dataset does (SPEC §6):
+/// Turns conversation rows into `TrainingSample`s exactly as upstream's dataset does (Docs/Model.md, "Training samples"):
 /// roles (by position for MiniMind2-V), optional augmentation, `<image>` → placeholder run
 /// (not in system turns), the tokenizer's chat template without generation prompt, tokenisation,
 /// truncation to `maxSeqLen`, and labels on assistant answers found by token-id subsequences.

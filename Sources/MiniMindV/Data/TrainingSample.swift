@@ -1,6 +1,6 @@
 import Foundation
 
-/// One tokenised training example (SPEC §6). `ids` are the real tokens (templated, `<image>`
+/// One tokenised training example (Docs/Model.md, "Training samples"). `ids` are the real tokens (templated, `<image>`
 /// expanded, truncated to max_seq_len); `labels` has the same length: the token id inside assistant
 /// answers (from right after `<|im_start|>assistant\n` through the following `<|im_end|>\n`
 /// inclusive) and -100 elsewhere. Labels are not shifted: the loss compares logits[t] with

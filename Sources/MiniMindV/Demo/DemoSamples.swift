@@ -1,4 +1,4 @@
-// SPEC §6 samples: render with the chat template, expand <image>, tokenise; labels are -100 except
+// Docs/Model.md, "Training samples" samples: render with the chat template, expand <image>, tokenise; labels are -100 except
 // the assistant answers (from after each `<|im_start|>assistant\n` through its `<|im_end|>\n`).
 import Foundation
 

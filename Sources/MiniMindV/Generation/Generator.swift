@@ -26,7 +26,7 @@ public final class Generator: @unchecked Sendable {
 
     // MARK: - Prompts
 
-    /// `<image>` markers replaced by the model's placeholder run (before tokenisation, SPEC §3).
+    /// `<image>` markers replaced by the model's placeholder run (before tokenisation, Docs/Model.md, "Projector and image splicing").
     public func expandImages(_ text: String) -> String {
         expandImagePlaceholders(text, placeholder: config.imagePlaceholder, count: config.imageTokens, marker: config.imageMarker)
     }

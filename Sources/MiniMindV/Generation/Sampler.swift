@@ -1,6 +1,6 @@
 import Foundation
 
-/// Chooses each next token from last-position logits in upstream's order (SPEC §8):
+/// Chooses each next token from last-position logits in upstream's order (Docs/Model.md, "Generation"):
 /// temperature → repetition penalty → top-k → top-p → draw (or argmax when greedy).
 /// Holds its own seeded generator and the set of ids seen so far (for the penalty).
 public struct Sampler {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The mixture-of-experts feed-forward of one of the two generations (SPEC §1).
+/// The mixture-of-experts feed-forward of one of the two generations (Docs/Model.md, "Language model").
 public struct MoEConfig: Codable, Equatable, Sendable {
     public enum Flavour: String, Codable, Sendable {
         /// MiniMind2: top-2 of 4 routed experts plus shared experts; sequence-level aux loss (alpha 0.01).

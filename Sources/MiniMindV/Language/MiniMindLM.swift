@@ -19,7 +19,7 @@ public final class MiniMindModel: Module {
     }
 }
 
-/// MiniMind language model of either generation (SPEC §1), dense or MoE: `model.*` + a tied `lm_head`.
+/// MiniMind language model of either generation (Docs/Model.md, "Language model"), dense or MoE: `model.*` + a tied `lm_head`.
 public final class MiniMindLM: Module, LanguageModel {
     public let config: LanguageModelConfig
     public let model: MiniMindModel

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Mixture-of-experts feed-forward of both generations (SPEC §1): softmax router, top-k experts with
+/// Mixture-of-experts feed-forward of both generations (Docs/Model.md, "Language model"): softmax router, top-k experts with
 /// renormalised weights, optional shared experts, and the flavour's auxiliary load-balancing loss.
 /// Keys: `gate.weight`, `experts.{e}.*`, `shared_experts.{s}.*`.
 public final class MoEFeedForward: Module {

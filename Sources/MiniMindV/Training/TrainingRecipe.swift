@@ -1,6 +1,6 @@
 import Foundation
 
-/// Everything that defines a training run, with upstream's numbers as defaults (SPEC §7). Every
+/// Everything that defines a training run, with upstream's numbers as defaults (Docs/Model.md, "Recipes"). Every
 /// field can be changed. The vision encoder is always frozen (it is not part of the trained module).
 public struct TrainingRecipe: Codable, Equatable, Sendable {
     public enum Stage: String, Codable, Sendable { case pretrain, sft }

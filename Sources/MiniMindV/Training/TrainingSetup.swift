@@ -16,7 +16,7 @@ extension MiniMindVLM {
 }
 
 extension VLMTrainer {
-    /// The usual wiring from a conversation dataset: samples per SPEC §6 (with the recipe's
+    /// The usual wiring from a conversation dataset: samples per Docs/Model.md, "Training samples" (with the recipe's
     /// max_seq_len, augmentation, seed and max_samples), malformed rows counted and skipped (or
     /// thrown when `recipe.strict`), every image's features computed once through the frozen encoder
     /// into `featureCache` (a folder; nil keeps them in memory), then the trainer. `template`

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The default trainer for MiniMind-V (SPEC §7), step for step like upstream's loop:
+/// The default trainer for MiniMind-V (Docs/Model.md, "Recipes"), step for step like upstream's loop:
 /// for each micro-batch t = 1 … T (T = epochs · micro-batches per epoch, numbered from 1 as upstream
 /// does) the learning rate is set from the schedule at t; loss = (cross-entropy + MoE aux) / accumulationSteps; backward; after every
 /// `accumulationSteps` micro-batches (and at the end of an epoch) the gradients are clipped to the

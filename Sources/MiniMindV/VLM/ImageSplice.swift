@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the image features go: the runs of the placeholder id in each sequence (SPEC §3).
+/// Where the image features go: the runs of the placeholder id in each sequence (Docs/Model.md, "Projector and image splicing").
 public struct ImageRun: Equatable, Sendable {
     public var sample: Int
     public var start: Int

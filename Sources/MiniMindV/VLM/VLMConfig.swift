@@ -1,6 +1,6 @@
 import Foundation
 
-/// The projector between the vision tower and the language model (SPEC §3).
+/// The projector between the vision tower and the language model (Docs/Model.md, "Projector and image splicing").
 public enum ProjectorKind: String, Codable, Sendable {
     /// MiniMind2-V: Linear(vision → hidden) with bias. Keys `vision_proj.vision_proj.0.*`.
     case linear
@@ -43,7 +43,7 @@ public struct VLMConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// The named configurations of SPEC's table.
+/// The named configurations of Docs/Model.md, "Generations and presets".
 public enum VLMPreset: String, CaseIterable, Sendable {
     case minimind2SmallV = "minimind2-small-v"
     case minimind2V = "minimind2-v"
