@@ -46,7 +46,6 @@ struct ServeCommand: AsyncParsableCommand {
     var modelName: String?
 
     func validate() throws {
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive, found \(threads)") }
         if let problem = serverOptions().problem() { throw ValidationError(problem) }
         if let allowFiles {
             var isDir: ObjCBool = false
@@ -56,7 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    func serverOptions() -> ServerOptions {
+    /// The server's settings; request defaults come from `bundle`'s generation_config.json under the flags given.
+    func serverOptions(bundle: VLMBundle? = nil) -> ServerOptions {
         let source = modelOptions.model ?? modelOptions.weights ?? "minimind-v"
         var name = modelName ?? URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
         if name.isEmpty { name = "minimind-v" }
@@ -68,14 +68,14 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxQueue = maxQueue
         options.context = context
         options.allowFiles = allowFiles.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
-        options.defaults = sampling.options
+        options.defaults = sampling.options(for: bundle)
         return options
     }
 
     func run() async throws {
-        if let threads { Threads.set(threads) }
+        try InputRange.setThreads(threads)
         let bundle = try modelOptions.loadForGeneration(sampling)
-        let options = serverOptions()
+        let options = serverOptions(bundle: bundle)
         let server = try MiniMindServer(generator: Generator(bundle: bundle), options: options)
         try await server.run { port in
             printError("minimind-v serve: model '\(options.modelName)' on http://\(options.host):\(port)/ "
