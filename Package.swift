@@ -47,10 +47,12 @@ let package = Package(
             "MiniMindV", "MiniMindVServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "MiniMindTensorTests", dependencies: ["MiniMindTensor"]),
+        // Shared by the test targets: the one NaN- and length-aware comparison (Tests/TestSupport).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "MiniMindTensorTests", dependencies: ["MiniMindTensor", "TestSupport"]),
         .testTarget(name: "MiniMindFormatsTests", dependencies: ["MiniMindFormats"]),
         .testTarget(name: "MiniMindTokenizerTests", dependencies: ["MiniMindTokenizer"]),
-        .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV"]),
+        .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV", "TestSupport"]),
         .testTarget(name: "MiniMindVServerTests", dependencies: [
             "MiniMindVServer", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),

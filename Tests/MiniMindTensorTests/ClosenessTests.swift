@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 
 /// The comparison helper itself must fail on what the old forms let through.
 final class ClosenessTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindTensor
 
 /// Checks one differentiable op against a naive Double reference of the same math:

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindTensor
 
 /// SiLU, GELU (erf and tanh), quick-GELU and fused SwiGLU against naive Double references.

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindTensor
 
 /// Seeded inverted dropout and embedding lookup with scatter-add backward.

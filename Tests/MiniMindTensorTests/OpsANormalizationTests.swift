@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindTensor
 
 /// RMSNorm and LayerNorm over the last axis against naive Double references.

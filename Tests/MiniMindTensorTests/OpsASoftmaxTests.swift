@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindTensor
 
 /// Softmax, log-softmax and the SIMD exp under them, against naive Double references.

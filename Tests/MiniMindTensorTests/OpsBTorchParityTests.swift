@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindTensor
 
 /// Parity with PyTorch / transformers on Tests/Fixtures/opsB/opsb_parity.json

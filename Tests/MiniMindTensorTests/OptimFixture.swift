@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindTensor
 
 /// Tests/Fixtures/optim/optim_fixtures.json, written by Scripts/gen_optim_fixtures.py from

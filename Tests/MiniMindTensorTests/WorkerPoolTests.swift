@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import MiniMindTensor
 
 /// The compute thread pool (`WorkerPool` behind `Threads`) and the split BLAS calls built on it.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import MiniMindV
 
 /// Reads the model parity fixtures written by Scripts/gen_model_fixtures.py.

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindV
 
 /// Length bucketing (TrainingRecipe.lengthBuckets) and the counted-rows loss (MiniMindVLM.loss).

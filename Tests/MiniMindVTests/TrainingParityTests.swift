@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindV
 
 /// The training step against PyTorch (Scripts/gen_training_fixtures.py: transformers Llama/Qwen3 +

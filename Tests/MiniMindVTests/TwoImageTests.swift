@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import MiniMindV
 
 /// Two images in one sample and in one chat turn: both reach the model, each in its own placeholder
