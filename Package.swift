@@ -47,10 +47,10 @@ let package = Package(
             "MiniMindV", "MiniMindVServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // Shared by the test targets: the one NaN- and length-aware comparison (Tests/TestSupport).
+        // Shared by the test targets: the one NaN- and length-aware comparison and the fuzzers' seeded generator.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MiniMindTensorTests", dependencies: ["MiniMindTensor", "TestSupport"]),
-        .testTarget(name: "MiniMindFormatsTests", dependencies: ["MiniMindFormats"]),
+        .testTarget(name: "MiniMindFormatsTests", dependencies: ["MiniMindFormats", "TestSupport"]),
         .testTarget(name: "MiniMindTokenizerTests", dependencies: ["MiniMindTokenizer"]),
         .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV", "TestSupport"]),
         .testTarget(name: "MiniMindVServerTests", dependencies: [

@@ -1,22 +1,12 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import MiniMindFormats
 
 /// Hundreds of mutated variants of every valid fixture (truncations, byte flips, saturated length
 /// fields, mutated pickles inside intact zips, random bytes). Each reader must return or throw a
 /// CheckpointError — never crash or hang. A seeded generator keeps failures reproducible.
 final class CheckpointFuzzTests: XCTestCase {
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    }
 
     enum Reader: CaseIterable { case pth, safetensors, npy }
 
@@ -53,24 +43,24 @@ final class CheckpointFuzzTests: XCTestCase {
         let region = focus ?? 0..<n
         for _ in 0..<150 {              // byte flips, concentrated in `region` when given
             var d = original
-            for _ in 0..<(1 + rng.int(4)) {
-                let i = region.lowerBound + rng.int(region.count)
-                d[i] ^= UInt8(truncatingIfNeeded: 1 + rng.int(255))
+            for _ in 0..<(1 + rng.below(4)) {
+                let i = region.lowerBound + rng.below(region.count)
+                d[i] ^= UInt8(truncatingIfNeeded: 1 + rng.below(255))
             }
             out.append(d)
         }
         for _ in 0..<60 {              // saturated or huge length/offset fields
             var d = original
-            let i = region.lowerBound + rng.int(max(1, region.count - 8))
+            let i = region.lowerBound + rng.below(max(1, region.count - 8))
             let patterns: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0x7F], [0, 0, 0, 0x80],
                                        [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], [0, 0, 0, 0, 0, 0, 0, 0x40]]
-            let p = patterns[rng.int(patterns.count)]
+            let p = patterns[rng.below(patterns.count)]
             for (k, b) in p.enumerated() where i + k < d.count { d[i + k] = b }
             out.append(d)
         }
         for _ in 0..<20 {              // random garbage keeping a valid prefix
-            var d = original.prefix(rng.int(n))
-            d.append(contentsOf: (0..<rng.int(300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+            var d = original.prefix(rng.below(n))
+            d.append(contentsOf: (0..<rng.below(300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
             out.append(d)
         }
         return out
@@ -112,7 +102,7 @@ final class CheckpointFuzzTests: XCTestCase {
         for (prefix, reader) in prefixes {
             for _ in 0..<60 {
                 var d = prefix
-                d.append(contentsOf: (0..<rng.int(2000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+                d.append(contentsOf: (0..<rng.below(2000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
                 total += 1
                 if !exercise(d, reader, "random") { rejected += 1 }
             }

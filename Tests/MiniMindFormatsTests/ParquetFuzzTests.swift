@@ -1,23 +1,12 @@
 import Foundation
 import XCTest
+import TestSupport
 import MiniMindFormats
 
 /// Hundreds of seeded mutations of the fixtures: truncations, byte flips in footers and page
 /// headers, huge varints, forged footer lengths and random bytes. Each read must finish with rows
 /// or a typed ParquetError — never a crash, a hang, or another kind of error.
 final class ParquetFuzzTests: XCTestCase {
-    /// SplitMix64: a tiny seeded generator so every run mutates the same way.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Mutations are read from memory (`ParquetReader(data:)`, the same code paths as files past the
     /// positional read); a sample also goes through real files.
     func testMutatedFilesNeverCrash() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import MiniMindV
 
 /// A seeded random-mutation fuzzer for file inputs. Every run applies the same mutations (SplitMix64
@@ -11,18 +12,6 @@ import XCTest
 /// this SDK (`isTypedInputError`); a crash ends the test process, which CI reports.
 struct InputFuzzer {
     struct Outcome { var runs = 0, accepted = 0, refused = 0, seconds = 0.0 }
-
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    }
 
     static let hostileNumbers = ["0", "-1", "1", "2", "-3", "2147483648", "1099511627776", "4611686018427387904",
                                  "9223372036854775807", "-9223372036854775808", "99999999999999999999999", "1e308",
