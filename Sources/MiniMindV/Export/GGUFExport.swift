@@ -104,25 +104,7 @@ public enum GGUFExport {
             if let heads = permuteHeads { t = GGUFNames.halfSplitToInterleaved(t, heads: heads) }
             out.append(try encode(t, name: ggufName, type: type))
         }
-        try add("token_embd.weight", "model.embed_tokens.weight")
-        let llama = !config.qkNorm
-        for i in 0..<config.numHiddenLayers {
-            let p = "model.layers.\(i).", b = "blk.\(i)."
-            try add(b + "attn_norm.weight", p + "input_layernorm.weight")
-            try add(b + "attn_q.weight", p + "self_attn.q_proj.weight", permuteHeads: llama ? config.numAttentionHeads : nil)
-            try add(b + "attn_k.weight", p + "self_attn.k_proj.weight", permuteHeads: llama ? config.numKeyValueHeads : nil)
-            try add(b + "attn_v.weight", p + "self_attn.v_proj.weight")
-            try add(b + "attn_output.weight", p + "self_attn.o_proj.weight")
-            if config.qkNorm {
-                try add(b + "attn_q_norm.weight", p + "self_attn.q_norm.weight")
-                try add(b + "attn_k_norm.weight", p + "self_attn.k_norm.weight")
-            }
-            try add(b + "ffn_norm.weight", p + "post_attention_layernorm.weight")
-            try add(b + "ffn_gate.weight", p + "mlp.gate_proj.weight")
-            try add(b + "ffn_up.weight", p + "mlp.up_proj.weight")
-            try add(b + "ffn_down.weight", p + "mlp.down_proj.weight")
-        }
-        try add("output_norm.weight", "model.norm.weight")
+        for entry in GGUFNames.decoderTensors(config) { try add(entry.gguf, entry.key, permuteHeads: entry.permuteHeads) }
         // Tied output: llama.cpp reuses token_embd when output.weight is absent (as its converter writes it).
         if !(config.tieWordEmbeddings && lm.lmHead.weight === lm.model.embedTokens.weight) {
             try add("output.weight", "lm_head.weight")

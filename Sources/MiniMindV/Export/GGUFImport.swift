@@ -1,8 +1,37 @@
 import Foundation
 
-/// Row orders between our (transformers') half-split RoPE and llama.cpp's `llama` graph, which
-/// rotates interleaved pairs; the permutation is llama.cpp converter's `LlamaModel.permute`.
+/// The decoder's tensors under llama.cpp's names, and the row orders between our (transformers')
+/// half-split RoPE and llama.cpp's `llama` graph, which rotates interleaved pairs (the permutation
+/// is llama.cpp converter's `LlamaModel.permute`). Export and import walk the same table.
 enum GGUFNames {
+    /// One tensor: llama.cpp's name, our state-dict key, and the head count whose q/k rows are
+    /// permuted (for `llama` only). The output head is not listed: it depends on tying.
+    struct Entry { let gguf: String, key: String, permuteHeads: Int? }
+
+    static func decoderTensors(_ config: LanguageModelConfig) -> [Entry] {
+        let llama = !config.qkNorm
+        var out = [Entry(gguf: "token_embd.weight", key: "model.embed_tokens.weight", permuteHeads: nil)]
+        for i in 0..<config.numHiddenLayers {
+            let p = "model.layers.\(i).", b = "blk.\(i)."
+            func e(_ gguf: String, _ key: String, _ heads: Int? = nil) { out.append(Entry(gguf: b + gguf, key: p + key, permuteHeads: heads)) }
+            e("attn_norm.weight", "input_layernorm.weight")
+            e("attn_q.weight", "self_attn.q_proj.weight", llama ? config.numAttentionHeads : nil)
+            e("attn_k.weight", "self_attn.k_proj.weight", llama ? config.numKeyValueHeads : nil)
+            e("attn_v.weight", "self_attn.v_proj.weight")
+            e("attn_output.weight", "self_attn.o_proj.weight")
+            if config.qkNorm {
+                e("attn_q_norm.weight", "self_attn.q_norm.weight")
+                e("attn_k_norm.weight", "self_attn.k_norm.weight")
+            }
+            e("ffn_norm.weight", "post_attention_layernorm.weight")
+            e("ffn_gate.weight", "mlp.gate_proj.weight")
+            e("ffn_up.weight", "mlp.up_proj.weight")
+            e("ffn_down.weight", "mlp.down_proj.weight")
+        }
+        out.append(Entry(gguf: "output_norm.weight", key: "model.norm.weight", permuteHeads: nil))
+        return out
+    }
+
     /// Row h·d + 2i + j of the result is row h·d + j·d/2 + i of `w` (per head of d rows).
     static func halfSplitToInterleaved(_ w: Tensor, heads: Int) -> Tensor {
         let rows = w.shape[0], cols = w.count / max(rows, 1), d = rows / max(heads, 1)
@@ -64,25 +93,7 @@ public enum GGUFImport {
             let values = Tensor(shape: info.shape, data: file.floats(of: info))
             sources[key] = TensorSource(heads.map { Weights.interleavedToHalfSplit(values, heads: $0) } ?? values)
         }
-        try put("model.embed_tokens.weight", "token_embd.weight")
-        let llama = !config.qkNorm
-        for i in 0..<config.numHiddenLayers {
-            let p = "model.layers.\(i).", b = "blk.\(i)."
-            try put(p + "input_layernorm.weight", b + "attn_norm.weight")
-            try put(p + "self_attn.q_proj.weight", b + "attn_q.weight", heads: llama ? config.numAttentionHeads : nil)
-            try put(p + "self_attn.k_proj.weight", b + "attn_k.weight", heads: llama ? config.numKeyValueHeads : nil)
-            try put(p + "self_attn.v_proj.weight", b + "attn_v.weight")
-            try put(p + "self_attn.o_proj.weight", b + "attn_output.weight")
-            if config.qkNorm {
-                try put(p + "self_attn.q_norm.weight", b + "attn_q_norm.weight")
-                try put(p + "self_attn.k_norm.weight", b + "attn_k_norm.weight")
-            }
-            try put(p + "post_attention_layernorm.weight", b + "ffn_norm.weight")
-            try put(p + "mlp.gate_proj.weight", b + "ffn_gate.weight")
-            try put(p + "mlp.up_proj.weight", b + "ffn_up.weight")
-            try put(p + "mlp.down_proj.weight", b + "ffn_down.weight")
-        }
-        try put("model.norm.weight", "output_norm.weight")
+        for entry in GGUFNames.decoderTensors(config) { try put(entry.key, entry.gguf, heads: entry.permuteHeads) }
         if config.tieWordEmbeddings { sources["lm_head.weight"] = TensorSource(lm.lmHead.weight) }
         else { try put("lm_head.weight", "output.weight") }
         try lm.loadStateDict(sources: sources, strict: true)
