@@ -8,7 +8,6 @@ final class DecodingSequence {
     let promptIds: [Int]
     let images: [ChatImage]
     let options: SamplingOptions
-    let eos: Set<Int>
     var stats = GenerationStats()
 
     /// Set when its prefill begins: its own cache, and the prompt embeddings (images spliced) until
@@ -20,11 +19,9 @@ final class DecodingSequence {
     /// The logits the next token is drawn from (after the prefill or a decode step).
     var logits: [Float]?
 
-    private var sampler: Sampler
-    private let detokenizer: StreamingDetokenizer
-    private var matcher: StopStringMatcher
-    private(set) var ids: [Int] = []
-    private(set) var text = ""
+    private var stream: AnswerStream
+    var ids: [Int] { stream.ids }
+    var text: String { stream.text }
     private(set) var reason: FinishReason?
     private var decodeStart = 0.0
 
@@ -33,12 +30,8 @@ final class DecodingSequence {
         promptIds = ids
         self.images = images
         self.options = options
-        eos = generator.eosIds(options)
-        sampler = Sampler(options: options, vocabularySize: generator.config.language.vocabSize)
-        sampler.observe(ids)
-        stats.seed = sampler.seed
-        detokenizer = StreamingDetokenizer(tokenizer: generator.tokenizer, skipSpecialTokens: true)
-        matcher = StopStringMatcher(options.stopStrings)
+        stream = AnswerStream(options: options, generator: generator, context: ids)
+        stats.seed = stream.seed
     }
 
     var prefillDone: Bool { cache != nil && prefilled == promptIds.count }
@@ -54,14 +47,8 @@ final class DecodingSequence {
             reason = .maxTokens
             return (nil, "")
         }
-        let id = row.withUnsafeMutableBufferPointer { sampler.next(logits: $0) }
-        ids.append(id)
-        sampler.observe(CollectionOfOne(id))
-        let isEos = eos.contains(id)
-        let shown = isEos ? "" : matcher.feed(detokenizer.push(id))
-        text += shown
-        if isEos { reason = .eos }
-        else if matcher.stopped { reason = .stopString }
+        let (id, shown, end) = row.withUnsafeMutableBufferPointer { stream.next(logits: $0) }
+        if let end { reason = end }
         else if ids.count >= options.maxNewTokens { reason = .maxTokens }
         else if (cache?.remaining ?? 0) == 0 { reason = .contextFull }
         return (id, shown)
@@ -69,10 +56,8 @@ final class DecodingSequence {
 
     /// Text held back until the end (an unfinished character, a possible stop-string start).
     func flush() -> String {
-        guard !matcher.stopped else { return "" }
-        let tail = matcher.feed(detokenizer.finish()) + matcher.finish()
-        if matcher.stopped { reason = .stopString }
-        text += tail
+        let (tail, stopped) = stream.flush()
+        if stopped { reason = .stopString }
         return tail
     }
 

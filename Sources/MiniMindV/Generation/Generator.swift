@@ -161,49 +161,34 @@ public final class Generator: @unchecked Sendable {
                 onToken: ((Int?, String) -> Bool)?) throws -> DecodeOutcome {
         var stats = initial
         let vocab = config.language.vocabSize
-        var sampler = Sampler(options: options, vocabularySize: vocab)
-        stats.seed = sampler.seed
-        sampler.observe(sequence)
-        let eos = eosIds(options)
+        var stream = AnswerStream(options: options, generator: self, context: sequence)
+        stats.seed = stream.seed
 
         var start = monotonicSeconds()
         var logits = noGrad { language.logits(embeddings: prefill, cache: cache, keyMask: nil, positions: .last) }
         stats.prefillSeconds = monotonicSeconds() - start
         stats.prefillTokens = prefill.shape[1]
 
-        let detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true)
-        var matcher = StopStringMatcher(options.stopStrings)
-        var ids: [Int] = [], text = ""
         var reason = FinishReason.maxTokens
         var row = [Float](repeating: 0, count: vocab)
         start = monotonicSeconds()
-        while ids.count < options.maxNewTokens {
+        while stream.ids.count < options.maxNewTokens {
             if Task.isCancelled { reason = .cancelled; break }
             row.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: logits.pointer, count: vocab) }
-            let id = row.withUnsafeMutableBufferPointer { sampler.next(logits: $0) }
-            ids.append(id)
-            sampler.observe(CollectionOfOne(id))
-            let isEos = eos.contains(id)
-            let shown = isEos ? "" : matcher.feed(detokenizer.push(id))
-            text += shown
+            let (id, shown, end) = row.withUnsafeMutableBufferPointer { stream.next(logits: $0) }
             let keepGoing = onToken?(id, shown) ?? true
-            if isEos { reason = .eos; break }
-            if matcher.stopped { reason = .stopString; break }
+            if let end { reason = end; break }
             if !keepGoing { reason = .cancelled; break }
-            if ids.count >= options.maxNewTokens { reason = .maxTokens; break }
+            if stream.ids.count >= options.maxNewTokens { reason = .maxTokens; break }
             if cache.remaining == 0 { reason = .contextFull; break }
             logits = noGrad { language.logits(embeddings: language.embed([id], batch: 1), cache: cache, keyMask: nil, positions: .last) }
         }
         stats.decodeSeconds = monotonicSeconds() - start
-        stats.generatedTokens = ids.count
-        if !matcher.stopped {
-            let tail = matcher.feed(detokenizer.finish()) + matcher.finish()
-            if matcher.stopped { reason = .stopString }
-            if !tail.isEmpty {
-                text += tail
-                _ = onToken?(nil, tail)
-            }
-        }
+        stats.generatedTokens = stream.ids.count
+        let (tail, stopped) = stream.flush()
+        if stopped { reason = .stopString }
+        if !tail.isEmpty { _ = onToken?(nil, tail) }
+        let ids = stream.ids, text = stream.text
         let result = GenerationResult(text: text, ids: ids, finishReason: reason, stats: stats)
         return DecodeOutcome(result: result, fedIds: Array(ids.dropLast()))
     }
