@@ -6,6 +6,7 @@ identical-length greedy streaming requests at once (each a different question, o
 --image is given) and reports aggregate tokens/s, time to first token p50/p95 and the time between
 tokens p50/p95, plus the server's resident memory. Standard library only (http.client, threads).
 Usage: python3 Scripts/bench_serve.py --model DIR [--image PNG] [--tokens 64] [--clients 1,4,8,16]
+       python3 Scripts/bench_serve.py --serve-args "--weights W.safetensors --tokenizer DIR --preset NAME --max-batch 16 --max-queue 64"
 """
 import argparse, base64, http.client, json, os, re, statistics, subprocess, sys, threading, time
 

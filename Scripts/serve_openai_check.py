@@ -13,7 +13,9 @@ OPENAI_VERSION = "3.63.0"
 
 
 def start_server(binary, model, extra=()):
-    proc = subprocess.Popen([binary, "serve", "--model", model, "--port", "0", "--temperature", "0", *extra],
+    """`model`: a model folder, or None when `extra` names the weights (--weights/--tokenizer/--preset)."""
+    source = ["--model", model] if model else []
+    proc = subprocess.Popen([binary, "serve", *source, "--port", "0", "--temperature", "0", *extra],
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:
