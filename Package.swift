@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "MiniMindFormats", dependencies: ["MiniMindTensor", "CSnappy", "CZstd"]),
         .target(name: "MiniMindTokenizer", dependencies: []),
         .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb"]),
+        // `minimind-v bench`: speed and accuracy measurements on MiniMindV's public API only.
+        .target(name: "MiniMindVBench", dependencies: ["MiniMindV"]),
         .target(name: "MiniMindVServer", dependencies: [
             "MiniMindV", "MiniMindTokenizer",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -44,7 +46,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "minimind-v", dependencies: [
-            "MiniMindV", "MiniMindVServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MiniMindV", "MiniMindVBench", "MiniMindVServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Shared by the test targets: the one NaN- and length-aware comparison and the fuzzers' seeded generator.
