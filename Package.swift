@@ -66,6 +66,11 @@ let package = Package(
         .target(name: "ExampleSupport", dependencies: ["MiniMindV"], path: "Examples/Support"),
         .executableTarget(name: "PretrainProjector", dependencies: ["MiniMindV", "ExampleSupport"], path: "Examples/PretrainProjector"),
         .executableTarget(name: "SFTExample", dependencies: ["MiniMindV", "ExampleSupport"], path: "Examples/SFT"),
+        // README.md's ```swift blocks, extracted at build time: a stale README snippet fails the build.
+        .executableTarget(name: "ReadmeSnippets", dependencies: ["MiniMindV"], path: "Examples/ReadmeSnippets",
+                          plugins: ["ReadmeSnippetsPlugin"]),
+        .executableTarget(name: "ReadmeSnippetsTool", path: "Plugins/ReadmeSnippetsTool"),
+        .plugin(name: "ReadmeSnippetsPlugin", capability: .buildTool(), dependencies: ["ReadmeSnippetsTool"]),
     ],
     swiftLanguageModes: [.v5]
 )
