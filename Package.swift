@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "MiniMindFormats", dependencies: ["MiniMindTensor", "CSnappy", "CZstd"]),
         .target(name: "MiniMindTokenizer", dependencies: []),
         .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb"]),
+        // `minimind-v bench`: speed and accuracy measurements on MiniMindV's public API only.
+        .target(name: "MiniMindVBench", dependencies: ["MiniMindV"]),
         .target(name: "MiniMindVServer", dependencies: [
             "MiniMindV", "MiniMindTokenizer",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -44,7 +46,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "minimind-v", dependencies: [
-            "MiniMindV", "MiniMindVServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MiniMindV", "MiniMindVBench", "MiniMindVServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Shared by the test targets: the one NaN- and length-aware comparison and the fuzzers' seeded generator.
@@ -64,6 +66,11 @@ let package = Package(
         .target(name: "ExampleSupport", dependencies: ["MiniMindV"], path: "Examples/Support"),
         .executableTarget(name: "PretrainProjector", dependencies: ["MiniMindV", "ExampleSupport"], path: "Examples/PretrainProjector"),
         .executableTarget(name: "SFTExample", dependencies: ["MiniMindV", "ExampleSupport"], path: "Examples/SFT"),
+        // README.md's ```swift blocks, extracted at build time: a stale README snippet fails the build.
+        .executableTarget(name: "ReadmeSnippets", dependencies: ["MiniMindV"], path: "Examples/ReadmeSnippets",
+                          plugins: ["ReadmeSnippetsPlugin"]),
+        .executableTarget(name: "ReadmeSnippetsTool", path: "Plugins/ReadmeSnippetsTool"),
+        .plugin(name: "ReadmeSnippetsPlugin", capability: .buildTool(), dependencies: ["ReadmeSnippetsTool"]),
     ],
     swiftLanguageModes: [.v5]
 )

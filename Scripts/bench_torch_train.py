@@ -6,7 +6,7 @@ Pinned: torch 2.13.0+cpu, transformers 5.24.0, safetensors 0.8.0, numpy 2.4.6 (c
 minimind2-small-v sizes: LlamaForCausalLM (vocab 6400, hidden 512, 8 layers, 8 heads / 2 kv,
 intermediate 1408, RMSNorm eps 1e-5, rope theta 1e6, tied embeddings) and the Linear(768→512)
 projector. Image features [196, 768] are spliced into the run of image ids (Docs/Model.md, "Projector and image splicing"); the data is
-built exactly as Sources/MiniMindV/Bench/TrainingBenchmark.swift `SyntheticTrainingData` builds it.
+built exactly as Sources/MiniMindVBench/TrainingBenchmark.swift `SyntheticTrainingData` builds it.
 
   step:   one optimizer step (zero_grad, forward, backward, clip_grad_norm_ 1.0, AdamW) on a padded
           batch, mean ± stddev after warm-up. --stage sft trains projector + whole LM, pretrain

@@ -3,6 +3,11 @@
 // decode: ids -> token strings -> ByteLevel decoder -> UTF-8 with U+FFFD for broken bytes.
 import Foundation
 
+/// A Hugging Face byte-level BPE tokenizer, encoding and decoding exactly as the `tokenizers` library.
+///
+///     let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: "model-folder"))   // tokenizer.json
+///     let ids = tokenizer.encode("<|im_start|>user\nhello<|im_end|>")                 // no BOS/EOS added
+///     let text = tokenizer.decode(ids, skipSpecialTokens: true)
 public final class Tokenizer: @unchecked Sendable {
     public let addedTokens: [AddedToken]
     public let preTokenizer: ByteLevelOptions

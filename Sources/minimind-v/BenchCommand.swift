@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MiniMindV
+import MiniMindVBench
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,12 +11,42 @@ struct BenchCommand: ParsableCommand {
 }
 
 /// Reports go to stdout (markdown or JSON); progress to stderr so `--json > file` stays clean.
-private func progress(_ line: String) { FileHandle.standardError.write(Data("… \(line)\n".utf8)) }
+func progress(_ line: String) { FileHandle.standardError.write(Data("… \(line)\n".utf8)) }
 
-private func printJSON<T: Encodable>(_ value: T) throws {
+func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// What `bench model` and `bench train` share: repetitions after warm-up, threads, the seed of the
+/// random weights and the output format. Threads are range-checked by `InputRange.setThreads` in `apply()`.
+struct BenchRunOptions: ParsableArguments {
+    @Option(help: "Timed repetitions per test.")
+    var repetitions: Int = 5
+
+    @Option(help: "Untimed warm-up runs per test.")
+    var warmup: Int = 1
+
+    @Option(help: "Threads for BLAS and Swift kernels (default: all cores or MINIMIND_THREADS).")
+    var threads: Int?
+
+    @Option(help: "Seed of the random weights.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print JSON instead of a markdown table.")
+    var json = false
+
+    func validate() throws {
+        guard repetitions > 0 else { throw ValidationError("--repetitions must be positive, found \(repetitions)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be zero or more, found \(warmup)") }
+    }
+
+    /// Sets the thread count (checked) and `--compute`'s precision.
+    func apply(_ compute: ComputeOptions) throws {
+        try InputRange.setThreads(threads)
+        compute.apply()
+    }
 }
 
 struct ModelBench: ParsableCommand {
@@ -35,25 +66,12 @@ struct ModelBench: ParsableCommand {
     @Option(help: "Comma-separated tests: img-encode, ppN, tgN.")
     var tests: String = "img-encode,pp512,tg128"
 
-    @Option(help: "Timed repetitions per test.")
-    var repetitions: Int = 5
-
-    @Option(help: "Untimed warm-up runs per test.")
-    var warmup: Int = 1
-
-    @Option(help: "Threads for BLAS and Swift kernels (default: all cores or MINIMIND_THREADS).")
-    var threads: Int?
+    @OptionGroup var options: BenchRunOptions
 
     @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16 or int8 (then also measures its error against f32).")
     var decodeDType: DecodeDType = .f32
 
     @OptionGroup var computeOptions: ComputeOptions
-
-    @Option(help: "Seed of the random weights.")
-    var seed: UInt64 = 0
-
-    @Flag(help: "Print JSON instead of a markdown table.")
-    var json = false
 
     func parsedTests() throws -> [ModelBenchTest] {
         let names = tests.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -67,9 +85,6 @@ struct ModelBench: ParsableCommand {
     }
 
     func validate() throws {
-        guard repetitions > 0 else { throw ValidationError("--repetitions must be positive") }
-        guard warmup >= 0 else { throw ValidationError("--warmup must be zero or more") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         guard VLMPreset(rawValue: preset) != nil else {
             throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -77,15 +92,14 @@ struct ModelBench: ParsableCommand {
     }
 
     func run() throws {
-        try InputRange.setThreads(threads)
-        computeOptions.apply()
+        try options.apply(computeOptions)
         let p = try VLMPreset.named(preset)
-        progress("building \(preset) with random weights (seed \(seed))")
-        let model = try MiniMindVLM(config: p.config, seed: seed)
+        progress("building \(preset) with random weights (seed \(options.seed))")
+        let model = try MiniMindVLM(config: p.config, seed: options.seed)
         model.language.setDecodeDType(decodeDType)
-        let bench = ModelBenchmark(model: model, presetName: preset, repetitions: repetitions, warmup: warmup)
+        let bench = ModelBenchmark(model: model, presetName: preset, repetitions: options.repetitions, warmup: options.warmup)
         let report = bench.run(try parsedTests(), progress: progress)
-        if json { try printJSON(report) } else { print(ModelBenchmark.markdown(report)) }
+        if options.json { try printJSON(report) } else { print(ModelBenchmark.markdown(report)) }
     }
 }
 
@@ -104,8 +118,7 @@ struct KernelsBench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard repetitions > 0 else { throw ValidationError("--repetitions must be positive") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        guard repetitions > 0 else { throw ValidationError("--repetitions must be positive, found \(repetitions)") }
     }
 
     func run() throws {

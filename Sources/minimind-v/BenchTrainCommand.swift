@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MiniMindV
+import MiniMindVBench
 
 /// `minimind-v bench train`: training speed of a preset with random weights (Docs/Performance.md,
 /// "Training"); Scripts/bench_torch_train.py runs the same measurements in PyTorch.
@@ -45,17 +46,7 @@ struct TrainBench: ParsableCommand {
     @Option(help: "recipe: sort each window of N batches by length (TrainingRecipe.lengthBuckets).")
     var lengthBuckets: Int?
 
-    @Option(help: "Timed repetitions (step).")
-    var repetitions: Int = 5
-
-    @Option(help: "Untimed warm-up steps (step).")
-    var warmup: Int = 1
-
-    @Option(help: "Threads for BLAS and Swift kernels.")
-    var threads: Int?
-
-    @Option(help: "Seed of the random weights.")
-    var seed: UInt64 = 0
+    @OptionGroup var options: BenchRunOptions
 
     @Option(help: "recipe: start from these release weights (e.g. the file written by --write-weights).")
     var weights: String?
@@ -69,16 +60,13 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "recipe: skip the one-time vision-encoder pass.")
     var noEncoder = false
 
-    @Flag(help: "Print JSON.")
-    var json = false
-
     @OptionGroup var computeOptions: ComputeOptions
 
     func run() throws {
         let p = try VLMPreset.named(preset)
         guard let st = TrainingRecipe.Stage(rawValue: stage) else { throw ValidationError("--stage must be pretrain or sft, found \(stage)") }
-        guard batch > 0, length > 1, samples > 0, epochs > 0, repetitions > 0, warmup >= 0, promptTokens >= 0 else {
-            throw ValidationError("--batch, --samples, --epochs, --repetitions must be positive, --length > 1, --warmup and --prompt-tokens ≥ 0")
+        guard batch > 0, length > 1, samples > 0, epochs > 0, promptTokens >= 0 else {
+            throw ValidationError("--batch, --samples, --epochs must be positive, --length > 1, --prompt-tokens ≥ 0")
         }
         var textTokens: ClosedRange<Int>?
         if let text {
@@ -88,21 +76,18 @@ struct TrainBench: ParsableCommand {
             }
             textTokens = parts[0]...parts[1]
         }
-        try InputRange.setThreads(threads)
-        computeOptions.apply()
+        try options.apply(computeOptions)
         if let writeWeights {
-            try TrainingBenchmark.writeWeights(preset: p, seed: seed, to: URL(fileURLWithPath: writeWeights))
+            try TrainingBenchmark.writeWeights(preset: p, seed: options.seed, to: URL(fileURLWithPath: writeWeights))
             print("wrote \(writeWeights)")
             return
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        if !json { print(ComputeReport.current.summary) }
+        if !options.json { print(ComputeReport.current.summary) }
         switch mode {
         case "step":
             let r = try TrainingBenchmark.step(preset: p, stage: st, batch: batch, length: length,
-                                               warmup: warmup, repetitions: repetitions, seed: seed)
-            if json { print(String(decoding: try encoder.encode(r), as: UTF8.self)); return }
+                                               warmup: options.warmup, repetitions: options.repetitions, seed: options.seed)
+            if options.json { try printJSON(r); return }
             print("\(preset) \(r.stage) step \(r.batch)×\(r.length) (\(r.trainableParameters) trainable), \(r.threads) threads: "
                   + String(format: "%.3f ± %.3f s", r.step.meanSeconds, r.step.stddevSeconds) + " (n=\(r.step.repetitions))")
         case "recipe":
@@ -111,8 +96,8 @@ struct TrainBench: ParsableCommand {
                                                     shape: .init(textTokens: textTokens, promptTokens: promptTokens),
                                                     padToMaxLength: padToMax, lengthBuckets: lengthBuckets,
                                                     weights: weights.map { URL(fileURLWithPath: $0) },
-                                                    encoder: !noEncoder, seed: seed)
-            if json { print(String(decoding: try encoder.encode(r), as: UTF8.self)); return }
+                                                    encoder: !noEncoder, seed: options.seed)
+            if options.json { try printJSON(r); return }
             print("\(preset) \(r.stage) recipe \(r.samples) samples × \(r.epochs) epochs, batch \(r.batch), max \(r.maxSeqLen)"
                   + (r.padToMaxLength ? " (padded)" : "") + (r.lengthBuckets.map { ", length buckets \($0)" } ?? "")
                   + ", \(r.threads) threads: "

@@ -32,7 +32,7 @@ struct InspectCommand: ParsableCommand {
         }
         let dtypes = Dictionary(grouping: state.entries, by: { $0.tensor.dtype.rawValue }).mapValues(\.count)
         print("tensors: \(state.count) (\(dtypes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))")
-        print("parameters: \(state.parameterCount) (\(fixed(Double(state.parameterCount) / 1e6, 2))M, tied tensors counted per key)")
+        print("parameters: \(state.parameterCount) (\(String(format: "%.2f", Double(state.parameterCount) / 1e6))M, tied tensors counted per key)")
         for line in ModelInspection.configurationLines(path: URL(fileURLWithPath: path), shapes: Weights.shapes(state)) {
             print(line)
         }

@@ -18,7 +18,7 @@ public final class DemoProgress {
         DemoProgress { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     }
 
-    static var now: Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    static var now: Double { monotonicSeconds() }
 
     public func start(_ stage: String, total: Int, unit: String) {
         self.stage = stage

@@ -28,6 +28,17 @@ public struct EvalResult: Sendable {
     public var samplesPerSecond: Double { runs.first.map { Double(samples.count) / max($0.seconds, 1e-9) } ?? 0 }
 }
 
+/// Runs `minimind-v eval`: generates an answer for every sample (batched greedy decoding), scores
+/// it against the references (exact match and VQA accuracy, or BLEU / CIDEr-D / ROUGE-L), optionally
+/// with the images blanked or shuffled and with teacher-forced perplexity (Docs/Evaluation.md).
+///
+///     let data = try JSONLConversationDataset(url: URL(fileURLWithPath: "test.jsonl"),
+///                                             imageFolder: URL(fileURLWithPath: "images"))
+///     let (samples, _) = EvalSampleLoader.load(data, rolesByPosition: false,
+///                                              imageMarker: bundle.model.config.imageMarker)
+///     let result = try Evaluator(generator: Generator(bundle: bundle))
+///         .run(samples, dataset: data, options: EvalOptions(task: .vqa, ablations: [.blank]))
+///     print(result.runs[0].scores.accuracy ?? 0)
 public final class Evaluator {
     public let generator: Generator
     /// Called with a message for every sample left out (default: stderr).

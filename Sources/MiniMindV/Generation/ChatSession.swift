@@ -15,6 +15,11 @@ import Foundation
 /// image keeps its image; only when the prompt with them leaves no room at all are they left out,
 /// oldest first, and `lastImagesLeftOut` says so. If the prompt alone leaves no room for one token,
 /// `GenerationError.promptTooLong` is thrown and the session is unchanged.
+///
+///     let chat = ChatSession(generator: Generator(bundle: bundle))
+///     let photo = try ChatImage(contentsOf: URL(fileURLWithPath: "photo.png"))
+///     print(try chat.ask("<image>\nWhat is in the picture?", images: [photo]).text)
+///     print(try chat.ask("What colour is it?").text)   // prefills only the new turn
 public final class ChatSession {
     public struct Turn: Sendable {
         public var question: String

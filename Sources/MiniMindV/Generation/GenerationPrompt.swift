@@ -10,6 +10,3 @@ public struct GenerationPrompt: Sendable {
         self.images = images
     }
 }
-
-/// Monotonic seconds for stage timings.
-@inline(__always) func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

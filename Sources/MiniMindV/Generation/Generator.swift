@@ -5,6 +5,12 @@ import Foundation
 /// Image features enter only through the prefill (upstream: "image features only at step 0").
 ///
 /// One Generator runs one generation at a time (it is not meant to be shared by concurrent tasks).
+///
+///     let generator = Generator(bundle: try VLMBundle.load(folder: URL(fileURLWithPath: "demo-out/model")))
+///     let image = try RGBImage(contentsOf: URL(fileURLWithPath: "photo.png"))
+///     let prompt = try generator.chatPrompt("<image>\nDescribe the image.", images: [image])
+///     print(try generator.generate(prompt, options: SamplingOptions(greedy: true)).text)
+///
 public final class Generator: @unchecked Sendable {
     public let model: MiniMindVLM
     public let tokenizer: Tokenizer

@@ -1,5 +1,9 @@
 /// An 8-bit RGB image: `pixels` holds `width·height·3` bytes, row-major, top row first,
 /// channels interleaved (R, G, B). Every decoded format ends up here (alpha dropped, grey replicated).
+///
+///     let image = try RGBImage(contentsOf: URL(fileURLWithPath: "photo.jpg"))   // JPEG, PNG, BMP, …
+///     let red = image[x: 0, y: 0].x
+///     let pixels = try model.preprocess([image])   // [1, 3, H, W], what the vision tower takes
 public struct RGBImage: Equatable, Sendable {
     public let width: Int
     public let height: Int

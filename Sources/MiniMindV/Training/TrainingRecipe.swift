@@ -2,6 +2,11 @@ import Foundation
 
 /// Everything that defines a training run, with upstream's numbers as defaults (Docs/Model.md, "Recipes"). Every
 /// field can be changed. The vision encoder is always frozen (it is not part of the trained module).
+///
+///     var recipe = TrainingRecipe.pretrain(for: config)   // projector only; .sft: projector + LM
+///     recipe.learningRate = 4e-3
+///     recipe.batchSize = 8
+///     recipe.maxSteps = 100
 public struct TrainingRecipe: Codable, Equatable, Sendable {
     public enum Stage: String, Codable, Sendable { case pretrain, sft }
 

@@ -6,6 +6,14 @@ import Foundation
 /// `accumulationSteps` micro-batches (and at the end of an epoch) the gradients are clipped to the
 /// recipe's global norm and AdamW steps over the trainable tensors only. Vision features come
 /// from the frozen encoder through `VisionFeatureExtractor` (computed once per image).
+///
+///     var recipe = TrainingRecipe.sft(for: bundle.model.config)
+///     recipe.epochs = 1
+///     let trainer = try VLMTrainer.forConversations(model: bundle.model, tokenizer: bundle.tokenizer,
+///         template: bundle.template, recipe: recipe, data: dataset, featureCache: nil,
+///         outputDirectory: URL(fileURLWithPath: "out"))
+///     trainer.callbacks = [ProgressLineCallback(interval: 10)]
+///     let summary = try trainer.run()                  // losses per optimizer step
 public final class VLMTrainer: Trainer {
     public let model: MiniMindVLM
     public let recipe: TrainingRecipe

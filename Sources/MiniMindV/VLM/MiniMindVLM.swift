@@ -4,6 +4,15 @@ import Foundation
 /// features spliced into the placeholder runs of the prompt. Its parameters and state dict are the
 /// upstream release layout: `model.*`, `lm_head.weight`, `vision_proj.*` — the vision encoder is a
 /// separate module with its own Hugging Face keys.
+///
+/// Usually loaded with its tokenizer as a `VLMBundle`; built from a preset with random weights for
+/// training from scratch or benchmarks:
+///
+///     let model = try MiniMindVLM(config: VLMPreset.minimind2SmallV.config, seed: 0)
+///     try model.loadReleaseWeights(try Weights.read(URL(fileURLWithPath: "sft_vlm_512.pth")),
+///                                  allowMissingProjector: false)
+///     let pixels = try model.preprocess([try RGBImage(contentsOf: URL(fileURLWithPath: "photo.png"))])
+///     let features = model.visionFeatures(pixels)   // [images, tokens, width], frozen tower
 public final class MiniMindVLM: Module {
     public let config: VLMConfig
     public let language: MiniMindLM

@@ -9,6 +9,10 @@ import Foundation
 ///     tokenizer.json, tokenizer_config.json
 ///     generation_config.json (optional) GenerationConfig: sampling defaults and the prompts the model was trained with
 ///     vision/                a Hugging Face vision folder (config.json, model.safetensors, preprocessor_config.json)
+///
+///     let bundle = try VLMBundle.load(folder: URL(fileURLWithPath: "demo-out/model"))
+///     let generator = Generator(bundle: bundle)          // or ChatSession, VLMTrainer, Evaluator
+///     // upstream's files: .load(weights: pth, vision: clipFolder, tokenizer: tokenizerFolder)
 public final class VLMBundle {
     public let model: MiniMindVLM
     public let tokenizer: Tokenizer

@@ -1,4 +1,5 @@
 import Foundation
+import MiniMindV
 
 /// The cost of a packed decode precision against float32 on one greedy generation: float32 picks the
 /// ids; the packed model is then fed the same ids (teacher forcing) so every step compares logits

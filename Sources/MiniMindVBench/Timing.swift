@@ -1,4 +1,5 @@
 import Foundation
+import MiniMindV
 
 /// Wall-clock timing with warm-up and repetitions; reports mean and sample standard deviation.
 public struct Timing: Codable, Sendable {
@@ -10,9 +11,9 @@ public struct Timing: Codable, Sendable {
         for _ in 0..<warmup { body() }
         var samples: [Double] = []
         for _ in 0..<max(1, repetitions) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = monotonicSeconds()
             body()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            samples.append(monotonicSeconds() - start)
         }
         let mean = samples.reduce(0, +) / Double(samples.count)
         let variance = samples.count > 1

@@ -1,4 +1,5 @@
 import Foundation
+import MiniMindV
 
 /// `minimind-v bench kernels`: the tensor kernels at the real model shapes, each beside a baseline
 /// measured in the same run (the raw `cblas_sgemm` call, or memcpy of the same bytes).
@@ -117,7 +118,7 @@ public struct KernelBenchmark {
 }
 
 /// A number with a fixed count of decimals (String(format:) avoided for portability).
-public func fixed(_ x: Double, _ digits: Int) -> String {
+func fixed(_ x: Double, _ digits: Int) -> String {
     guard x.isFinite else { return "\(x)" }
     let scale = pow(10.0, Double(digits))
     let r = (x * scale).rounded() / scale

@@ -1,4 +1,5 @@
 import Foundation
+import MiniMindV
 
 /// One test of `minimind-v bench model`, named as llama-bench names them.
 public enum ModelBenchTest: Equatable, Sendable, CustomStringConvertible {
@@ -139,17 +140,15 @@ public struct ModelBenchmark {
         return (0..<max(1, repetitions)).map { _ in body() }
     }
 
-    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-    private static func since(_ start: UInt64) -> Double { Double(now() - start) / 1e9 }
 
     private func imageEncode() -> [Double] {
         let s = model.config.vision.imageSize
         var g = SeededGenerator(seed: 0)
         let pixels = Tensor.randn([1, 3, s, s], generator: &g)
         return samples {
-            let start = Self.now()
+            let start = monotonicSeconds()
             _ = model.visionFeatures(pixels)
-            return Self.since(start)
+            return monotonicSeconds() - start
         }
     }
 
@@ -166,9 +165,9 @@ public struct ModelBenchmark {
         return noGrad {
             samples {
                 cache.reset()
-                let start = Self.now()
+                let start = monotonicSeconds()
                 _ = lm.logits(embeddings: lm.embed(ids, batch: 1), cache: cache, keyMask: nil, positions: .last)
-                return Self.since(start)
+                return monotonicSeconds() - start
             }
         }
     }
@@ -181,12 +180,12 @@ public struct ModelBenchmark {
             samples {
                 cache.reset()
                 var logits = lm.logits(embeddings: lm.embed(prompt, batch: 1), cache: cache, keyMask: nil, positions: .last)
-                let start = Self.now()
+                let start = monotonicSeconds()
                 for _ in 0..<n {
                     let next = Self.argmax(logits)
                     logits = lm.logits(embeddings: lm.embed([next], batch: 1), cache: cache, keyMask: nil, positions: .last)
                 }
-                return Self.since(start)
+                return monotonicSeconds() - start
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MiniMindV
 
 /// The cost of `--compute bf16` against float32 on the same inputs: the vision tower's features for
 /// one image and the logits of every position of a prompt. Measured by `bench model --compute bf16`.

@@ -1,4 +1,5 @@
 import Foundation
+import MiniMindV
 
 /// Training speed of a preset with random weights, measured the way Scripts/bench_torch_train.py
 /// measures PyTorch: (a) one optimizer step (forward + backward + clip + AdamW) on a fixed padded
@@ -99,21 +100,21 @@ public enum TrainingBenchmark {
         if encoder {
             var g = SeededGenerator(seed: seed &+ 7)
             let size = config.vision.imageSize
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = monotonicSeconds()
             for _ in 0..<count {
                 let pixels = Tensor.randn([1, 3, size, size], generator: &g)
                 _ = model.visionFeatures(pixels)
             }
-            encoderSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            encoderSeconds = monotonicSeconds() - start
         }
         var r = recipe(stage, config: config, batch: batch, maxSeqLen: maxSeqLen)
         r.padToMaxLength = padToMaxLength
         r.epochs = epochs
         r.lengthBuckets = lengthBuckets
         let trainer = try VLMTrainer(model: model, recipe: r, samples: PreparedSamples(samples))
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicSeconds()
         let summary = try trainer.run()
-        let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let trainSeconds = monotonicSeconds() - start
         let real = samples.reduce(0) { $0 + $1.ids.count - 1 } * epochs
         return RecipeResult(stage: stage.rawValue, samples: count, epochs: epochs, batch: batch, maxSeqLen: maxSeqLen,
                             padToMaxLength: padToMaxLength, lengthBuckets: lengthBuckets,
