@@ -36,7 +36,9 @@ final class BFloat16TrainingOpsTests: XCTestCase {
     /// The bound: each input is rounded to bf16 with relative error ≤ 2⁻⁹, so each term is off by at
     /// most (2·2⁻⁹ + 2⁻¹⁸)·|aᵢₖbₖⱼ|; both results add float32 summation error (K+1)·ε₃₂·Σ|terms|.
     func check(_ bf16: [Float], _ f32: [Float], _ mag: [Double], k: Int, _ label: String) {
-        let rel = 2 * pow(2.0, -9) + pow(2.0, -18) + 2 * Double(k + 1) * Double(Float.ulpOfOne)
+        let rounding: Double = 2 * 0x1p-9 + 0x1p-18
+        let summation: Double = 2 * Double(k + 1) * Double(Float.ulpOfOne)
+        let rel = rounding + summation
         var worst = 0.0
         for i in bf16.indices {
             let err = abs(Double(bf16[i]) - Double(f32[i]))
