@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CSpinWait", path: "Sources/CSpinWait"),
         .systemLibrary(name: "CCPUID", path: "Sources/CCPUID"),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"]), .brew(["open-mpi"])]),
         .systemLibrary(name: "CStb", path: "Sources/CStb", providers: [.apt(["libstb-dev"])]),
         .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
@@ -45,8 +47,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Data-parallel training on Open MPI (Docs/Distributed.md): only this target links MPI.
+        .target(name: "MiniMindVMPI", dependencies: ["MiniMindV", "CMPI"]),
         .executableTarget(name: "minimind-v", dependencies: [
-            "MiniMindV", "MiniMindVBench", "MiniMindVServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MiniMindV", "MiniMindVBench", "MiniMindVServer", "MiniMindVMPI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Shared by the test targets: the one NaN- and length-aware comparison and the fuzzers' seeded generator.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages MiniMindV links against, only those that are missing.
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev libdnnl-dev libstb-dev libsnappy-dev libzstd-dev)
+packages=(libopenblas-dev liblapacke-dev libdnnl-dev libstb-dev libsnappy-dev libzstd-dev libopenmpi-dev openmpi-bin)
 # --browser: what `make serve-browser-check` needs (headless Chromium driven by Selenium).
 [ "${1:-}" = "--browser" ] && packages=(chromium chromium-driver python3-selenium)
 missing=()
@@ -10,7 +10,7 @@ for p in "${packages[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
-  echo "MiniMindV needs: ${missing[*]} (OpenBLAS, LAPACKE, oneDNN, stb, snappy, zstd). Install them with your package manager." >&2
+  echo "MiniMindV needs: ${missing[*]} (OpenBLAS, LAPACKE, oneDNN, stb, snappy, zstd, Open MPI). Install them with your package manager." >&2
   exit 1
 fi
 sudo=""

@@ -24,9 +24,15 @@ public enum BLAS {
         let call = Call(transA: transA, transB: transB, lda: transA ? m : k, ldb: transB ? k : n, ldc: n,
                         k: k, alpha: alpha, beta: beta)
         if GEMMRoute.usesBF16(m: m, n: n, k: k, alpha: alpha, beta: beta) {
-            // Both inputs rounded once for the whole product; each part reads its block of them.
-            let a16 = BFloat16Bits.rounded(a, count: m * k), b16 = BFloat16Bits.rounded(b, count: k * n)
-            defer { a16.deallocate(); b16.deallocate() }
+            // Both inputs rounded once for the whole product (or taken from the weight cache, which
+            // rounded them once per optimizer step); each part reads its block of them.
+            let cachedA = BFloat16WeightCache.lookup(a, count: m * k), cachedB = BFloat16WeightCache.lookup(b, count: k * n)
+            let a16 = cachedA.map { UnsafeMutablePointer(mutating: $0) } ?? BFloat16Bits.rounded(a, count: m * k)
+            let b16 = cachedB.map { UnsafeMutablePointer(mutating: $0) } ?? BFloat16Bits.rounded(b, count: k * n)
+            defer {
+                if cachedA == nil { a16.deallocate() }
+                if cachedB == nil { b16.deallocate() }
+            }
             // By rows: oneDNN's fast (brgemm) kernels need each block's rows of C contiguous.
             split(m: m, n: n, k: k, byRows: true) { rows, columns in
                 call.run(rows: rows, columns: columns, a: a, b: b, c: c, bf16: (a16, b16))

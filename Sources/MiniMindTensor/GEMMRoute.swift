@@ -16,8 +16,13 @@ enum GEMMRoute {
     static let mode: Mode = ProcessInfo.processInfo.environment["MINIMIND_GEMM"]
         .flatMap { Mode(rawValue: $0.lowercased()) } ?? .auto
 
+    /// The smallest product bf16 runs: rows and columns ≥ 32, depth ≥ 128. (Tests lower it so that a
+    /// tiny model's products take the bf16 path.)
+    nonisolated(unsafe) static var bf16Minimum = (rows: 32, columns: 32, depth: 128)
+
     static func usesBF16(m: Int, n: Int, k: Int, alpha: Float, beta: Float) -> Bool {
-        Compute.effectivePrecision == .bf16 && alpha == 1 && (beta == 0 || beta == 1) && m >= 32 && n >= 32 && k >= 128
+        Compute.effectivePrecision == .bf16 && alpha == 1 && (beta == 0 || beta == 1)
+            && m >= bf16Minimum.rows && n >= bf16Minimum.columns && k >= bf16Minimum.depth
     }
 
     static func usesOneDNNFloat32(m: Int, n: Int, k: Int, alpha: Float, beta: Float) -> Bool {

@@ -40,6 +40,7 @@ public enum TrainingBenchmark {
         r.shuffle = false
         r.saveInterval = Int.max / 2
         r.augmentation = nil
+        r.precision = Compute.precision  // `--compute bf16` trains in bf16 (recipe.precision)
         return r
     }
 
@@ -56,6 +57,8 @@ public enum TrainingBenchmark {
         let trainable = trainer.optimizer.parameters.reduce(0) { $0 + $1.count }
         let fixed = TrainingBatch(samples)
         model.train()
+        let leavePrecision = trainer.enterPrecision()  // as `run()`: bf16 weight copies once per step
+        defer { leavePrecision() }
         var failure: Error?
         let timing = Timing.measure(warmup: warmup, repetitions: repetitions) {
             do {
@@ -64,6 +67,7 @@ public enum TrainingBenchmark {
                 loss.backward()
                 _ = clipGradNorm(trainer.optimizer.parameters, maxNorm: 1.0)
                 trainer.optimizer.step()
+                trainer.refreshBFloat16Weights()
             } catch { failure = error }
         }
         if let failure { throw failure }

@@ -29,7 +29,7 @@ struct TrainingOptions: ParsableArguments {
     var preset: String?
 
     @Option(name: .long, help: "Epochs (recipe default).") var epochs: Int?
-    @Option(name: .customLong("batch-size"), help: "Samples per micro-batch (recipe default).") var batchSize: Int?
+    @Option(name: .customLong("batch-size"), help: "Samples per micro-batch, per rank under mpirun (recipe default).") var batchSize: Int?
     @Option(name: .long, help: "Base learning rate (recipe default).") var lr: Double?
     @Option(name: .customLong("max-seq-len"), help: "Truncate samples to this many tokens (recipe default).") var maxSeqLen: Int?
     @Option(name: .customLong("accumulation-steps"), help: "Micro-batches per optimizer step.") var accumulationSteps: Int?
@@ -79,14 +79,24 @@ struct TrainingOptions: ParsableArguments {
         r.seed = seed
         r.padToMaxLength = padToMaxLength
         r.lengthBuckets = lengthBuckets
+        r.precision = precision
         return r
     }
 
-    @OptionGroup var computeOptions: ComputeOptions
+    @Option(name: .long, help: "Precision of the large matrix products, forward and backward: f32 (default, exact parity) or bf16 (bfloat16 inputs with float32 accumulation on AMX/AVX512-BF16; float32 weights and optimizer state; Docs/Distributed.md).")
+    var precision: ComputePrecision = .f32
 
     func run(stage: TrainingRecipe.Stage) throws {
-        try InputRange.setThreads(threads)
-        computeOptions.apply()
+        let comm = try DistributedTraining.communicator()
+        try DistributedTraining.run(comm) { try run(stage: stage, communicator: comm) }
+    }
+
+    /// One rank's run: rank 0 reads the resume file, reports progress and writes every file.
+    private func run(stage: TrainingRecipe.Stage, communicator comm: any Communicator) throws {
+        try InputRange.setThreads(threads ?? DistributedTraining.defaultThreads(for: comm))
+        if precision == .bf16 && !Compute.bf16Available && comm.isRoot {
+            FileHandle.standardError.write(Data("note: --precision bf16 runs as f32 here: \(Compute.bf16Unavailability)\n".utf8))
+        }
         let start = try fromWeights.map { try Weights.read(Self.url($0)) }
         let config: VLMConfig
         if let preset { config = try VLMPreset.named(preset).config }
@@ -105,25 +115,39 @@ struct TrainingOptions: ParsableArguments {
         let recipe = recipe(stage, config: model.config)
         let outDir = Self.url(out)
         let data = try openConversationDataset(Self.url(data), imageFolder: images.map(Self.url))
-        let log = { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let log = { (s: String) in if comm.isRoot { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
         log("\(stage.rawValue): \(data.count) rows from \(self.data); trainable: \(recipe.trainable.joined(separator: ", "))")
+        if comm.size > 1 { log("data parallel: \(comm.size) ranks × batch \(recipe.batchSize), \(Threads.count) threads per rank") }
+        // Rank 0 encodes the images into the feature cache first; the other ranks then read it.
+        if !comm.isRoot { try comm.barrier() }
         let trainer = try VLMTrainer.forConversations(
             model: model, tokenizer: tok, recipe: recipe, data: data,
             featureCache: featureCache.map(Self.url) ?? outDir.appendingPathComponent("feature-cache"),
-            outputDirectory: outDir, warn: log,
+            outputDirectory: comm.isRoot ? outDir : nil, warn: log,
             progress: { done, total in
                 if done == total || done % 500 == 0 { log("vision features: \(done)/\(total) rows") }
             })
+        if comm.isRoot { try comm.barrier() }
+        trainer.communicator = comm
         log("\(trainer.samples.count) samples, \(trainer.totalSteps) optimizer steps, \(model.parameterCount(trainableOnly: true)) trainable parameters")
-        if resume || resumeFrom != nil {
+        if comm.isRoot && (resume || resumeFrom != nil) {
             let file = resumeFrom.map(Self.url) ?? outDir.appendingPathComponent(trainer.resumeFileName)
             try trainer.resume(from: file)
             log("resumed at optimizer step \(trainer.position.optimizerSteps) (epoch \(trainer.position.epoch + 1))")
         }
         let metricsURL = metrics.map(Self.url) ?? outDir.appendingPathComponent("\(recipe.weightPrefix)_metrics.jsonl")
-        trainer.callbacks = [ProgressLineCallback(interval: 10), try MetricsLogCallback(url: metricsURL), InterruptCallback()]
-        InterruptCallback.install()
+        try trainer.synchronizeInitialState()  // rank 0's weights, optimizer state and position on every rank
+        let replicas = ReplicaCheckCallback()
+        if comm.size > 1 {  // mpirun ends every rank on Ctrl-C; the last checkpoint stays
+            trainer.callbacks = comm.isRoot ? [ProgressLineCallback(interval: 10), try MetricsLogCallback(url: metricsURL), replicas] : [replicas]
+        } else {
+            trainer.callbacks = [ProgressLineCallback(interval: 10), try MetricsLogCallback(url: metricsURL), InterruptCallback()]
+            InterruptCallback.install()
+        }
+        let stepsBefore = trainer.position.optimizerSteps, runStart = Date()
         let summary = try trainer.run()
+        if let line = DistributedTraining.allreduceSummary(comm, steps: summary.steps - stepsBefore, seconds: Date().timeIntervalSince(runStart)) { log(line) }
+        if let failure = replicas.failure { throw failure }
         log(summary.stoppedEarly
             ? "stopped after step \(summary.steps) of \(summary.totalSteps); continue with --resume"
             : "finished \(summary.steps) steps")

@@ -34,6 +34,7 @@ extension VLMTrainer {
         let meta = ["position": String(decoding: try encoder.encode(position), as: UTF8.self),
                     "losses": String(decoding: try encoder.encode(losses), as: UTF8.self),
                     "recipe": String(decoding: try encoder.encode(recipe), as: UTF8.self),
+                    "ranks": String(communicator.size),
                     "producer": "MiniMindV"]
         let resumeURL = dir.appendingPathComponent(resumeFileName)
         try Safetensors.write(state, to: resumeURL, metadata: meta)
@@ -60,9 +61,16 @@ extension VLMTrainer {
         do { old = try decoder.decode(TrainingRecipe.self, from: Data(recipeText.utf8)) } catch {
             throw fail("the recipe in the metadata is not a valid recipe JSON: \(error)")
         }
-        guard old.batchSize == recipe.batchSize, old.accumulationSteps == recipe.accumulationSteps,
+        // The position counts global micro-batches (batch × ranks): another rank count resumes
+        // when the global batch is the same (2 ranks × batch 2 ↔ 1 rank × batch 4).
+        let oldRanks = file.metadata["ranks"].map { Int($0) ?? 0 } ?? 1
+        guard (1...1 << 20).contains(oldRanks) else {
+            throw fail(InputRangeError(field: "metadata ranks", value: file.metadata["ranks"] ?? "", allowed: "1...\(1 << 20)").description)
+        }
+        let oldGlobal = old.batchSize.multipliedReportingOverflow(by: oldRanks).partialValue  // a hostile value just mismatches
+        guard oldGlobal == globalBatchSize, old.accumulationSteps == recipe.accumulationSteps,
               old.epochs == recipe.epochs, old.seed == recipe.seed, old.shuffle == recipe.shuffle else {
-            throw fail("it was written with batch \(old.batchSize), accumulation \(old.accumulationSteps), epochs \(old.epochs), seed \(old.seed), shuffle \(old.shuffle); this run has \(recipe.batchSize), \(recipe.accumulationSteps), \(recipe.epochs), \(recipe.seed), \(recipe.shuffle)")
+            throw fail("it was written with global batch \(oldGlobal) (\(oldRanks) ranks × \(old.batchSize)), accumulation \(old.accumulationSteps), epochs \(old.epochs), seed \(old.seed), shuffle \(old.shuffle); this run has \(globalBatchSize) (\(communicator.size) × \(recipe.batchSize)), \(recipe.accumulationSteps), \(recipe.epochs), \(recipe.seed), \(recipe.shuffle)")
         }
         try checkPosition(saved, fail: fail)
         var weights: [String: Tensor] = [:], moments: [String: Tensor] = [:]

@@ -20,6 +20,8 @@ public final class VLMTrainer: Trainer {
     public let samples: TrainingSampleSource
     public let features: VisionFeatureExtractor?
     public var callbacks: [TrainingCallback] = []
+    /// The ranks of a data-parallel run (VLMTrainer+DataParallel.swift); one process by default.
+    public var communicator: any Communicator = SingleProcessCommunicator()
     /// Where release weights, the resume file, metrics and the loss curve go (nil: nothing saved).
     public let outputDirectory: URL?
     public private(set) var optimizer: AdamW
@@ -28,7 +30,8 @@ public final class VLMTrainer: Trainer {
     /// Called with a message for every sample skipped during training (default: stderr).
     public var warn: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     private var stopRequested = false
-    private let schedule: LRSchedule
+    /// Over the run's global micro-batches (they depend on the communicator's size).
+    private var schedule: LRSchedule { recipe.schedule(totalMicroSteps: totalMicroBatches) }
 
     public init(model: MiniMindVLM, recipe: TrainingRecipe, samples: TrainingSampleSource,
                 features: VisionFeatureExtractor? = nil, outputDirectory: URL? = nil) throws {
@@ -38,7 +41,7 @@ public final class VLMTrainer: Trainer {
             try InputRange.check("--max-seq-len", recipe.maxSeqLen, in: 2...model.config.language.maxPositionEmbeddings,
                                  note: "--pad-to-max-length runs every batch at it and the model has \(model.config.language.maxPositionEmbeddings) positions")
         }
-        let totalMicro = try recipe.totalMicroSteps(samples: samples.count)
+        _ = try recipe.totalMicroSteps(samples: samples.count)  // refuses a run too long to count
         self.model = model
         self.recipe = recipe
         self.samples = samples
@@ -50,7 +53,6 @@ public final class VLMTrainer: Trainer {
         }
         optimizer = AdamW(parameters: model.namedParameters(trainableOnly: true), lr: recipe.learningRate,
                           betas: (recipe.beta1, recipe.beta2), eps: recipe.eps, weightDecay: recipe.weightDecay)
-        schedule = recipe.schedule(totalMicroSteps: totalMicro)
         if let outputDirectory {
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
         }
@@ -58,7 +60,7 @@ public final class VLMTrainer: Trainer {
 
     // MARK: sizes
 
-    public var microBatchesPerEpoch: Int { (samples.count + recipe.batchSize - 1) / recipe.batchSize }
+    public var microBatchesPerEpoch: Int { (samples.count + globalBatchSize - 1) / globalBatchSize }
     public var stepsPerEpoch: Int { (microBatchesPerEpoch + recipe.accumulationSteps - 1) / recipe.accumulationSteps }
     public var totalSteps: Int { recipe.epochs * stepsPerEpoch }
     public var totalMicroBatches: Int { recipe.epochs * microBatchesPerEpoch }
@@ -77,7 +79,7 @@ public final class VLMTrainer: Trainer {
             }
         }
         guard let buckets = recipe.lengthBuckets, buckets > 1, let lengths = samples.lengths else { return order }
-        let window = buckets * recipe.batchSize
+        let window = buckets * globalBatchSize
         return stride(from: 0, to: order.count, by: window).flatMap { start in
             // Stable: equal lengths keep their shuffled order.
             order[start..<min(start + window, order.count)].enumerated()
@@ -113,6 +115,8 @@ public final class VLMTrainer: Trainer {
 
     public func run() throws -> TrainingSummary {
         model.train()
+        let leavePrecision = enterPrecision()  // recipe.precision for the run (VLMTrainer+Precision.swift)
+        defer { leavePrecision() }
         let start = Date()
         var saved: [URL] = []
         var stoppedEarly = false
@@ -129,7 +133,7 @@ public final class VLMTrainer: Trainer {
                 // step already uses t = 1 and the last one t = T (base/10).
                 let t = position.epoch * micro + i + 1
                 optimizer.lr = schedule.lr(at: t)
-                let indices = order[(i * recipe.batchSize)..<min((i + 1) * recipe.batchSize, order.count)]
+                let indices = rankShare(of: order, microBatch: i)
                 var batchSamples: [TrainingSample] = []
                 for index in indices {
                     do { batchSamples.append(try samples.sample(index, epoch: position.epoch)) } catch let TrainingDataError.malformedRow(row, reason) {
@@ -137,6 +141,7 @@ public final class VLMTrainer: Trainer {
                         warn("warning: skipping \(row): \(reason)")
                     }
                 }
+                let weight = try dataParallelLossWeight(batchSamples)
                 if !batchSamples.isEmpty {
                     let batch = TrainingBatch(batchSamples, padTo: fixed, inputsAtFullLength: model.config.projector == .mlp)
                     let positions = model.config.language.maxPositionEmbeddings
@@ -144,7 +149,7 @@ public final class VLMTrainer: Trainer {
                         throw InputRangeError(field: "sample length (--max-seq-len \(recipe.maxSeqLen))", value: "\(batch.length + 1)",
                                               allowed: "≤ \(positions + 1)", note: "the model has \(positions) positions; lower --max-seq-len")
                     }
-                    let l = try loss(batch) / Float(recipe.accumulationSteps)
+                    let l = try (weight.map { try loss(batch) * $0 } ?? loss(batch)) / Float(recipe.accumulationSteps)
                     l.backward()
                     stepLoss += Double(l.item)
                     stepTokens += batch.realTokens
@@ -155,12 +160,14 @@ public final class VLMTrainer: Trainer {
                 guard inGroup == recipe.accumulationSteps || endOfEpoch else { continue }
 
                 // optimizer step
+                try synchronizeStep(loss: &stepLoss, tokens: &stepTokens)
                 let norm = Double(clipGradNorm(optimizer.parameters, maxNorm: Float(recipe.gradClip.map { $0 > 0 ? $0 : .infinity } ?? .infinity)))
                 position.optimizerSteps += 1
                 guard stepLoss.isFinite, norm.isFinite else {
                     throw TrainingError.nonFiniteLoss(step: position.optimizerSteps, loss: stepLoss.isFinite ? norm : stepLoss)
                 }
                 optimizer.step()
+                refreshBFloat16Weights()
                 optimizer.zeroGrad()
                 let reportLoss = stepLoss * Double(recipe.accumulationSteps) / Double(inGroup)
                 losses.append(reportLoss)

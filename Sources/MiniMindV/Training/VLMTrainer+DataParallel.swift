@@ -1,0 +1,72 @@
+import Foundation
+
+/// Data parallelism in `VLMTrainer` (Docs/Distributed.md). The run is defined by the global
+/// micro-batch, `recipe.batchSize × communicator.size` samples: micro-batch i of an epoch is the
+/// same slice of the epoch's order as in one process with that batch size, and rank r takes the
+/// r-th `recipe.batchSize` samples of it. Each rank's loss is weighted by its share of the slice's
+/// counted targets, so the averaged gradient is exactly the one-process gradient of the whole slice
+/// (not just when every rank happens to hold as many answer tokens as the others).
+extension VLMTrainer {
+    /// Samples per global micro-batch: the per-rank batch times the number of ranks.
+    public var globalBatchSize: Int { recipe.batchSize * communicator.size }
+
+    /// This rank's samples of global micro-batch `i` in the epoch's `order` (empty when the last,
+    /// short micro-batch ends before this rank's share).
+    func rankShare(of order: [Int], microBatch i: Int) -> ArraySlice<Int> {
+        let start = i * globalBatchSize + communicator.rank * recipe.batchSize
+        let end = min((i + 1) * globalBatchSize, order.count)
+        return order[min(start, end)..<min(start + recipe.batchSize, end)]
+    }
+
+    /// The factor for this rank's mean loss over `samples`: (its counted targets × ranks) / (all
+    /// ranks' counted targets), so that averaging the ranks' gradients gives the gradient of the
+    /// global micro-batch's mean loss. nil with one rank (the loss is used as it is). One allreduce
+    /// of two numbers; every rank calls it for every micro-batch, also with no samples.
+    func dataParallelLossWeight(_ samples: [TrainingSample]) throws -> Float? {
+        guard communicator.size > 1 else { return nil }
+        let counted = samples.reduce(0) { $0 + $1.countedLabels }
+        var total = [Double(counted)]
+        try total.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+        guard total[0] > 0 else { return 0 }
+        return Float(Double(counted * communicator.size) / total[0])
+    }
+
+    /// Before clipping: every rank's gradients become the average over the ranks; the step's loss
+    /// becomes the ranks' mean (each rank's loss is already weighted by its share) and the tokens
+    /// their sum. All ranks then clip and step identically, so the replicas stay equal.
+    func synchronizeStep(loss: inout Double, tokens: inout Int) throws {
+        guard communicator.size > 1 else { return }
+        var extra = [loss, Double(tokens)]
+        try DataParallel.averageGradients(optimizer.parameters, extra: &extra, over: communicator)
+        loss = extra[0] / Double(communicator.size)
+        tokens = Int(extra[1])
+    }
+
+    /// Makes every rank start from rank 0's state — trained and frozen weights of the trained
+    /// module, AdamW moments, position and loss history (so only rank 0 needs to read a resume
+    /// file) — then checks that the ranks' weights are bit-identical. Call on every rank before `run()`.
+    public func synchronizeInitialState() throws {
+        let c = communicator
+        guard c.size > 1 else { return }
+        try DataParallel.broadcast(model.namedParameters(trainableOnly: false).map(\.1), over: c)
+        // Optimizer state: names and shapes from rank 0 first (after a resume only rank 0 has any).
+        struct Header: Codable { var position: TrainingPosition; var losses: [Double]; var state: [String: [Int]] }
+        let mine = optimizer.stateTensors()
+        let header = Header(position: position, losses: losses, state: Dictionary(uniqueKeysWithValues: mine.map { ($0.0, $0.1.shape) }))
+        let received = try JSONDecoder().decode(Header.self, from: DataParallel.broadcast(c.isRoot ? JSONEncoder().encode(header) : Data(), over: c))
+        let names = received.state.keys.sorted()
+        let state = c.isRoot ? Dictionary(uniqueKeysWithValues: mine) : Dictionary(uniqueKeysWithValues: names.map { ($0, Tensor.zeros(received.state[$0]!)) })
+        try DataParallel.broadcast(names.map { state[$0]! }, over: c)
+        if !c.isRoot {
+            if !state.isEmpty { try optimizer.loadState(state) }
+            position = received.position
+            losses = received.losses
+        }
+        try checkReplicas()
+    }
+
+    /// Throws on every rank unless all ranks hold the same trained weights.
+    public func checkReplicas() throws {
+        try DataParallel.checkReplicasEqual(Array(zip(optimizer.parameterNames, optimizer.parameters)), over: communicator)
+    }
+}

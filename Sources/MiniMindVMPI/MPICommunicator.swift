@@ -1,0 +1,84 @@
+import CMPI
+import Foundation
+import MiniMindV
+
+/// `Communicator` on Open MPI's MPI_COMM_WORLD: the ranks `mpirun -np N` started. Only this target
+/// links MPI; the library stays free of it. Collectives run on the calling thread (the main one:
+/// MPI is initialised with MPI_THREAD_FUNNELED); float buffers are summed with MPI_Allreduce in place.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+
+    /// True when this process was started by Open MPI's launcher (mpirun / mpiexec / a PMIx
+    /// scheduler): only then is MPI initialised, so a plain `minimind-v sft` never touches it.
+    public static var launchedByMPI: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
+    }
+
+    /// Initialises MPI (once per process). Failed calls return an error code instead of aborting
+    /// inside the library, so the message can say which collective failed; a rank that exits
+    /// without finalising (killed, crashed) makes mpirun end the whole job.
+    public init() throws {
+        if mmpi_initialized() == 0 {
+            var provided: Int32 = 0
+            let code = mmpi_init(&provided)
+            guard code == mmpi_success() else { throw Self.error("MPI_Init_thread", code) }
+        }
+        _ = mmpi_errors_return()
+        rank = Int(mmpi_rank())
+        size = Int(mmpi_size())
+    }
+
+    /// Finalises MPI (every rank must call it, after its last collective).
+    public func finalize() {
+        if mmpi_finalized() == 0 { _ = mmpi_finalize() }
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try chunks(buffer.count) { from, n in
+            try check("MPI_Allreduce", mmpi_allreduce_sum_float(buffer.baseAddress! + from, Int32(n)))
+        }
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
+        try chunks(buffer.count) { from, n in
+            try check("MPI_Allreduce", mmpi_allreduce_sum_double(buffer.baseAddress! + from, Int32(n)))
+        }
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
+        try chunks(buffer.count) { from, n in
+            try check("MPI_Bcast", mmpi_bcast_bytes(buffer.baseAddress! + from, Int32(n), Int32(root)))
+        }
+    }
+
+    public func barrier() throws { try check("MPI_Barrier", mmpi_barrier()) }
+
+    public func abort(code: Int32) -> Never {
+        _ = mmpi_abort(code)
+        exit(code)  // MPI_Abort does not return; this is for the type checker
+    }
+
+    /// MPI counts are 32-bit: larger buffers go in pieces of 2^30 elements.
+    private func chunks(_ count: Int, _ body: (Int, Int) throws -> Void) rethrows {
+        var from = 0
+        while from < count {
+            let n = min(count - from, 1 << 30)
+            try body(from, n)
+            from += n
+        }
+    }
+
+    private func check(_ operation: String, _ code: Int32) throws {
+        guard code != mmpi_success() else { return }
+        throw Self.error(operation, code)
+    }
+
+    private static func error(_ operation: String, _ code: Int32) -> CommunicatorError {
+        var text = [CChar](repeating: 0, count: Int(mmpi_max_error_string()) + 1)
+        let reason = mmpi_error_string(code, &text, Int32(text.count)) == mmpi_success()
+            ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "MPI error \(code)"
+        return .failed(operation: operation, reason: reason)
+    }
+}

@@ -1,0 +1,54 @@
+// How `minimind-v pretrain|sft` runs under `mpirun -np N` (Docs/Distributed.md): the ranks, who
+// writes files, the default threads per rank, and ending the whole job when one rank fails.
+import Foundation
+import MiniMindV
+import MiniMindVMPI
+
+enum DistributedTraining {
+    /// Open MPI's communicator when started by mpirun (N ranks), else one process.
+    static func communicator() throws -> any Communicator {
+        MPICommunicator.launchedByMPI ? TimedCommunicator(try MPICommunicator()) : SingleProcessCommunicator()
+    }
+
+    /// Without --threads, the ranks on one machine share its cores instead of each taking all.
+    static func defaultThreads(for c: any Communicator) -> Int? {
+        guard c.size > 1 else { return nil }
+        let local = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? c.size
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, local))
+    }
+
+    /// Runs `body`; with several ranks, an error on any rank ends the whole job (MPI_Abort) with
+    /// the message on stderr, so no rank is left waiting in a collective. One rank: errors pass through.
+    static func run(_ c: any Communicator, _ body: () throws -> Void) throws {
+        guard c.size > 1 else { return try body() }
+        do {
+            try body()
+            ((c as? TimedCommunicator)?.base as? MPICommunicator)?.finalize()
+        } catch {
+            FileHandle.standardError.write(Data("Error: rank \(c.rank) of \(c.size): \(error); ending the job (the last checkpoint in --out is intact)\n".utf8))
+            c.abort(code: 1)
+        }
+    }
+}
+
+extension DistributedTraining {
+    /// One line for rank 0's log: the allreduce share of the run (only with several ranks).
+    static func allreduceSummary(_ c: any Communicator, steps: Int, seconds: Double) -> String? {
+        guard c.size > 1, let t = c as? TimedCommunicator, steps > 0 else { return nil }
+        return String(format: "allreduce: %.3f s per step over %d steps (%.1f %% of %.1f s), %.1f MB per step, %.2f GB/s",
+                      t.allreduceSeconds / Double(steps), steps, 100 * t.allreduceSeconds / max(seconds, 1e-9), seconds,
+                      Double(t.allreduceBytes) / Double(steps) / 1e6, t.bytesPerSecond / 1e9)
+    }
+}
+
+/// Every `saveInterval` steps, on every rank: the ranks' trained weights must still be identical.
+/// A difference stops the run on all ranks together (the check's verdict is shared).
+final class ReplicaCheckCallback: TrainingCallback {
+    private(set) var failure: Error?
+
+    func trainingDidStep(_ report: StepReport, trainer: VLMTrainer) -> TrainingControl {
+        guard trainer.communicator.size > 1, report.step % trainer.recipe.saveInterval == 0 else { return .proceed }
+        do { try trainer.checkReplicas() } catch { failure = error; return .stop }
+        return .proceed
+    }
+}
