@@ -49,8 +49,10 @@ let package = Package(
         ]),
         // Data-parallel training on Open MPI (Docs/Distributed.md): only this target links MPI.
         .target(name: "MiniMindVMPI", dependencies: ["MiniMindV", "CMPI"]),
+        // The built-in demo, on MiniMindV's public API only.
+        .target(name: "MiniMindVDemo", dependencies: ["MiniMindV"]),
         .executableTarget(name: "minimind-v", dependencies: [
-            "MiniMindV", "MiniMindVBench", "MiniMindVServer", "MiniMindVMPI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MiniMindV", "MiniMindVBench", "MiniMindVServer", "MiniMindVMPI", "MiniMindVDemo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Shared by the test targets: the one NaN- and length-aware comparison and the fuzzers' seeded generator.
@@ -58,7 +60,8 @@ let package = Package(
         .testTarget(name: "MiniMindTensorTests", dependencies: ["MiniMindTensor", "TestSupport"]),
         .testTarget(name: "MiniMindFormatsTests", dependencies: ["MiniMindFormats", "TestSupport"]),
         .testTarget(name: "MiniMindTokenizerTests", dependencies: ["MiniMindTokenizer"]),
-        .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV", "TestSupport"]),
+        .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV", "MiniMindVDemo", "TestSupport"]),
+        .testTarget(name: "MiniMindVDemoTests", dependencies: ["MiniMindVDemo", "MiniMindV"]),
         .testTarget(name: "MiniMindVServerTests", dependencies: [
             "MiniMindVServer", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import MiniMindV
+import MiniMindVDemo
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,8 +12,9 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             Stages: synthetic shapes data (JSONL + PNG folder) → BPE tokenizer → language model → CLIP-style \
             vision encoder (then frozen) → pretrain recipe (projector only, captions) → SFT recipe (projector + \
-            language model, questions) → exact-match accuracy on the test split, also with the image blanked \
-            and before SFT. Writes DIR/report.html and a model folder DIR/model that `minimind-v chat` loads.
+            language model, questions and captions) → exact-match accuracy on the test split (the eval \
+            module), also with a blank image and before SFT. Writes DIR/report.html and a model folder \
+            DIR/model that `minimind-v chat` loads.
             """)
 
     @Flag(name: .long, help: "A smaller run (under a minute) with lower accuracy.")

@@ -93,20 +93,12 @@ struct EvalCommand: ParsableCommand {
                                                        imageMarker: bundle.model.config.imageMarker, maxSamples: maxSamples,
                                                        warn: printError)
         let evaluator = Evaluator(generator: Generator(bundle: bundle))
-        let progress = DemoProgress.stderr()
-        var stage = ""
-        evaluator.progress = { name, done, total in
-            if name != stage {
-                if !stage.isEmpty { progress.finish() }
-                stage = name
-                progress.start(name, total: total, unit: "samples")
-            }
-            progress.update(done)
-        }
+        let progress = StageProgress.stderr()
+        evaluator.progress = { progress.step($0, done: $1, total: $2, unit: "samples") }
         let result: EvalResult
         do {
             result = try evaluator.run(samples, dataset: dataset, options: options)
-            if !stage.isEmpty { progress.finish() }
+            progress.finishStep()
             let source = [(key: "model", value: modelOptions.model ?? modelOptions.weights ?? ""), (key: "data", value: data)]
             try EvalOutput.write(result, source: source, maxNewTokens: maxNewTokens, to: path(out))
         } catch {

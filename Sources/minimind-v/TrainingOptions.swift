@@ -166,7 +166,7 @@ final class InterruptCallback: TrainingCallback {
         }
     }
 
-    func trainingDidStep(_ report: StepReport, trainer: VLMTrainer) -> TrainingControl {
+    func training(_ event: TrainingEvent, trainer: any Trainer) -> TrainingControl {
         InterruptCallback.requested != 0 ? .stop : .proceed
     }
 }

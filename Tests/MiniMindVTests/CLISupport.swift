@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import MiniMindV
+import MiniMindVDemo
 
 /// Runs the built `minimind-v` binary (it sits next to the test bundle in the build folder) and
 /// makes a tiny model folder for it: a random MiniMind-V–shaped model with a BPE tokenizer and

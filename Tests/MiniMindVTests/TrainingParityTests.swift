@@ -62,7 +62,7 @@ final class TrainingParityTests: XCTestCase {
         // Five optimizer steps, each at the rate upstream's formula gives at upstream's t (its
         // micro-batches count from 1: the first step of accumulation k ends at t = k).
         var seenLRs: [Double] = []
-        trainer.callbacks = [ClosureCallback { r, _ in seenLRs.append(r.lr); return .proceed }]
+        trainer.callbacks = [ClosureCallback(onStep: { r, _ in seenLRs.append(r.lr); return .proceed })]
         let summary = try trainer.run()
         XCTAssertEqual(seenLRs.count, lrs.count, "\(name): one rate per optimizer step")
         for (i, (got, want)) in zip(seenLRs, lrs).enumerated() {

@@ -117,7 +117,7 @@ final class TrainingResumeTests: XCTestCase {
         let (make, samples, recipe) = try setup()
         var lrs: [Double] = []
         let trainer = try VLMTrainer(model: try make(), recipe: recipe, samples: PreparedSamples(samples))
-        trainer.callbacks = [ClosureCallback { r, _ in lrs.append(r.lr); return .proceed }]
+        trainer.callbacks = [ClosureCallback(onStep: { r, _ in lrs.append(r.lr); return .proceed })]
         _ = try trainer.run()
         // 8 micro-batches per epoch, 16 in all, numbered from 1 as upstream does; steps end at
         // micro-batches 3, 6, 8 of each epoch, so the last step uses t = T = 16 (base/10).
@@ -142,7 +142,7 @@ final class TrainingResumeTests: XCTestCase {
         recipe.maxSteps = 4
         var lrs: [Double] = []
         let trainer = try VLMTrainer(model: model, recipe: recipe, samples: PreparedSamples(Array(samples.prefix(4))))
-        trainer.callbacks = [ClosureCallback { r, _ in lrs.append(r.lr); return .proceed }]
+        trainer.callbacks = [ClosureCallback(onStep: { r, _ in lrs.append(r.lr); return .proceed })]
         _ = try trainer.run()
         let upstream = [3.863e-4, 3.473e-4, 2.889e-4, 2.200e-4]  // printed to 4 digits
         XCTAssertEqual(lrs.count, upstream.count)

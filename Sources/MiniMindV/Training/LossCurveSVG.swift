@@ -1,11 +1,13 @@
 import Foundation
 
-/// A small self-contained SVG line chart of a loss curve (no dependencies; opens in any browser).
+/// A small self-contained SVG line chart of a loss curve (no dependencies; opens in any browser),
+/// with held-out losses as orange points at their steps when given.
 public enum LossCurveSVG {
-    public static func render(losses: [Double], title: String = "loss", width: Int = 640, height: Int = 360) -> String {
+    public static func render(losses: [Double], validation: [ValidationPoint] = [], title: String = "loss",
+                              width: Int = 640, height: Int = 360) -> String {
         let left = 60.0, right = 20.0, top = 36.0, bottom = 40.0
         let w = Double(width) - left - right, h = Double(height) - top - bottom
-        let finite = losses.filter(\.isFinite)
+        let finite = (losses + validation.map(\.loss)).filter(\.isFinite)
         var lo = finite.min() ?? 0, hi = finite.max() ?? 1
         if hi - lo < 1e-9 { lo -= 0.5; hi += 0.5 }
         let n = max(losses.count, 2)
@@ -31,6 +33,12 @@ public enum LossCurveSVG {
         let points = losses.enumerated().filter { $0.element.isFinite }.map { "\(f(x($0.offset))),\(f(y($0.element)))" }
         if !points.isEmpty {
             svg += "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"
+        }
+        for v in validation where v.loss.isFinite {
+            svg += "<circle cx=\"\(f(x(v.step - 1)))\" cy=\"\(f(y(v.loss)))\" r=\"3\" fill=\"#e07a10\"/>\n"
+        }
+        if !validation.isEmpty {
+            svg += "<text x=\"\(f(left + w))\" y=\"20\" text-anchor=\"end\" fill=\"#e07a10\">● validation loss</text>\n"
         }
         svg += "</svg>\n"
         return svg

@@ -1,12 +1,26 @@
 import Foundation
 
-/// Runs a recipe: data, freeze policy, optimizer, schedule, checkpoints, callbacks.
+/// Runs a recipe: data, freeze policy, objective, optimizer, schedule, checkpoints, events.
+/// Callbacks see a run through this protocol, so they work with any trainer.
 public protocol Trainer: AnyObject {
     var recipe: TrainingRecipe { get }
+    /// The stage this run is (`TrainingStage.name`; a single run: the recipe's stage).
+    var stageName: String { get }
+    var callbacks: [TrainingCallback] { get set }
+    /// Loss of every optimizer step so far.
+    var losses: [Double] { get }
+    /// Optimizer steps of the whole run (the schedule's length, not `maxSteps`).
+    var totalSteps: Int { get }
+    /// Epochs the run makes over its samples.
+    var epochs: Int { get }
     func run() throws -> TrainingSummary
+    /// Mean loss of `samples` under the run's objective, without gradients.
+    func evaluate(_ samples: [TrainingSample]) throws -> Double
+    /// Asks the run to stop after the current optimizer step.
+    func requestStop()
 }
 
-/// What a callback asks the trainer to do after a step.
+/// What a callback asks the trainer to do after an event.
 public enum TrainingControl: Sendable { case proceed, stop }
 
 /// One optimizer step, as reported to callbacks, the progress line and the metrics log.
@@ -15,7 +29,7 @@ public struct StepReport: Sendable {
     /// Optimizer steps done, 1-based, and the run's total (the schedule's length, not `maxSteps`).
     public var step: Int
     public var totalSteps: Int
-    /// Training loss of the step: the mean of its micro-batch losses (cross-entropy + MoE aux).
+    /// Training loss of the step: the mean of its micro-batch losses (under the run's objective).
     public var loss: Double
     public var lr: Double
     /// Global gradient norm before clipping.
@@ -24,42 +38,67 @@ public struct StepReport: Sendable {
     public var tokens: Int
     public var seconds: Double
     public var elapsed: Double
+    /// Of `seconds`: forward (loss) and backward; the rest is the clip and the optimizer update.
+    public var forwardSeconds: Double = 0
+    public var backwardSeconds: Double = 0
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
 }
 
-/// Hooks into a run. Every method has a default that does nothing.
+/// A stage as events name it: its name, its place in a staged run (0-based, of `count`) and its steps.
+public struct TrainingStageInfo: Sendable, Equatable {
+    public var name: String
+    public var index: Int
+    public var count: Int
+    public var totalSteps: Int
+}
+
+/// A held-out loss measured during a run.
+public struct ValidationPoint: Sendable, Equatable {
+    public var step: Int
+    public var loss: Double
+}
+
+/// The event stream of a run, in order: `stageStarted`, then per optimizer step `step`, and after
+/// it `validation` (every `TrainingValidation.interval` steps and at the last), `saved`,
+/// `epochFinished` as they happen; `stageFinished` last. A staged run repeats this per stage.
+public enum TrainingEvent: Sendable {
+    case stageStarted(TrainingStageInfo)
+    case step(StepReport)
+    case validation(ValidationPoint)
+    case saved([URL])
+    case epochFinished(epoch: Int)
+    case stageFinished(TrainingStageInfo, TrainingSummary)
+}
+
+/// Receives a run's events. Returning `.stop` (from any event) ends the run after the current
+/// optimizer step; it saves first, as a stop by `maxSteps` does.
 public protocol TrainingCallback: AnyObject {
-    func trainingDidStep(_ report: StepReport, trainer: VLMTrainer) -> TrainingControl
-    func trainingDidFinishEpoch(_ epoch: Int, trainer: VLMTrainer)
-    func trainingDidSave(_ files: [URL], trainer: VLMTrainer)
+    func training(_ event: TrainingEvent, trainer: any Trainer) -> TrainingControl
 }
 
-public extension TrainingCallback {
-    func trainingDidStep(_ report: StepReport, trainer: VLMTrainer) -> TrainingControl { .proceed }
-    func trainingDidFinishEpoch(_ epoch: Int, trainer: VLMTrainer) {}
-    func trainingDidSave(_ files: [URL], trainer: VLMTrainer) {}
-}
-
-/// A callback from closures, for quick use: `ClosureCallback { report, _ in print(report.loss); return .proceed }`.
+/// A callback from a closure, for quick use: `ClosureCallback(onStep: { r, _ in print(r.loss); return .proceed })`,
+/// or every event: `ClosureCallback({ event, trainer in …; return .proceed })`.
 public final class ClosureCallback: TrainingCallback {
-    let onStep: (StepReport, VLMTrainer) -> TrainingControl
-    public init(onStep: @escaping (StepReport, VLMTrainer) -> TrainingControl) { self.onStep = onStep }
-    public func trainingDidStep(_ report: StepReport, trainer: VLMTrainer) -> TrainingControl { onStep(report, trainer) }
+    let handle: (TrainingEvent, any Trainer) -> TrainingControl
+    public init(_ handle: @escaping (TrainingEvent, any Trainer) -> TrainingControl) { self.handle = handle }
+    /// Only the step reports.
+    public convenience init(onStep: @escaping (StepReport, any Trainer) -> TrainingControl) {
+        self.init { event, trainer in
+            if case .step(let r) = event { return onStep(r, trainer) }
+            return .proceed
+        }
+    }
+    public func training(_ event: TrainingEvent, trainer: any Trainer) -> TrainingControl { handle(event, trainer) }
 }
 
-/// Evaluates the mean loss of held-out samples every `interval` optimizer steps and hands it to `report`.
-public final class EvaluationCallback: TrainingCallback {
-    public let samples: [TrainingSample]
-    public let interval: Int
-    let report: (Int, Double) -> Void
-    public init(samples: [TrainingSample], interval: Int, report: @escaping (_ step: Int, _ loss: Double) -> Void) {
+/// Held-out samples whose mean loss the trainer measures every `interval` optimizer steps and
+/// at the last step (reported as `.validation` events and in `TrainingSummary.validation`).
+public struct TrainingValidation {
+    public var samples: [TrainingSample]
+    public var interval: Int
+    public init(samples: [TrainingSample], interval: Int) {
         self.samples = samples
         self.interval = max(1, interval)
-        self.report = report
-    }
-    public func trainingDidStep(_ r: StepReport, trainer: VLMTrainer) -> TrainingControl {
-        if r.step % interval == 0, let loss = try? trainer.evaluate(samples) { report(r.step, loss) }
-        return .proceed
     }
 }
 
@@ -81,6 +120,10 @@ public struct TrainingSummary: Sendable {
     public var totalSteps: Int
     public var stoppedEarly: Bool
     public var savedFiles: [URL]
+    /// Held-out losses measured during this run (empty without `TrainingValidation`).
+    public var validation: [ValidationPoint] = []
+    /// Wall-clock seconds of this run.
+    public var seconds: Double = 0
 }
 
 /// Errors of the training loop itself (data errors are `TrainingDataError`).

@@ -69,7 +69,7 @@ extension VLMTrainer {
         }
         let oldGlobal = old.batchSize.multipliedReportingOverflow(by: oldRanks).partialValue  // a hostile value just mismatches
         guard oldGlobal == globalBatchSize, old.accumulationSteps == recipe.accumulationSteps,
-              old.epochs == recipe.epochs, old.seed == recipe.seed, old.shuffle == recipe.shuffle else {
+              old.epochs == recipe.epochs, old.steps == recipe.steps, old.seed == recipe.seed, old.shuffle == recipe.shuffle else {
             throw fail("it was written with global batch \(oldGlobal) (\(oldRanks) ranks × \(old.batchSize)), accumulation \(old.accumulationSteps), epochs \(old.epochs), seed \(old.seed), shuffle \(old.shuffle); this run has \(globalBatchSize) (\(communicator.size) × \(recipe.batchSize)), \(recipe.accumulationSteps), \(recipe.epochs), \(recipe.seed), \(recipe.shuffle)")
         }
         try checkPosition(saved, fail: fail)
@@ -97,7 +97,7 @@ extension VLMTrainer {
     /// optimizer steps equal to the steps that lead there.
     func checkPosition(_ p: TrainingPosition, fail: (String) -> TrainingError) throws {
         do {
-            try InputRange.check("position.epoch", p.epoch, in: 0...recipe.epochs)
+            try InputRange.check("position.epoch", p.epoch, in: 0...epochs)
             try InputRange.check("position.microBatch", p.microBatch, in: 0...max(microBatchesPerEpoch - 1, 0))
             try InputRange.check("position.optimizerSteps", p.optimizerSteps, in: 0...totalSteps)
             let expected = p.epoch * stepsPerEpoch + (p.microBatch + recipe.accumulationSteps - 1) / recipe.accumulationSteps

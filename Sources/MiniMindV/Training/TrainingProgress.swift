@@ -7,8 +7,9 @@ public final class ProgressLineCallback: TrainingCallback {
     let isTerminal = isatty(2) != 0
     public init(interval: Int = 1) { self.interval = max(1, interval) }
 
-    public func trainingDidStep(_ r: StepReport, trainer: VLMTrainer) -> TrainingControl {
-        let line = Self.format(r, epochs: trainer.recipe.epochs)
+    public func training(_ event: TrainingEvent, trainer: any Trainer) -> TrainingControl {
+        guard case .step(let r) = event else { return .proceed }
+        let line = Self.format(r, epochs: trainer.epochs)
         if isTerminal { FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (r.step == r.totalSteps ? "\n" : "")).utf8)) }
         else if r.step == 1 || r.step % interval == 0 || r.step == r.totalSteps { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         return .proceed
@@ -51,7 +52,8 @@ public final class MetricsLogCallback: TrainingCallback {
 
     private var checkedForRepeats = false
 
-    public func trainingDidStep(_ r: StepReport, trainer: VLMTrainer) -> TrainingControl {
+    public func training(_ event: TrainingEvent, trainer: any Trainer) -> TrainingControl {
+        guard case .step(let r) = event else { return .proceed }
         if !checkedForRepeats {
             checkedForRepeats = true
             dropLines(fromStep: r.step)

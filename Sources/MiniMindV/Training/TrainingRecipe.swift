@@ -38,6 +38,10 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     public var augmentation: ChatAugmentation?
     /// Stop after this many optimizer steps; the schedule keeps its full length.
     public var maxSteps: Int?
+    /// A run of exactly this many optimizer steps instead of `epochs` passes: the schedule spans
+    /// them (steps × accumulation micro-batches) and the data is repeated, epoch after epoch, as far
+    /// as they need. nil: `epochs` decides.
+    public var steps: Int?
     public var maxSamples: Int?
     /// Stop at the first malformed row instead of counting and skipping it.
     public var strict: Bool = false
@@ -133,6 +137,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         try InputRange.check("beta2", beta2, in: 0...0.999_999_999)
         try InputRange.check("eps", eps, above: 0, upTo: 1)
         if let maxSteps { try InputRange.check("--max-steps", maxSteps, in: 1...Int.max) }
+        if let steps { try InputRange.check("steps", steps, in: 1...(L.maxMicroSteps / accumulationSteps)) }
         if let maxSamples { try InputRange.check("--max-samples", maxSamples, in: 1...Int.max) }
         if let lengthBuckets {
             try InputRange.check("--length-buckets", lengthBuckets, in: 0...L.maxLengthBuckets, note: "0 or 1 turns bucketing off")
@@ -141,6 +146,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
 
     /// Micro-batches of the whole run for `samples` rows, checked so that no position overflows.
     public func totalMicroSteps(samples: Int) throws -> Int {
+        if let steps { return steps * accumulationSteps }
         let perEpoch = (samples + batchSize - 1) / batchSize
         return try InputRange.product("--epochs × micro-batches per epoch", [epochs, perEpoch], limit: TrainingLimits.maxMicroSteps)
     }

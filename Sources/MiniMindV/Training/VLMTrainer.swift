@@ -2,10 +2,12 @@ import Foundation
 
 /// The default trainer for MiniMind-V (Docs/Model.md, "Recipes"), step for step like upstream's loop:
 /// for each micro-batch t = 1 … T (T = epochs · micro-batches per epoch, numbered from 1 as upstream
-/// does) the learning rate is set from the schedule at t; loss = (cross-entropy + MoE aux) / accumulationSteps; backward; after every
+/// does) the learning rate is set from the schedule at t; loss = objective / accumulationSteps (the
+/// default objective: cross-entropy + MoE aux); backward; after every
 /// `accumulationSteps` micro-batches (and at the end of an epoch) the gradients are clipped to the
 /// recipe's global norm and AdamW steps over the trainable tensors only. Vision features come
 /// from the frozen encoder through `VisionFeatureExtractor` (computed once per image).
+/// Callbacks receive the run's `TrainingEvent`s; `run(stages:…)` runs several stages in a row.
 ///
 ///     var recipe = TrainingRecipe.sft(for: bundle.model.config)
 ///     recipe.epochs = 1
@@ -19,9 +21,17 @@ public final class VLMTrainer: Trainer {
     public let recipe: TrainingRecipe
     public let samples: TrainingSampleSource
     public let features: VisionFeatureExtractor?
+    public let objective: TrainingObjective
     public var callbacks: [TrainingCallback] = []
     /// The ranks of a data-parallel run (VLMTrainer+DataParallel.swift); one process by default.
     public var communicator: any Communicator = SingleProcessCommunicator()
+    /// The run's name in events (default: the recipe's stage).
+    public var stageName: String
+    /// Where this run sits in a staged run (events report it).
+    public var stageIndex = 0, stageCount = 1
+    /// Held-out samples measured during the run (nil: none).
+    public var validation: TrainingValidation?
+    public private(set) var validationLosses: [ValidationPoint] = []
     /// Where release weights, the resume file, metrics and the loss curve go (nil: nothing saved).
     public let outputDirectory: URL?
     public private(set) var optimizer: AdamW
@@ -34,7 +44,8 @@ public final class VLMTrainer: Trainer {
     private var schedule: LRSchedule { recipe.schedule(totalMicroSteps: totalMicroBatches) }
 
     public init(model: MiniMindVLM, recipe: TrainingRecipe, samples: TrainingSampleSource,
-                features: VisionFeatureExtractor? = nil, outputDirectory: URL? = nil) throws {
+                features: VisionFeatureExtractor? = nil, objective: TrainingObjective = VisionLanguageObjective(),
+                outputDirectory: URL? = nil) throws {
         try recipe.validate()
         guard samples.count > 0 else { throw TrainingError.noSamples("the dataset has no usable rows") }
         if recipe.padToMaxLength {  // every batch runs max_seq_len (minimind-3v) or max_seq_len − 1 positions
@@ -46,12 +57,21 @@ public final class VLMTrainer: Trainer {
         self.recipe = recipe
         self.samples = samples
         self.features = features
+        self.objective = objective
         self.outputDirectory = outputDirectory
-        let trainable = try recipe.applyFreezePolicy(to: model)
-        guard !trainable.isEmpty else {
-            throw TrainingError.nothingToTrain("the freeze policy (--trainable \(recipe.trainable.joined(separator: " ")), --freeze \(recipe.frozen.joined(separator: " "))) leaves no trainable tensor")
+        stageName = recipe.stage.rawValue
+        let parameters: [(String, Tensor)]
+        if let own = try objective.trainableParameters(model: model) {
+            guard !own.isEmpty else { throw TrainingError.nothingToTrain("the objective names no trainable tensor") }
+            parameters = own
+        } else {
+            let trainable = try recipe.applyFreezePolicy(to: model)
+            guard !trainable.isEmpty else {
+                throw TrainingError.nothingToTrain("the freeze policy (--trainable \(recipe.trainable.joined(separator: " ")), --freeze \(recipe.frozen.joined(separator: " "))) leaves no trainable tensor")
+            }
+            parameters = model.namedParameters(trainableOnly: true)
         }
-        optimizer = AdamW(parameters: model.namedParameters(trainableOnly: true), lr: recipe.learningRate,
+        optimizer = AdamW(parameters: parameters, lr: recipe.learningRate,
                           betas: (recipe.beta1, recipe.beta2), eps: recipe.eps, weightDecay: recipe.weightDecay)
         if let outputDirectory {
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
@@ -62,8 +82,10 @@ public final class VLMTrainer: Trainer {
 
     public var microBatchesPerEpoch: Int { (samples.count + globalBatchSize - 1) / globalBatchSize }
     public var stepsPerEpoch: Int { (microBatchesPerEpoch + recipe.accumulationSteps - 1) / recipe.accumulationSteps }
-    public var totalSteps: Int { recipe.epochs * stepsPerEpoch }
-    public var totalMicroBatches: Int { recipe.epochs * microBatchesPerEpoch }
+    /// Epochs the run makes: the recipe's, or as many as `recipe.steps` needs.
+    public var epochs: Int { recipe.steps.map { ($0 + stepsPerEpoch - 1) / stepsPerEpoch } ?? recipe.epochs }
+    public var totalSteps: Int { recipe.steps ?? recipe.epochs * stepsPerEpoch }
+    public var totalMicroBatches: Int { recipe.steps.map { $0 * recipe.accumulationSteps } ?? recipe.epochs * microBatchesPerEpoch }
 
     /// Asks the run to stop after the current optimizer step (it saves the resume file first).
     public func requestStop() { stopRequested = true }
@@ -90,11 +112,9 @@ public final class VLMTrainer: Trainer {
 
     // MARK: forward
 
-    /// Loss of one micro-batch with autograd (cross-entropy over counted targets + MoE aux).
+    /// Loss of one micro-batch with autograd, under the run's objective.
     public func loss(_ batch: TrainingBatch) throws -> Tensor {
-        var loss = try model.loss(batch, features: features)
-        if let aux = model.language.auxiliaryLoss { loss = loss + aux }
-        return loss
+        try objective.loss(batch, model: model, features: features)
     }
 
     /// Mean loss of `samples` without gradients, in batches of the recipe's size.
@@ -113,18 +133,34 @@ public final class VLMTrainer: Trainer {
 
     // MARK: the loop
 
+    public var stageInfo: TrainingStageInfo {
+        TrainingStageInfo(name: stageName, index: stageIndex, count: stageCount, totalSteps: totalSteps)
+    }
+
+    /// Hands `event` to every callback; true when one of them asks to stop.
+    @discardableResult
+    func emit(_ event: TrainingEvent) -> Bool {
+        var stop = false
+        for c in callbacks where c.training(event, trainer: self) == .stop { stop = true }
+        return stop
+    }
+
     public func run() throws -> TrainingSummary {
         model.train()
         let leavePrecision = enterPrecision()  // recipe.precision for the run (VLMTrainer+Precision.swift)
         defer { leavePrecision() }
+        objective.willTrain()
+        defer { objective.didTrain() }
         let start = Date()
         var saved: [URL] = []
         var stoppedEarly = false
+        var stop = emit(.stageStarted(stageInfo))
         let fixed = recipe.padToMaxLength ? recipe.maxSeqLen : nil
-        outer: while position.epoch < recipe.epochs {
+        let epochs = self.epochs
+        outer: while position.epoch < epochs {
             let order = order(epoch: position.epoch)
             let micro = microBatchesPerEpoch
-            var stepLoss = 0.0, stepTokens = 0, inGroup = 0
+            var stepLoss = 0.0, stepTokens = 0, inGroup = 0, forward = 0.0, backward = 0.0
             var stepStart = Date()
             optimizer.zeroGrad()
             while position.microBatch < micro {
@@ -149,8 +185,12 @@ public final class VLMTrainer: Trainer {
                         throw InputRangeError(field: "sample length (--max-seq-len \(recipe.maxSeqLen))", value: "\(batch.length + 1)",
                                               allowed: "≤ \(positions + 1)", note: "the model has \(positions) positions; lower --max-seq-len")
                     }
+                    let t0 = monotonicSeconds()
                     let l = try (weight.map { try loss(batch) * $0 } ?? loss(batch)) / Float(recipe.accumulationSteps)
+                    let t1 = monotonicSeconds()
                     l.backward()
+                    forward += t1 - t0
+                    backward += monotonicSeconds() - t1
                     stepLoss += Double(l.item)
                     stepTokens += batch.realTokens
                 }
@@ -158,6 +198,8 @@ public final class VLMTrainer: Trainer {
                 position.microBatch += 1
                 let endOfEpoch = position.microBatch == micro
                 guard inGroup == recipe.accumulationSteps || endOfEpoch else { continue }
+                // A `steps` run ends inside its last epoch, at its last group.
+                let lastStep = recipe.steps.map { position.optimizerSteps + 1 == $0 } ?? false
 
                 // optimizer step
                 try synchronizeStep(loss: &stepLoss, tokens: &stepTokens)
@@ -174,27 +216,36 @@ public final class VLMTrainer: Trainer {
                 let now = Date()
                 let report = StepReport(epoch: position.epoch, step: position.optimizerSteps, totalSteps: totalSteps,
                                         loss: reportLoss, lr: optimizer.lr, gradNorm: norm, tokens: stepTokens,
-                                        seconds: now.timeIntervalSince(stepStart), elapsed: now.timeIntervalSince(start))
-                stepLoss = 0; stepTokens = 0; inGroup = 0; stepStart = now
-                if endOfEpoch { position.epoch += 1; position.microBatch = 0 }
-                var stop = stopRequested
-                for c in callbacks where c.trainingDidStep(report, trainer: self) == .stop { stop = true }
+                                        seconds: now.timeIntervalSince(stepStart), elapsed: now.timeIntervalSince(start),
+                                        forwardSeconds: forward, backwardSeconds: backward)
+                stepLoss = 0; stepTokens = 0; inGroup = 0; forward = 0; backward = 0; stepStart = now
+                if endOfEpoch || lastStep { position.epoch += 1; position.microBatch = 0 }
+                stop = emit(.step(report)) || stop || stopRequested
                 if let maxSteps = recipe.maxSteps, position.optimizerSteps >= maxSteps { stop = true }
-                let finished = position.epoch >= recipe.epochs
+                let finished = position.epoch >= epochs
+                if let validation, position.optimizerSteps % validation.interval == 0 || finished || stop {
+                    let point = ValidationPoint(step: position.optimizerSteps, loss: try evaluate(validation.samples))
+                    validationLosses.append(point)
+                    stop = emit(.validation(point)) || stop
+                }
                 if position.optimizerSteps % recipe.saveInterval == 0 || stop || finished {
                     try checkTrainedWeights()
                     let files = try save()
                     saved += files
-                    if !files.isEmpty { for c in callbacks { c.trainingDidSave(files, trainer: self) } }
+                    if !files.isEmpty { stop = emit(.saved(files)) || stop }
                 }
-                if endOfEpoch { for c in callbacks { c.trainingDidFinishEpoch(position.epoch - 1, trainer: self) } }
+                if endOfEpoch || lastStep { stop = emit(.epochFinished(epoch: position.epoch - 1)) || stop }
                 if stop && !finished { stoppedEarly = true; break outer }
-                if endOfEpoch { break }
+                if endOfEpoch || lastStep { break }
             }
         }
         model.eval()
-        return TrainingSummary(losses: losses, steps: position.optimizerSteps, totalSteps: totalSteps,
-                               stoppedEarly: stoppedEarly, savedFiles: saved)
+        var summary = TrainingSummary(losses: losses, steps: position.optimizerSteps, totalSteps: totalSteps,
+                                      stoppedEarly: stoppedEarly, savedFiles: saved)
+        summary.validation = validationLosses
+        summary.seconds = Date().timeIntervalSince(start)
+        emit(.stageFinished(stageInfo, summary))
+        return summary
     }
 
     /// A huge learning rate can leave the loss finite while the update throws the weights past

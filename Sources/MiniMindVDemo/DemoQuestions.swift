@@ -1,6 +1,7 @@
 // Captions and question–answer pairs about a scene. Answers are one word, so exact match is a fair
 // score; each question type has a known chance level to compare the blanked-image answers with.
 import Foundation
+import MiniMindV
 
 public enum DemoQuestionType: String, CaseIterable, Codable, Sendable {
     /// "What colour is the circle?" (asked only about a shape that occurs once) → one of 6 colours.
@@ -45,7 +46,7 @@ public enum DemoLanguage {
                          exampleQuestions: ["What colour is the circle?", "What shape is in the northwest?",
                                             "How many shapes are there?", "Is there a red circle?"])
     }
-    static let numberWords = ["zero", "one", "two", "three", "four"]
+    public static let numberWords = ["zero", "one", "two", "three", "four"]
 
     /// "northwest circle red, centre square blue": each object as place, shape, colour, in reading
     /// order. The order is what makes captions teach the questions: the word after a place word is
@@ -57,7 +58,7 @@ public enum DemoLanguage {
     }
 
     /// One object's part of the caption.
-    static func piece(_ position: DemoPosition, _ shape: DemoShape, _ colour: DemoColour) -> String {
+    public static func piece(_ position: DemoPosition, _ shape: DemoShape, _ colour: DemoColour) -> String {
         "\(position.phrase) \(shape.rawValue) \(colour.rawValue)"
     }
 

@@ -2,20 +2,17 @@
 // `{"conversations":[{"role":"user","content":"<image>\n..."},{"role":"assistant","content":"..."}],"image":"x.png"}`
 // plus an image folder, so the training stages read their samples back the way real data is read.
 import Foundation
+import MiniMindV
 
 public enum DemoError: Error, CustomStringConvertible {
-    case badDataLine(file: String, line: Int, reason: String)
-    case missingImage(file: String, line: Int, image: String)
     case io(path: String, reason: String)
     case tokenizer(String)
+    case skippedRows(file: String, count: Int)
 
     public var description: String {
         switch self {
-        case let .badDataLine(file, line, reason):
-            return "\(file):\(line): not a demo sample line ({\"conversations\": [...], \"image\": \"name.png\"}): \(reason)"
-        case let .missingImage(file, line, image):
-            return "\(file):\(line): image '\(image)' is not in the images folder next to the file"
         case let .io(path, reason): return "\(path): \(reason)"
+        case let .skippedRows(file, count): return "\(file): \(count) row(s) the demo wrote could not be read back"
         case let .tokenizer(why): return "demo tokenizer: \(why)"
         }
     }
@@ -44,7 +41,9 @@ public struct DemoDataSizes: Sendable {
 }
 
 /// The generated files: `images/`, `pretrain.jsonl` (train captions), `sft.jsonl` (train
-/// conversations: 3–4 questions, then the caption), `validation.jsonl` and `test.jsonl` (one question per line).
+/// conversations: 3–4 questions, then the caption; and for every `captionEvery`-th image also the
+/// caption asked alone), `validation.jsonl` and `test.jsonl` (one question per line, with its
+/// `type`), `test-captions.jsonl` (the caption question for every test image).
 public struct DemoDataFiles: Sendable {
     public let folder: URL
     /// Every image's scene by file name (the vision stage's per-cell targets).
@@ -54,14 +53,17 @@ public struct DemoDataFiles: Sendable {
     public var sft: URL { folder.appendingPathComponent("sft.jsonl") }
     public var validation: URL { folder.appendingPathComponent("validation.jsonl") }
     public var test: URL { folder.appendingPathComponent("test.jsonl") }
+    public var testCaptions: URL { folder.appendingPathComponent("test-captions.jsonl") }
     public init(folder: URL) { self.folder = folder }
 }
 
 public enum DemoDataGenerator {
     /// Generates and writes every split (seeded: the same seed gives the same files).
     @discardableResult
-    public static func write(to folder: URL, sizes: DemoDataSizes, imageSize: Int, seed: UInt64,
-                             progress: DemoProgress? = nil) throws -> DemoDataFiles {
+    /// `captionEvery`: every this many training images also get a single-turn caption sample in
+    /// the SFT file (0: none), so a caption asked first is trained, not only as a conversation's last turn.
+    public static func write(to folder: URL, sizes: DemoDataSizes, imageSize: Int, seed: UInt64, captionEvery: Int = 4,
+                             progress: StageProgress? = nil) throws -> DemoDataFiles {
         var files = DemoDataFiles(folder: folder)
         do {
             try FileManager.default.createDirectory(at: files.images, withIntermediateDirectories: true)
@@ -69,6 +71,7 @@ public enum DemoDataGenerator {
             throw DemoError.io(path: files.images.path, reason: error.localizedDescription)
         }
         var pretrain: [DemoSample] = [], sft: [DemoSample] = [], validation: [DemoSample] = [], test: [DemoSample] = []
+        var testCaptions: [DemoSample] = []
         let total = sizes.train + sizes.validation + sizes.test
         progress?.start("data", total: total, unit: "images")
         var done = 0
@@ -78,7 +81,7 @@ public enum DemoDataGenerator {
             for k in 0..<count {
                 let scene = DemoScene.random(imageSize: imageSize, generator: &g)
                 let name = "\(split)-\(String(format: "%05d", k)).png"
-                let image = scene.render(size: imageSize, noiseSeed: g.next())
+                let image = try scene.render(size: imageSize, noiseSeed: g.next())
                 try writeImage(image, to: files.images.appendingPathComponent(name))
                 files.scenes[name] = scene
                 var qas = DemoLanguage.questions(scene, generator: &g)
@@ -91,7 +94,15 @@ public enum DemoDataGenerator {
                     qas.shuffle(using: &g)
                     sft.append(sample(qas.map { ($0.question, $0.answer) }
                                           + [(DemoLanguage.describePrompt, DemoLanguage.caption(scene))], image: name))
+                    // The caption asked alone, as `minimind-v caption` asks it (no draw: the data
+                    // stream stays the same as without these samples).
+                    if captionEvery > 0 && k % captionEvery == 0 {
+                        sft.append(sample([(DemoLanguage.describePrompt, DemoLanguage.caption(scene))], image: name))
+                    }
                 default:
+                    if split == "test" {
+                        testCaptions.append(sample([(DemoLanguage.describePrompt, DemoLanguage.caption(scene))], image: name))
+                    }
                     for qa in qas {
                         var s = sample([(qa.question, qa.answer)], image: name)
                         s.type = qa.type
@@ -106,6 +117,7 @@ public enum DemoDataGenerator {
         try writeLines(sft, to: files.sft)
         try writeLines(validation, to: files.validation)
         try writeLines(test, to: files.test)
+        try writeLines(testCaptions, to: files.testCaptions)
         progress?.finish()
         return files
     }
@@ -139,31 +151,5 @@ public enum DemoDataGenerator {
         do { try Data(text.utf8).write(to: url, options: .atomic) } catch {
             throw DemoError.io(path: url.path, reason: error.localizedDescription)
         }
-    }
-}
-
-public enum DemoDataReader {
-    /// Reads a JSONL data file; every line must name an image that exists in `images`.
-    public static func read(_ url: URL, images: URL) throws -> [DemoSample] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw DemoError.io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
-        let decoder = JSONDecoder()
-        var out: [DemoSample] = []
-        for (k, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
-            let sample: DemoSample
-            do { sample = try decoder.decode(DemoSample.self, from: Data(line)) } catch {
-                throw DemoError.badDataLine(file: url.path, line: k + 1, reason: "\(error)")
-            }
-            guard sample.conversations.count >= 2 else {
-                throw DemoError.badDataLine(file: url.path, line: k + 1, reason: "needs a user and an assistant turn")
-            }
-            guard FileManager.default.fileExists(atPath: images.appendingPathComponent(sample.image).path) else {
-                throw DemoError.missingImage(file: url.path, line: k + 1, image: sample.image)
-            }
-            out.append(sample)
-        }
-        return out
     }
 }

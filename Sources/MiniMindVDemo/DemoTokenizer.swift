@@ -3,6 +3,7 @@
 // placeholder is the MiniMind2-V one, '@': no training text contains '@', so no merge involves it
 // and '@'×N always encodes to N copies of one id.
 import Foundation
+import MiniMindV
 
 public enum DemoTokenizer {
     public static let specialTokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]

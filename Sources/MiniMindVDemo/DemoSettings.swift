@@ -1,6 +1,7 @@
 // Sizes and step counts of the demo: `full` aims at ≥ 90% on unseen images within minutes on two
 // cores; `quick` is the same pipeline cut down to run in the test suite.
 import Foundation
+import MiniMindV
 
 public struct DemoSettings: Sendable {
     public var seed: UInt64
@@ -30,6 +31,9 @@ public struct DemoSettings: Sendable {
     public var sftSteps: Int
     public var sftBatch = 32
     public var sftLR = 3e-3
+    /// Every this many training images also get the caption question as a single-turn SFT sample
+    /// (besides the caption as the last turn of their conversation); 0: none.
+    public var captionEvery = 4
 
     /// SFT 4000 steps: at 3000 the default seed already has every type ≥ 90 %, but seed 7's yes/no
     /// answers stopped at 80 % (92.7 % at 4000); about 3¾ minutes on two cores (Docs/Demo.md).
@@ -41,6 +45,16 @@ public struct DemoSettings: Sendable {
     public static func quick(seed: UInt64 = 42) -> DemoSettings {
         DemoSettings(seed: seed, sizes: DemoDataSizes(train: 1000, validation: 50, test: 100),
                      textSteps: 60, visionSteps: 200, pretrainSteps: 60, sftSteps: 400)
+    }
+
+    /// A demo stage's recipe: a fixed number of optimizer steps (the cosine schedule spans them),
+    /// AdamW with weight decay 0.01, grad-norm clip 1.0, the data reshuffled every pass.
+    public func recipe(steps: Int, batch: Int, lr: Double, trainable: [String], seed offset: UInt64) -> TrainingRecipe {
+        var r = TrainingRecipe(stage: .sft, weightPrefix: "demo", trainable: trainable, learningRate: lr, batchSize: batch,
+                               epochs: 1, maxSeqLen: 512)
+        r.steps = steps
+        r.seed = seed &+ offset
+        return r
     }
 
     public var visionConfig: VisionConfig {

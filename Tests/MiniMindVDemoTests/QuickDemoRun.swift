@@ -1,7 +1,8 @@
 import Foundation
-@testable import MiniMindV
+import MiniMindV
+import MiniMindVDemo
 
-/// The quick demo (≈ 30 s), trained once per test process and shared by every test that needs a
+/// The quick demo (≈ 30 s), trained once per test run and shared by every test that needs a
 /// trained model folder; its output folder is removed when the process exits.
 enum QuickDemoRun {
     nonisolated(unsafe) private static var run: Result<DemoResult, Error>?

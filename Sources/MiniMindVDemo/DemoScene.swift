@@ -3,6 +3,7 @@
 // patches): each image token sees one whole cell, so "where" questions have a crisp answer and
 // the tiny tower can learn shapes quickly.
 import Foundation
+import MiniMindV
 
 public enum DemoShape: String, CaseIterable, Codable, Sendable {
     case circle, square, triangle, cross
@@ -28,7 +29,7 @@ public enum DemoColour: String, CaseIterable, Codable, Sendable {
 public enum DemoPosition: Int, CaseIterable, Codable, Sendable {
     case topLeft, topMiddle, topRight, middleLeft, centre, middleRight, bottomLeft, bottomMiddle, bottomRight
 
-    static let grid = 3
+    public static let grid = 3
 
     /// One word per cell (one token in the demo's BPE), so the place word of a question is itself
     /// the query that finds its cell; two-word places ("top left") need a second hop to combine
@@ -86,7 +87,7 @@ public struct DemoScene: Codable, Equatable, Sendable {
     }
 
     /// Rasterises with 4×4 supersampling and a little per-pixel noise (seeded by `noiseSeed`).
-    public func render(size: Int, noiseSeed: UInt64) -> RGBImage {
+    public func render(size: Int, noiseSeed: UInt64) throws -> RGBImage {
         var g = SeededGenerator(seed: noiseSeed)
         var pixels = [UInt8](repeating: 0, count: size * size * 3)
         let bg = SIMD3<Float>(background[0], background[1], background[2])
@@ -109,7 +110,7 @@ public struct DemoScene: Codable, Equatable, Sendable {
                 pixels[i + 2] = UInt8(max(0, min(255, v.z.rounded())))
             }
         }
-        return RGBImage(unchecked: size, height: size, pixels: pixels)  // byte count matches by construction
+        return try RGBImage(width: size, height: size, pixels: pixels)
     }
 }
 
