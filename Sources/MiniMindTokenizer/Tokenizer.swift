@@ -21,6 +21,8 @@ public final class Tokenizer: @unchecked Sendable {
     public let padTokenID: Int?
     /// HF `get_vocab_size(with_added_tokens: true)`: distinct token strings in vocab + added tokens.
     public let vocabSize: Int
+    /// The largest id the tokenizer can produce (a model needs an embedding row for each id up to it).
+    public var maxTokenID: Int { tokenBytes.count - 1 }
 
     let model: BPEModel
     private let addedByID: [Int: AddedToken]

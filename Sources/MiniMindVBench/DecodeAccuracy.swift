@@ -23,7 +23,7 @@ public struct DecodeAccuracy: Codable, Sendable {
     }
 
     /// Measures `dtype` on `lm` from `prompt` over `steps` greedy steps. Leaves `lm` decoding in `dtype`.
-    public static func measure(_ lm: MiniMindLM, dtype: DecodeDType, prompt: [Int], steps: Int) -> DecodeAccuracy {
+    public static func measure(_ lm: any LanguageModel, dtype: DecodeDType, prompt: [Int], steps: Int) -> DecodeAccuracy {
         lm.setDecodeDType(.f32)
         let reference = greedy(lm, prompt: prompt, steps: steps, forced: nil)
         lm.setDecodeDType(dtype)
@@ -44,7 +44,7 @@ public struct DecodeAccuracy: Codable, Sendable {
 
     /// Greedy ids and the logits each was picked from; with `forced`, the next input is forced[i]
     /// instead of the argmax.
-    private static func greedy(_ lm: MiniMindLM, prompt: [Int], steps: Int, forced: [Int]?) -> (ids: [Int], logits: [[Float]]) {
+    private static func greedy(_ lm: any LanguageModel, prompt: [Int], steps: Int, forced: [Int]?) -> (ids: [Int], logits: [[Float]]) {
         let cache = lm.makeCache(batch: 1, maxLength: prompt.count + steps)
         var ids: [Int] = [], all: [[Float]] = []
         noGrad {

@@ -57,7 +57,7 @@ struct CaptionCommand: ParsableCommand {
                 for (item, result) in zip(batch, results) { emit(item.path, result) }
                 if stats, let first = results.first { printError("[\(batch.count) image(s): \(first.stats.summary)]") }
             } catch {
-                for item in batch { fail(item.path, "\(error)") }
+                for item in batch { fail(item.path, "\(FlagAdvice(underlying: error))") }
             }
             batch.removeAll()
         }
@@ -72,7 +72,7 @@ struct CaptionCommand: ParsableCommand {
                 let p = try generator.chatPrompt(question, images: [image])
                 batch.append((path, p))
             } catch {
-                fail(path, "\(error)")
+                fail(path, "\(FlagAdvice(underlying: error))")
             }
             if batch.count == batchSize { flush() }
         }

@@ -97,7 +97,7 @@ struct ChatCommand: ParsableCommand {
                 if stats { printError("[\(result.stats.summary); seed \(result.stats.seed); \(result.finishReason.rawValue)]") }
             } catch {
                 failed += 1
-                printError("error: \(error)")
+                printError("error: \(FlagAdvice(underlying: error))")
                 if !pending.isEmpty { printError("(the attached image(s) are kept for the next question; /reset clears them)") }
             }
         }

@@ -35,10 +35,12 @@ struct ModelLoadingOptions: ParsableArguments {
     func load() throws -> VLMBundle {
         computeOptions.apply()
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
-        if let model { return try VLMBundle.load(folder: url(model)) }
+        if let model { return try FlagAdvice.adding { try VLMBundle.load(folder: url(model)) } }
         guard let weights else { throw ValidationError("give --model DIR, or --weights FILE with --tokenizer DIR (and --vision DIR for images)") }
-        return try VLMBundle.load(path: url(weights), vision: vision.map(url), tokenizer: tokenizer.map(url),
-                                  preset: try preset.map(VLMPreset.named))
+        return try FlagAdvice.adding {
+            try VLMBundle.load(path: url(weights), vision: vision.map(url), tokenizer: tokenizer.map(url),
+                               preset: try preset.map(VLMPreset.named))
+        }
     }
 }
 

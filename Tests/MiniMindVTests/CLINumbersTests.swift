@@ -95,4 +95,18 @@ final class CLINumbersTests: XCTestCase {
         XCTAssertFalse(r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, r.stdout)
         XCTAssertTrue(r.stdout.contains("model.\\u{1B}[2J\\u{7}evil\\nname"), r.stdout)
     }
+
+    /// Library errors name no flag; the CLI adds the flag that fixes them (FlagAdvice).
+    func testModelErrorsGetFlagAdvice() throws {
+        let dir = try CLISupport.folder(self)
+        let weights = dir.appendingPathComponent("w.safetensors")
+        try Data([0]).write(to: weights)
+        try expectFailure(["forward", "--weights", weights.path, "--prompt", "hi", "--dump-logits", dir.appendingPathComponent("l.npy").path],
+                          mentions: ["release weights need a tokenizer folder", "--tokenizer DIR"])
+        let model = try CLISupport.tinyModel(in: dir)
+        try FileManager.default.removeItem(at: model.appendingPathComponent("vision"))
+        let picture = try CLISupport.picture(in: dir)
+        try expectFailure(["caption", "--model", model.path, "--max-new-tokens", "2", picture],
+                          mentions: ["loaded without a vision encoder", "--vision DIR"])
+    }
 }

@@ -1,7 +1,9 @@
 import Foundation
 
 /// y = x·Wᵀ + b with PyTorch's layout: `weight` [out, in], `bias` [out]. Keys: `weight`, `bias`.
-public final class Linear: Module {
+/// Open so that a layer with another kernel over the same parameters (a packed decode copy) can
+/// replace it in a model (`Module.replace(child:with:)`) while every caller keeps calling `layer(x)`.
+open class Linear: Module {
     public let weight: Parameter
     public let bias: Parameter?
     public var inFeatures: Int { weight.shape[1] }
@@ -33,5 +35,40 @@ public final class Linear: Module {
         if let bias { register(parameter: "bias", bias) }
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    /// A layer over the same weight and bias tensors (same keys; trainability kept).
+    public convenience init(sharing other: Linear) {
+        let trainable = (other.weight.requiresGrad, other.bias?.requiresGrad)
+        self.init(weight: other.weight, bias: other.bias)
+        weight.requiresGrad = trainable.0
+        if let b = trainable.1 { bias?.requiresGrad = b }
+    }
+
+    open func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+
+    /// y += x·Wᵀ + b in place, for inference (no autograd): a residual connection fused into the
+    /// GEMM (beta = 1), saving the output tensor and the separate add pass. x [..., in], y [..., out].
+    open func accumulate(_ x: Tensor, into y: Tensor) {
+        let outF = outFeatures, inF = inFeatures, rows = x.count / Swift.max(inF, 1)
+        precondition(x.count == rows * inF && y.count == rows * outF,
+                     "Linear.accumulate: input \(x.shape), weight \(weight.shape) and output \(y.shape) do not match")
+        BLAS.gemm(transB: true, m: rows, n: outF, k: inF, a: x.pointer, b: weight.pointer, beta: 1, c: y.mutablePointer)
+        addBias(rows: rows, into: y.mutablePointer)
+    }
+
+    /// y[r] += bias for each of `rows` output rows (nothing without a bias).
+    public func addBias(rows: Int, into y: UnsafeMutablePointer<Float>) {
+        guard let bias else { return }
+        let outF = outFeatures
+        for r in 0..<rows { Kernels.addInPlace(y + r * outF, bias.pointer, count: outF) }
+    }
+}
+
+extension Module {
+    /// Puts `transform(name, layer)` in place of the child linear `name` (same keys) and returns the
+    /// layer now in use, for modules that keep their layers in properties (`swapLinears`).
+    public func swap(child name: String, _ layer: Linear, _ transform: (String, Linear) -> Linear) -> Linear {
+        let new = transform(name, layer)
+        if new !== layer { replace(child: name, with: new) }
+        return new
+    }
 }

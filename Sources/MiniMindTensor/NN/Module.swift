@@ -46,6 +46,27 @@ open class Module {
         return module
     }
 
+    /// Registers `module` without a name of its own: its parameters, buffers and children keep their
+    /// keys, as if registered here. A model built from parts uses it so that the parts' keys are the
+    /// release layout's (`model.*`, `lm_head.*` of a language model inside a VLM).
+    @discardableResult
+    public func register<M: Module>(inlined module: M) -> M {
+        precondition(module !== self, "Module.register(inlined:): a module cannot inline itself")
+        ownChildren.append(("", module))
+        module.train(isTraining)
+        return module
+    }
+
+    /// Swaps the child registered under `name` for `module` (same key path, so the state dict keeps
+    /// its keys): how a layer is replaced by one with another kernel, e.g. a packed decode linear.
+    public func replace(child name: String, with module: Module) {
+        guard let i = ownChildren.firstIndex(where: { $0.name == name && !name.isEmpty }) else {
+            preconditionFailure("Module.replace(child:): no child '\(name)' in \(type(of: self))")
+        }
+        module.train(isTraining)
+        ownChildren[i] = (name, module)
+    }
+
     /// Registers a parameter under `name`; it becomes trainable (`requiresGrad = true`) unless
     /// `trainable` is false. Returns the tensor.
     @discardableResult
@@ -95,10 +116,19 @@ open class Module {
         if path.isEmpty { return self }
         var current: Module = self
         for component in path.split(separator: ".", omittingEmptySubsequences: false) {
-            guard let next = current.ownChildren.first(where: { $0.name == component })?.module else { return nil }
+            guard let next = current.child(named: String(component)) else { return nil }
             current = next
         }
         return current
+    }
+
+    /// The direct child `name`, looking through inlined children too.
+    private func child(named name: String) -> Module? {
+        if let found = ownChildren.first(where: { $0.name == name })?.module { return found }
+        for c in ownChildren where c.name.isEmpty {
+            if let found = c.module.child(named: name) { return found }
+        }
+        return nil
     }
 
     /// Every parameter with its checkpoint key, each tensor once (first name wins for tied weights).
@@ -153,7 +183,9 @@ open class Module {
         for c in ownChildren { c.module.visit(prefix: Module.join(prefix, c.name), body) }
     }
 
-    static func join(_ prefix: String, _ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
+    static func join(_ prefix: String, _ name: String) -> String {
+        prefix.isEmpty ? name : name.isEmpty ? prefix : prefix + "." + name
+    }
 
     // MARK: mode
 

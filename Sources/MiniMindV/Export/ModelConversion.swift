@@ -213,7 +213,7 @@ public struct ModelConversion {
         var expected = Dictionary(uniqueKeysWithValues: try MiniMindLM(config: config.language).stateDict().map { ($0.0, $0.1.shape) })
         for (k, t) in MiniMindVLM.makeProjector(config, seed: 0).stateDict() { expected["vision_proj." + k] = t.shape }
         var shapes = Weights.shapes(state).filter { !$0.key.hasPrefix("vision_encoder.") }
-        if shapes["lm_head.weight"] == nil { shapes["lm_head.weight"] = expected["lm_head.weight"] }
+        if config.language.tieWordEmbeddings && shapes["lm_head.weight"] == nil { shapes["lm_head.weight"] = expected["lm_head.weight"] }
         let modern = Weights.mapLegacyNames(shapes, heads: 1, kvHeads: 1) { shape, _ in shape }
         try checkKeys(expected: expected, shapes: modern).check()
     }

@@ -27,7 +27,7 @@ public final class Generator: @unchecked Sendable {
         self.init(model: bundle.model, tokenizer: bundle.tokenizer, template: bundle.template)
     }
 
-    var language: MiniMindLM { model.language }
+    var language: any LanguageModel { model.language }
     var config: VLMConfig { model.config }
 
     // MARK: - Prompts

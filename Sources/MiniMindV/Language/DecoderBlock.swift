@@ -42,22 +42,21 @@ public final class DecoderBlock: Module {
     /// output GEMMs. With `firstOutput` = 0 that is `h` itself, updated in place; with T − 1 (the
     /// model's last block when only the last logits are needed) the attention, output projection and
     /// feed-forward of the other positions, which would be thrown away, are not computed.
-    /// `weights`: packed decode copies (MoE experts stay float32).
-    func updateCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, weights: DecodeWeights?,
+    func updateCached(_ h: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?,
                       firstOutput: Int = 0) -> Tensor {
         let x = inputLayernorm(h)
         let out = firstOutput == 0 ? h : h.slice(axis: 1, firstOutput..<h.shape[1]).copy()
-        selfAttn.addCached(x, rope: rope, cache: cache, layer: layer, keyMask: keyMask, weights: weights,
+        selfAttn.addCached(x, rope: rope, cache: cache, layer: layer, keyMask: keyMask,
                            firstQuery: firstOutput, into: out)
-        addFeedForward(out, weights: weights)
+        addFeedForward(out)
         return out
     }
 
     /// h += ffn(norm(h)) in place, the residual add fused into the down projection when dense.
-    func addFeedForward(_ h: Tensor, weights: DecodeWeights?) {
+    func addFeedForward(_ h: Tensor) {
         let x = postAttentionLayernorm(h)
         if let dense {
-            dense.addForward(x, weights: weights, into: h)
+            dense.addForward(x, into: h)
         } else {
             let f = feedForward(x)
             Kernels.addInPlace(h.mutablePointer, f.pointer, count: h.count)

@@ -2,7 +2,7 @@ import Foundation
 
 /// SwiGLU feed-forward: `down(silu(gate(x)) ⊙ up(x))`, no biases. Keys `gate_proj`, `up_proj`, `down_proj`.
 public final class FeedForward: Module {
-    public let gateProj: Linear, upProj: Linear, downProj: Linear
+    public private(set) var gateProj: Linear, upProj: Linear, downProj: Linear
 
     public init(hidden: Int, intermediate: Int, generator: inout SeededGenerator) {
         gateProj = Linear(hidden, intermediate, bias: false, generator: &generator)
@@ -19,8 +19,14 @@ public final class FeedForward: Module {
     }
 
     /// y += ffn(x) in place (inference): the residual add rides on the down projection's beta = 1.
-    func addForward(_ x: Tensor, weights: DecodeWeights?, into y: Tensor) {
-        let hidden = swiglu(gate: inferenceLinear(x, gateProj, weights: weights), up: inferenceLinear(x, upProj, weights: weights))
-        accumulateLinear(hidden, downProj, weights: weights, into: y)
+    func addForward(_ x: Tensor, into y: Tensor) {
+        downProj.accumulate(swiglu(gate: gateProj(x), up: upProj(x)), into: y)
+    }
+
+    /// Replaces each projection by `transform(name, layer)` (name: `gate_proj`, …), keys unchanged.
+    public func swapLinears(_ transform: (String, Linear) -> Linear) {
+        gateProj = swap(child: "gate_proj", gateProj, transform)
+        upProj = swap(child: "up_proj", upProj, transform)
+        downProj = swap(child: "down_proj", downProj, transform)
     }
 }

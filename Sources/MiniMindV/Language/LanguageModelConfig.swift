@@ -105,6 +105,9 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
             throw fail("num_attention_heads \(numAttentionHeads) must be a positive multiple of num_key_value_heads \(numKeyValueHeads)")
         }
         guard headDim % 2 == 0 else { throw fail("head_dim \(headDim) must be even for RoPE") }
+        for (name, id) in [("bos", bosTokenId), ("eos", eosTokenId), ("pad", padTokenId)] where !(0..<vocabSize).contains(id) {
+            throw ModelError.tokenIdOutOfRange(name: name, id: id, vocabulary: vocabSize)
+        }
         guard maxPositionEmbeddings > 0 else { throw fail("max_position_embeddings must be positive") }
         if let moe {
             guard moe.numExperts > 0, moe.expertsPerToken > 0, moe.expertsPerToken <= moe.numExperts else {

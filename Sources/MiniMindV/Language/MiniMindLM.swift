@@ -19,11 +19,13 @@ public final class MiniMindModel: Module {
     }
 }
 
-/// MiniMind language model of either generation (Docs/Model.md, "Language model"), dense or MoE: `model.*` + a tied `lm_head`.
+/// MiniMind language model of either generation (Docs/Model.md, "Language model"), dense or MoE:
+/// `model.*` + `lm_head` — tied to the embedding table (upstream's layout) unless the config's
+/// `tie_word_embeddings` is false, when the head has its own `lm_head.weight`.
 public final class MiniMindLM: Module, LanguageModel {
     public let config: LanguageModelConfig
     public let model: MiniMindModel
-    public let lmHead: Linear
+    public private(set) var lmHead: Linear
     public let rope: RoPETable
 
     /// A randomly initialised model (PyTorch default inits, seeded).
@@ -32,7 +34,9 @@ public final class MiniMindLM: Module, LanguageModel {
         self.config = config
         var g = SeededGenerator(seed: seed)
         model = MiniMindModel(config: config, generator: &g)
-        lmHead = Linear(weight: model.embedTokens.weight)
+        lmHead = config.tieWordEmbeddings
+            ? Linear(weight: model.embedTokens.weight)
+            : Linear(config.hiddenSize, config.vocabSize, bias: false, generator: &g)
         rope = RoPETable(headDim: config.headDim, maxPositions: config.maxPositionEmbeddings, theta: config.ropeTheta,
                          yarn: config.yarn ? YaRNConfig() : nil)
         super.init()
@@ -54,14 +58,14 @@ public final class MiniMindLM: Module, LanguageModel {
         return total
     }
 
-    public func logits(embeddings: Tensor, keyPaddingMask: Tensor? = nil) -> Tensor {
+    public func logits(embeddings: Tensor, keyPaddingMask: Tensor?) -> Tensor {
         lmHead(model.norm(decoderOutput(embeddings: embeddings, keyPaddingMask: keyPaddingMask)))
     }
 
     /// Logits [rows.count, vocab] of only the flat positions `rows` (b·T + t) of a full-sequence
     /// forward. Training needs logits only where a label counts; the norm and head of every other
     /// position would be computed and thrown away (and so would their gradients).
-    public func logits(embeddings: Tensor, keyPaddingMask: Tensor? = nil, rows: [Int]) -> Tensor {
+    public func logits(embeddings: Tensor, keyPaddingMask: Tensor?, rows: [Int]) -> Tensor {
         let h = decoderOutput(embeddings: embeddings, keyPaddingMask: keyPaddingMask)
         let flat = h.reshaped([h.count / config.hiddenSize, config.hiddenSize])
         return lmHead(model.norm(indexSelect(flat, axis: 0, indices: rows)))
@@ -74,7 +78,7 @@ public final class MiniMindLM: Module, LanguageModel {
         return h
     }
 
-    public func logits(embeddings: Tensor, cache: KVCache, keyMask: [Float]? = nil, positions: LogitPositions = .all) -> Tensor {
+    public func logits(embeddings: Tensor, cache: KVCache, keyMask: [Float]?, positions: LogitPositions) -> Tensor {
         let t = embeddings.shape[1]
         precondition(cache.length + t <= cache.maxLength,
                      "MiniMindLM: \(t) new tokens do not fit the KV cache (\(cache.length) of \(cache.maxLength) used)")
@@ -86,36 +90,45 @@ public final class MiniMindLM: Module, LanguageModel {
             // position alone (its k and v still go into the cache for every position).
             for (i, layer) in model.layers.enumerated() {
                 let lastOnly = positions == .last && i == model.layers.count - 1
-                h = layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, weights: decodeWeights,
-                                       firstOutput: lastOnly ? t - 1 : 0)
+                h = layer.updateCached(h, rope: rope, cache: cache, layer: i, keyMask: keyMask, firstOutput: lastOnly ? t - 1 : 0)
             }
             cache.length += t
             if positions == .last && h.shape[1] > 1 { h = h.slice(axis: 1, (t - 1)..<t) }  // a model without blocks
-            return inferenceLinear(model.norm(h), lmHead, weights: decodeWeights)
+            return lmHead(model.norm(h))
         }
     }
 
-    /// Packed copies of the linear layers that decode steps read instead of the float32 weights
-    /// (nil: f32). Made by `setDecodeDType` from the current weights.
-    private(set) var decodeWeights: DecodeWeights?
+    /// Replaces every linear layer of the attention, the dense feed-forwards and the head by
+    /// `transform(key path, layer)` (`model.layers.3.self_attn.o_proj`, `lm_head`), keys unchanged.
+    /// MoE experts and routers are left alone. `setDecodeDType` is built on it.
+    public func swapLinears(_ transform: (String, Linear) -> Linear) {
+        for (i, block) in model.layers.enumerated() {
+            let prefix = "model.layers.\(i)."
+            block.selfAttn.swapLinears { transform(prefix + "self_attn." + $0, $1) }
+            block.dense?.swapLinears { transform(prefix + "mlp." + $0, $1) }
+        }
+        lmHead = swap(child: "lm_head", lmHead) { transform($0, $1) }
+    }
 
     /// Precision of the weights the decode steps read (opt-in; see `DecodeDType`).
-    public var decodeDType: DecodeDType { decodeWeights?.dtype ?? .f32 }
-
-    /// Packs the current weights for decoding in `dtype` (f32 drops the copies). Call it after the
-    /// weights are final: later changes to the float32 weights (loading, training) do not reach the copies.
-    public func setDecodeDType(_ dtype: DecodeDType) {
-        decodeWeights = nil
-        guard dtype != .f32 else { return }
-        let linears = model.layers.flatMap { block -> [Linear] in
-            let a = block.selfAttn
-            return [a.qProj, a.kProj, a.vProj, a.oProj] + (block.dense.map { [$0.gateProj, $0.upProj, $0.downProj] } ?? [])
-        }
-        decodeWeights = DecodeWeights(dtype: dtype, linears: linears + [lmHead])
-    }
+    public private(set) var decodeDType: DecodeDType = .f32
 
     /// Bytes of the packed decode copies (0 for f32).
-    public var decodeWeightBytes: Int { decodeWeights?.byteCount ?? 0 }
+    public private(set) var decodeWeightBytes = 0
+
+    /// Swaps the linear layers for `PackedLinear`s packed from the current weights in `dtype` (f32:
+    /// back to plain float layers). Call it after the weights are final: later changes to the float32
+    /// weights (loading, training) do not reach the copies.
+    public func setDecodeDType(_ dtype: DecodeDType) {
+        var bytes = 0
+        swapLinears { _, layer in
+            guard let packed = PackedLinear(layer, dtype: dtype) else { return Linear(sharing: layer) }
+            bytes += packed.packedByteCount
+            return packed
+        }
+        decodeDType = dtype
+        decodeWeightBytes = bytes
+    }
 
     public func makeCache(batch: Int, maxLength: Int) -> KVCache {
         KVCache(layers: config.numHiddenLayers, batch: batch, kvHeads: config.numKeyValueHeads, headDim: config.headDim,

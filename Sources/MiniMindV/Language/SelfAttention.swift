@@ -4,7 +4,7 @@ import Foundation
 /// before RoPE. Keys `q_proj`, `k_proj`, `v_proj`, `o_proj` (no biases), `q_norm`, `k_norm`.
 public final class SelfAttention: Module {
     public let heads: Int, kvHeads: Int, headDim: Int
-    public let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
+    public private(set) var qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
     public let qNorm: RMSNorm?, kNorm: RMSNorm?
 
     public init(config: LanguageModelConfig, generator: inout SeededGenerator) {
@@ -29,19 +29,26 @@ public final class SelfAttention: Module {
         }
     }
 
-    /// q [B, T, Hq, D] for x [B, T, H], RoPE applied from `offset`. `weights`: packed decode copies
-    /// (cached path only; nil keeps autograd's float32 layers).
-    private func query(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights?) -> Tensor {
-        var q = inferenceLinear(x, qProj, weights: weights).reshaped([x.shape[0], x.shape[1], heads, headDim])
+    /// Replaces each projection by `transform(name, layer)` (name: `q_proj`, …), keys unchanged.
+    public func swapLinears(_ transform: (String, Linear) -> Linear) {
+        qProj = swap(child: "q_proj", qProj, transform)
+        kProj = swap(child: "k_proj", kProj, transform)
+        vProj = swap(child: "v_proj", vProj, transform)
+        oProj = swap(child: "o_proj", oProj, transform)
+    }
+
+    /// q [B, T, Hq, D] for x [B, T, H], RoPE applied from `offset`.
+    private func query(_ x: Tensor, rope: RoPETable, offset: Int) -> Tensor {
+        var q = qProj(x).reshaped([x.shape[0], x.shape[1], heads, headDim])
         if let qNorm { q = qNorm(q) }
         return applyRoPE(q, table: rope, offset: offset)
     }
 
     /// k (RoPE applied from `offset`) and v, both [B, T, Hkv, D].
-    private func keysAndValues(_ x: Tensor, rope: RoPETable, offset: Int, weights: DecodeWeights?) -> (Tensor, Tensor) {
+    private func keysAndValues(_ x: Tensor, rope: RoPETable, offset: Int) -> (Tensor, Tensor) {
         let b = x.shape[0], t = x.shape[1]
-        var k = inferenceLinear(x, kProj, weights: weights).reshaped([b, t, kvHeads, headDim])
-        let v = inferenceLinear(x, vProj, weights: weights).reshaped([b, t, kvHeads, headDim])
+        var k = kProj(x).reshaped([b, t, kvHeads, headDim])
+        let v = vProj(x).reshaped([b, t, kvHeads, headDim])
         if let kNorm { k = kNorm(k) }
         return (applyRoPE(k, table: rope, offset: offset), v)
     }
@@ -50,8 +57,8 @@ public final class SelfAttention: Module {
     /// `keyPaddingMask`: [B, T] with 1 for real tokens, 0 for padding.
     public func callAsFunction(_ x: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil) -> Tensor {
         let b = x.shape[0], t = x.shape[1]
-        let q = query(x, rope: rope, offset: 0, weights: nil)
-        let (k, v) = keysAndValues(x, rope: rope, offset: 0, weights: nil)
+        let q = query(x, rope: rope, offset: 0)
+        let (k, v) = keysAndValues(x, rope: rope, offset: 0)
         let o = scaledDotProductAttention(q: q.permuted([0, 2, 1, 3]), k: k.permuted([0, 2, 1, 3]),
                                           v: v.permuted([0, 2, 1, 3]), causal: true, keyPaddingMask: keyPaddingMask)
         return oProj(o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim]))
@@ -62,14 +69,14 @@ public final class SelfAttention: Module {
     /// `firstQuery..<T` and adds their output projection to `residual` [B, T − firstQuery, H] in
     /// place (the GEMM's beta = 1 does the residual add). `firstQuery` = T − 1 serves a prefill that
     /// needs the last position's output only. The caller advances `cache.length` after all layers.
-    func addCached(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?, weights: DecodeWeights?,
+    func addCached(_ x: Tensor, rope: RoPETable, cache: KVCache, layer: Int, keyMask: [Float]?,
                    firstQuery: Int = 0, into residual: Tensor) {
         let t = x.shape[1]
-        let (k, v) = keysAndValues(x, rope: rope, offset: cache.length, weights: weights)
+        let (k, v) = keysAndValues(x, rope: rope, offset: cache.length)
         cache.store(layer: layer, k: k, v: v)
         let queries = firstQuery == 0 ? x : x.slice(axis: 1, firstQuery..<t)
-        let q = query(queries, rope: rope, offset: cache.length + firstQuery, weights: weights)
+        let q = query(queries, rope: rope, offset: cache.length + firstQuery)
         let o = CachedAttention.run(q: q, cache: cache, layer: layer, past: cache.length + firstQuery, keyMask: keyMask)
-        accumulateLinear(o, oProj, weights: weights, into: residual)
+        oProj.accumulate(o, into: residual)
     }
 }

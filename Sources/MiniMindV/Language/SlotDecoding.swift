@@ -10,12 +10,11 @@ extension SelfAttention {
     /// x [B, 1, H], row i belonging to `caches[i]`: stores each row's k, v at its cache's length,
     /// attends each row over its own cache and adds the output projection to `residual` [B, 1, H].
     /// The caller advances the caches' lengths after all layers.
-    func addCachedRows(_ x: Tensor, rope: RoPETable, caches: [KVCache], layer: Int, weights: DecodeWeights?,
-                       into residual: Tensor) {
+    func addCachedRows(_ x: Tensor, rope: RoPETable, caches: [KVCache], layer: Int, into residual: Tensor) {
         let b = x.shape[0], width = heads * headDim
-        var q = inferenceLinear(x, qProj, weights: weights).reshaped([b, 1, heads, headDim])
-        var k = inferenceLinear(x, kProj, weights: weights).reshaped([b, 1, kvHeads, headDim])
-        let v = inferenceLinear(x, vProj, weights: weights).reshaped([b, 1, kvHeads, headDim])
+        var q = qProj(x).reshaped([b, 1, heads, headDim])
+        var k = kProj(x).reshaped([b, 1, kvHeads, headDim])
+        let v = vProj(x).reshaped([b, 1, kvHeads, headDim])
         if let qNorm { q = qNorm(q) }
         if let kNorm { k = kNorm(k) }
         let o = Tensor.uninitialized([b, 1, width])
@@ -27,15 +26,15 @@ extension SelfAttention {
             let oi = CachedAttention.run(q: qi, cache: cache, layer: layer, past: cache.length, keyMask: nil)
             (o.mutablePointer + i * width).update(from: oi.pointer, count: width)
         }
-        accumulateLinear(o, oProj, weights: weights, into: residual)
+        oProj.accumulate(o, into: residual)
     }
 }
 
 extension DecoderBlock {
     /// `updateCached` for one new token per row, each row with its own cache; updates `h` in place.
-    func updateCachedRows(_ h: Tensor, rope: RoPETable, caches: [KVCache], layer: Int, weights: DecodeWeights?) {
-        selfAttn.addCachedRows(inputLayernorm(h), rope: rope, caches: caches, layer: layer, weights: weights, into: h)
-        addFeedForward(h, weights: weights)
+    func updateCachedRows(_ h: Tensor, rope: RoPETable, caches: [KVCache], layer: Int) {
+        selfAttn.addCachedRows(inputLayernorm(h), rope: rope, caches: caches, layer: layer, into: h)
+        addFeedForward(h)
     }
 }
 
@@ -53,10 +52,10 @@ extension MiniMindLM {
         return noGrad {
             let h = embeddings.copy()
             for (i, layer) in model.layers.enumerated() {
-                layer.updateCachedRows(h, rope: rope, caches: caches, layer: i, weights: decodeWeights)
+                layer.updateCachedRows(h, rope: rope, caches: caches, layer: i)
             }
             for cache in caches { cache.length += 1 }
-            return inferenceLinear(model.norm(h), lmHead, weights: decodeWeights).reshaped([b, config.vocabSize])
+            return lmHead(model.norm(h)).reshaped([b, config.vocabSize])
         }
     }
 }

@@ -4,10 +4,10 @@ extension MiniMindVLM {
     /// A model to train: `config` with the given vision encoder, random weights (seeded) unless
     /// `startWeights` are given. Pretraining starts from a language-only checkpoint (`llm_512.pth`),
     /// so `allowMissingProjector` keeps the projector's initialisation when the file has none.
-    public static func forTraining(config: VLMConfig, vision: VisionEncoder, startWeights: StateDict?,
+    public static func forTraining(config: VLMConfig, vision: any VisionEncoder, startWeights: StateDict?,
                                    allowMissingProjector: Bool, seed: UInt64 = 0) throws -> MiniMindVLM {
         var config = config
-        if let encoder = vision as? ViTVisionEncoder { config.vision = encoder.config }
+        if let tower = vision.visionConfig { config.vision = tower }
         let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language, seed: seed),
                                     projector: makeProjector(config, seed: seed &+ 2), vision: vision)
         if let startWeights { try model.loadReleaseWeights(startWeights, allowMissingProjector: allowMissingProjector) }

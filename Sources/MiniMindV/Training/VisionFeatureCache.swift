@@ -15,11 +15,9 @@ public final class VisionFeatureCache {
     }
 
     /// The identity of an encoder + preprocessing: a hash of its config, every weight and the preprocessing.
-    public static func identity(of encoder: VisionEncoder) -> String {
+    public static func identity(of encoder: any VisionEncoder) -> String {
         var parts = ["\(type(of: encoder))", "\(encoder.outputTokens)x\(encoder.outputDim)", "\(encoder.preprocessing)"]
-        if let module = encoder as? Module {
-            for (name, t) in module.stateDict() { parts.append(name + ":" + FeatureCacheKey.hex(t)) }
-        }
+        for (name, t) in encoder.stateDict() { parts.append(name + ":" + FeatureCacheKey.hex(t)) }
         return FeatureCacheKey.hex(parts.joined(separator: "\n"))
     }
 

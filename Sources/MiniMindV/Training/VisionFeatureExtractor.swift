@@ -4,13 +4,13 @@ import Foundation
 /// kept in a `VisionFeatureCache` on disk when one is given (reused across epochs, runs and
 /// stages), else in memory for this run. Precomputed `.features` images pass through.
 public final class VisionFeatureExtractor {
-    public let encoder: VisionEncoder
+    public let encoder: any VisionEncoder
     public let cache: VisionFeatureCache?
     private var memory: [String: Tensor] = [:]
     public private(set) var computed = 0
     public private(set) var reused = 0
 
-    public init(encoder: VisionEncoder, cache: VisionFeatureCache?) {
+    public init(encoder: any VisionEncoder, cache: VisionFeatureCache?) {
         self.encoder = encoder
         self.cache = cache
     }
@@ -48,7 +48,10 @@ public final class VisionFeatureExtractor {
     /// Decoded and preprocessed to [3, H, W]; a preprocessing failure is the row's, like a decode failure.
     private func preprocessed(_ image: TrainingImage, row: String) throws -> Tensor {
         let decoded = try decode(image, row: row)
-        do { return try encoder.preprocessing(decoded) } catch {
+        do {
+            let pixels = try encoder.preprocess([decoded])
+            return pixels.reshaped(Array(pixels.shape.dropFirst()))
+        } catch {
             throw TrainingDataError.malformedRow(row: row, reason: "image cannot be preprocessed: \(error)")
         }
     }
@@ -73,7 +76,7 @@ public final class VisionFeatureExtractor {
     }
 
     private func encodeOne(_ image: TrainingImage, row: String) throws -> Tensor {
-        let px = try encoder.preprocessing([try decode(image, row: row)])
+        let px = try encoder.preprocess([try decode(image, row: row)])
         let f = noGrad { encoder.encode(px) }
         return f.reshaped([f.shape[1], f.shape[2]])
     }

@@ -1,9 +1,14 @@
 import Foundation
 
 /// A MiniMind-V model: vision encoder (frozen) → projector → language model, with the image
-/// features spliced into the placeholder runs of the prompt. Its parameters and state dict are the
-/// upstream release layout: `model.*`, `lm_head.weight`, `vision_proj.*` — the vision encoder is a
-/// separate module with its own Hugging Face keys.
+/// features spliced into the placeholder runs of the prompt. Each part is a protocol, so a Swift
+/// program can plug in its own: any `VisionEncoder`, `Projector` and `LanguageModel`. The model's
+/// parameters and state dict are the upstream release layout: the language model's own keys
+/// (`model.*`, `lm_head.weight`) and the projector's under `vision_proj.*` — the vision encoder is a
+/// separate module with its own keys (its own folder).
+///
+///     let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
+///                                 projector: MyProjector(), vision: MyEncoder())
 ///
 /// Usually loaded with its tokenizer as a `VLMBundle`; built from a preset with random weights for
 /// training from scratch or benchmarks:
@@ -15,24 +20,26 @@ import Foundation
 ///     let features = model.visionFeatures(pixels)   // [images, tokens, width], frozen tower
 public final class MiniMindVLM: Module {
     public let config: VLMConfig
-    public let language: MiniMindLM
-    public let projector: Projector
-    public let vision: VisionEncoder
+    public let language: any LanguageModel
+    public let projector: any Projector
+    public let vision: any VisionEncoder
 
-    public init(config: VLMConfig, language: MiniMindLM, projector: Projector, vision: VisionEncoder) throws {
+    public init(config: VLMConfig, language: any LanguageModel, projector: any Projector, vision: any VisionEncoder) throws {
         try config.validate()
         guard vision.outputDim == config.vision.hiddenSize, vision.outputTokens == config.imageTokens else {
             throw ModelError.incompatible("vision encoder gives \(vision.outputTokens)×\(vision.outputDim) features, the config expects \(config.imageTokens)×\(config.vision.hiddenSize)")
+        }
+        guard language.config == config.language else {
+            throw ModelError.incompatible("the language model's configuration differs from the VLM configuration's language section")
         }
         self.config = config
         self.language = language
         self.projector = projector
         self.vision = vision
         super.init()
-        register(child: "model", language.model)
-        register(child: "lm_head", language.lmHead)
+        register(inlined: language)
         register(child: "vision_proj", projector)
-        if let v = vision as? Module { v.freeze() }
+        vision.freeze()
     }
 
     /// A model with random weights (seeded) for a configuration: benchmarks, tests, training from scratch.
@@ -42,19 +49,16 @@ public final class MiniMindVLM: Module {
         try self.init(config: config, language: lm, projector: Self.makeProjector(config, seed: seed &+ 2), vision: vision)
     }
 
-    public static func makeProjector(_ config: VLMConfig, seed: UInt64) -> Projector {
+    public static func makeProjector(_ config: VLMConfig, seed: UInt64) -> any Projector {
         switch config.projector {
         case .linear: return LinearProjector(visionDim: config.vision.hiddenSize, hidden: config.language.hiddenSize, seed: seed)
         case .mlp: return MLPProjector(visionDim: config.vision.hiddenSize, hidden: config.language.hiddenSize, seed: seed)
         }
     }
 
-    /// Preprocessed pixels [N, 3, H, W] for the vision tower; an error when the model has none
-    /// (loaded for text only).
-    public func preprocess(_ images: [RGBImage]) throws -> Tensor {
-        if vision is MissingVisionEncoder { throw ModelError.incompatible(MissingVisionEncoder.message) }
-        return try vision.preprocessing(images)
-    }
+    /// Preprocessed pixels [N, 3, H, W] for the vision tower; `ModelError.noVisionEncoder` when the
+    /// model has none (loaded for text only).
+    public func preprocess(_ images: [RGBImage]) throws -> Tensor { try vision.preprocess(images) }
 
     /// Vision features of preprocessed pixels [N, 3, H, W] (no gradient: the encoder is frozen).
     public func visionFeatures(_ pixels: Tensor) -> Tensor { noGrad { vision.encode(pixels) } }

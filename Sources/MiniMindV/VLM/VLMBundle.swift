@@ -20,7 +20,20 @@ public final class VLMBundle {
     /// The folder's generation_config.json (nil: it has none, e.g. release weights).
     public var generation: GenerationConfig?
 
+    /// Refuses a tokenizer whose ids the model has no embedding row for (`ModelError.vocabularyMismatch`)
+    /// and special ids outside the vocabulary (`ModelError.tokenIdOutOfRange`): otherwise they would
+    /// reach the embedding's range precondition at the first prompt or training batch.
     public init(model: MiniMindVLM, tokenizer: Tokenizer, generation: GenerationConfig? = nil) throws {
+        let rows = model.language.embeddingTable.shape[0]
+        guard tokenizer.maxTokenID < rows else {
+            throw ModelError.vocabularyMismatch(tokenizer: tokenizer.maxTokenID + 1, model: rows)
+        }
+        let language = model.config.language
+        let special = [("eos", language.eosTokenId), ("bos", language.bosTokenId), ("pad", language.padTokenId),
+                       ("image", model.config.imageTokenId)]
+        for (name, id) in special where !(0..<rows).contains(id) {
+            throw ModelError.tokenIdOutOfRange(name: name, id: id, vocabulary: rows)
+        }
         self.model = model
         self.tokenizer = tokenizer
         self.generation = generation
@@ -80,7 +93,7 @@ public final class VLMBundle {
             return try load(folder: path)
         }
         guard let tokenizer else {
-            throw ModelError.incompatible("\(path.path) is not a MiniMindV model folder; release weights need --tokenizer DIR (and --vision DIR for images)")
+            throw ModelError.tokenizerMissing(weights: path.path)
         }
         return try load(weights: path, vision: vision, tokenizer: tokenizer, preset: preset)
     }
@@ -102,10 +115,7 @@ public final class VLMBundle {
             try Data(contentsOf: src).write(to: dst, options: .atomic)
         }
         try generation?.write(folder: url)
-        guard let vision = model.vision as? ViTVisionEncoder else {
-            throw ModelError.incompatible("only the built-in ViT vision encoder can be saved into a model folder")
-        }
-        try vision.save(folder: url.appendingPathComponent("vision"))
+        try model.vision.save(folder: url.appendingPathComponent("vision"))
     }
 }
 

@@ -38,7 +38,7 @@ public struct VLMConfig: Codable, Equatable, Sendable {
         try language.validate()
         try vision.validate()
         guard imageTokenId >= 0, imageTokenId < language.vocabSize else {
-            throw ModelError.invalidConfig("image token id \(imageTokenId) outside the vocabulary of \(language.vocabSize)")
+            throw ModelError.tokenIdOutOfRange(name: "image", id: imageTokenId, vocabulary: language.vocabSize)
         }
     }
 }

@@ -96,9 +96,7 @@ extension MiniMindVLM {
     public func loadReleaseWeights(_ state: StateDict, allowMissingProjector: Bool = false) throws {
         var sources = Weights.mapLegacyNames(Weights.sources(state), heads: config.language.numAttentionHeads,
                                              kvHeads: config.language.numKeyValueHeads)
-        sources = sources.filter { !$0.key.hasPrefix("vision_encoder.") }
-        // lm_head is tied to the embedding: the same tensor, written once (the source skips itself).
-        if sources["lm_head.weight"] == nil { sources["lm_head.weight"] = TensorSource(language.lmHead.weight) }
+        sources = addingTiedAliases(to: sources.filter { !$0.key.hasPrefix("vision_encoder.") })
         if allowMissingProjector && !sources.keys.contains(where: { $0.hasPrefix("vision_proj.") }) {
             for (k, t) in projector.stateDict() { sources["vision_proj." + k] = TensorSource(t) }
         }
@@ -112,9 +110,24 @@ extension MiniMindLM {
     public func loadLanguageWeights(_ state: StateDict) throws {
         var sources = Weights.mapLegacyNames(Weights.sources(state), heads: config.numAttentionHeads,
                                              kvHeads: config.numKeyValueHeads)
-        sources = sources.filter { !$0.key.hasPrefix("vision_encoder.") && !$0.key.hasPrefix("vision_proj.") }
-        if sources["lm_head.weight"] == nil { sources["lm_head.weight"] = TensorSource(lmHead.weight) }
+        sources = addingTiedAliases(to: sources.filter { !$0.key.hasPrefix("vision_encoder.") && !$0.key.hasPrefix("vision_proj.") })
         try loadStateDict(sources: sources, strict: true)
+    }
+}
+
+extension Module {
+    /// `sources` plus, for each tensor this module registers under several keys (a head tied to the
+    /// embedding: `lm_head.weight` = `model.embed_tokens.weight`), the keys the file leaves out when
+    /// it has one of the others: a tied tensor is written once (the added source skips itself). An
+    /// untied head is its own tensor, so a file without `lm_head.weight` is refused by the strict load.
+    func addingTiedAliases(to sources: [String: TensorSource]) -> [String: TensorSource] {
+        var keysByTensor: [ObjectIdentifier: (tensor: Tensor, keys: [String])] = [:]
+        for (key, tensor) in stateDict() { keysByTensor[ObjectIdentifier(tensor), default: (tensor, [])].keys.append(key) }
+        var out = sources
+        for (tensor, keys) in keysByTensor.values where keys.count > 1 && keys.contains(where: { sources[$0] != nil }) {
+            for key in keys where out[key] == nil { out[key] = TensorSource(tensor) }
+        }
+        return out
     }
 }
 

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Stands in for the vision tower of a model loaded without its vision folder, for text-only use:
-/// it has the configured output size (so the projector loads) and refuses images with a message
-/// that names what to add. `MiniMindVLM.preprocess` checks it before any image is touched.
-public final class MissingVisionEncoder: VisionEncoder {
+/// it has the configured output size (so the projector loads) and refuses images with
+/// `ModelError.noVisionEncoder` in `preprocess`, before any image is touched.
+public final class MissingVisionEncoder: Module, VisionEncoder {
     public let outputTokens: Int
     public let outputDim: Int
     public let preprocessing: ImagePreprocessing
@@ -12,11 +12,12 @@ public final class MissingVisionEncoder: VisionEncoder {
         outputTokens = config.outputTokens
         outputDim = config.hiddenSize
         preprocessing = config.kind == .clip ? .clip224 : .siglip256
+        super.init()
     }
 
-    public static let message = "this model was loaded without a vision encoder, so it takes text only: for images give the vision folder (--vision DIR with --weights, or a model folder with vision/)"
+    public func preprocess(_ images: [RGBImage]) throws -> Tensor { throw ModelError.noVisionEncoder }
 
     public func encode(_ pixels: Tensor) -> Tensor {
-        preconditionFailure("MissingVisionEncoder.encode: images must go through MiniMindVLM.preprocess, which refuses them")
+        preconditionFailure("MissingVisionEncoder.encode: images must go through preprocess, which refuses them")
     }
 }

@@ -72,6 +72,7 @@ public final class ViTVisionEncoder: Module, VisionEncoder {
 
     public var outputTokens: Int { config.outputTokens }
     public var outputDim: Int { config.hiddenSize }
+    public var visionConfig: VisionConfig? { config }
 
     public func encode(_ pixels: Tensor) -> Tensor {
         precondition(pixels.rank == 4 && pixels.shape[1] == 3 && pixels.shape[2] == config.imageSize && pixels.shape[3] == config.imageSize,

@@ -1,10 +1,31 @@
 import Foundation
 
-/// Pixels [N, 3, H, W] → features [N, tokens, dim]. Declares the preprocessing its pixels need.
-/// MiniMind-V keeps the vision encoder frozen; a user-supplied encoder plugs in through this protocol.
-public protocol VisionEncoder: AnyObject {
+/// Pixels [N, 3, H, W] → features [N, tokens, dim], with the preprocessing its pixels need: the seam
+/// a Swift program plugs its own vision encoder into `MiniMindVLM`, the trainer's feature cache and
+/// `Generator`. It is a `Module` (MiniMind-V keeps it frozen: the VLM freezes it, and the feature
+/// cache's identity hashes its state dict). `ViTVisionEncoder` (CLIP, SigLIP) implements it.
+public protocol VisionEncoder: Module {
     var outputTokens: Int { get }
     var outputDim: Int { get }
     var preprocessing: ImagePreprocessing { get }
     func encode(_ pixels: Tensor) -> Tensor
+    /// Pixels [N, 3, H, W] for `images`; throws when the encoder takes no images
+    /// (`MissingVisionEncoder`). Default: `preprocessing(images)`.
+    func preprocess(_ images: [RGBImage]) throws -> Tensor
+    /// The ViT configuration a model folder records for this encoder (`VLMConfig.vision`); nil when
+    /// the encoder is not a CLIP/SigLIP tower (the VLM's configuration then describes its output size).
+    var visionConfig: VisionConfig? { get }
+    /// Writes the encoder as a model folder's `vision/` that `VLMBundle.load(folder:)` reads back.
+    /// Default: `ModelError.unsupported` (only the built-in ViT has a folder format).
+    func save(folder: URL) throws
+}
+
+extension VisionEncoder {
+    public func preprocess(_ images: [RGBImage]) throws -> Tensor { try preprocessing(images) }
+
+    public var visionConfig: VisionConfig? { nil }
+
+    public func save(folder: URL) throws {
+        throw ModelError.unsupported("a \(type(of: self)) vision encoder has no folder format; only the built-in CLIP/SigLIP encoder can be saved into a model folder")
+    }
 }
