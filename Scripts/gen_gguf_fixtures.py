@@ -14,10 +14,15 @@ package), in Tests/Fixtures/gguf/:
 --validate FILE.gguf [...]: reads files our `minimind-v convert --format gguf` wrote with gguf-py's
 GGUFReader and checks names, shapes, types and metadata against the same reference construction
 (the tiny models above, exported by `swift test --filter GGUFExportTests` with MINIMIND_EXPORT_DIR).
+MoE files (`qwen3moe`, `llama` with `llama.expert_count`) are checked against the same two models
+with 4 experts (MOE_MODELS), built here in a temporary file, not committed: the router as
+`ffn_gate_inp` (kept f32, as the converter does), the experts stacked as `ffn_{gate,up,down}_exps`,
+the expert counts under `{arch}.expert_count` / `expert_used_count` (and qwen3moe's
+`expert_feed_forward_length`).
 
 Run from the repository root:  python3 Scripts/gen_gguf_fixtures.py
 """
-import json, os, sys
+import json, os, sys, tempfile
 
 PINNED = {"gguf": "0.19.0", "numpy": "2.4.6"}
 import numpy as np
@@ -43,6 +48,14 @@ MODELS = {
 }
 
 
+# The same decoders with 4 routed experts, as llama.cpp runs them (softmax router, top k renormalised,
+# no shared expert): minimind-3's top-1 as qwen3moe, MiniMind2's top-2 as llama with experts.
+MOE_MODELS = {
+    "qwen3moe": dict(MODELS["qwen3"], experts=4, used=1, type="q8_0"),
+    "llama_moe": dict(MODELS["llama"], experts=4, used=2, type="q8_0"),
+}
+
+
 def hf_shapes(c):
     """transformers / MiniMind release names and shapes of the decoder."""
     s = {"model.embed_tokens.weight": (c["vocab"], c["hidden"]), "model.norm.weight": (c["hidden"],)}
@@ -57,6 +70,13 @@ def hf_shapes(c):
         if c["qk_norm"]:
             s[p + "self_attn.q_norm.weight"] = (c["head_dim"],)
             s[p + "self_attn.k_norm.weight"] = (c["head_dim"],)
+        if c.get("experts"):
+            s[p + "mlp.gate.weight"] = (c["experts"], c["hidden"])
+            for e in range(c["experts"]):
+                s[p + f"mlp.experts.{e}.gate_proj.weight"] = (c["ffn"], c["hidden"])
+                s[p + f"mlp.experts.{e}.up_proj.weight"] = (c["ffn"], c["hidden"])
+                s[p + f"mlp.experts.{e}.down_proj.weight"] = (c["hidden"], c["ffn"])
+            continue
         s[p + "mlp.gate_proj.weight"] = (c["ffn"], c["hidden"])
         s[p + "mlp.up_proj.weight"] = (c["ffn"], c["hidden"])
         s[p + "mlp.down_proj.weight"] = (c["hidden"], c["ffn"])
@@ -95,13 +115,19 @@ def gguf_tensors(arch, c, w):
         if c["qk_norm"]:
             names += [(b + "attn_q_norm.weight", p + "self_attn.q_norm.weight", None),
                       (b + "attn_k_norm.weight", p + "self_attn.k_norm.weight", None)]
-        names += [(b + "ffn_norm.weight", p + "post_attention_layernorm.weight", None),
-                  (b + "ffn_gate.weight", p + "mlp.gate_proj.weight", None),
-                  (b + "ffn_up.weight", p + "mlp.up_proj.weight", None),
-                  (b + "ffn_down.weight", p + "mlp.down_proj.weight", None)]
+        names += [(b + "ffn_norm.weight", p + "post_attention_layernorm.weight", None)]
+        if c.get("experts"):
+            # convert_hf_to_gguf.py stacks the experts of each projection (Qwen2MoeModel / LlamaModel).
+            names += [(b + "ffn_gate_inp.weight", p + "mlp.gate.weight", None)]
+            names += [(b + f"ffn_{n}_exps.weight", [p + f"mlp.experts.{e}.{n}_proj.weight" for e in range(c["experts"])], None)
+                      for n in ("gate", "up", "down")]
+        else:
+            names += [(b + "ffn_gate.weight", p + "mlp.gate_proj.weight", None),
+                      (b + "ffn_up.weight", p + "mlp.up_proj.weight", None),
+                      (b + "ffn_down.weight", p + "mlp.down_proj.weight", None)]
     names.append(("output_norm.weight", "model.norm.weight", None))
     for gname, hname, perm in names:
-        t = w[hname]
+        t = np.stack([w[h] for h in hname]) if isinstance(hname, list) else w[hname]
         if arch == "llama" and perm == "q":
             t = permute(t, c["heads"], c["heads"])
         elif arch == "llama" and perm == "k":
@@ -129,13 +155,13 @@ def tokenizer_lists(vocab_size):
     return tokens, types, merges, ids[cfg["bos_token"]], ids[cfg["eos_token"]], ids[cfg["pad_token"]], cfg["chat_template"]
 
 
-def write_reference(arch, c, path):
+def write_reference(arch, c, path, name=None):
     w = weights(c)
     ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
              "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0, "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}[c["type"]]
     g = GGUFWriter(path, arch)
     g.add_type("model")
-    g.add_name(f"tiny-{arch}")
+    g.add_name(name or f"tiny-{arch}")
     g.add_block_count(c["layers"]); g.add_context_length(c["ctx"]); g.add_embedding_length(c["hidden"])
     g.add_feed_forward_length(c["ffn"]); g.add_head_count(c["heads"]); g.add_head_count_kv(c["kv_heads"])
     g.add_rope_freq_base(c["theta"]); g.add_layer_norm_rms_eps(c["eps"])
@@ -143,6 +169,10 @@ def write_reference(arch, c, path):
     g.add_file_type(ftype)
     if arch == "llama":
         g.add_vocab_size(c["vocab"]); g.add_rope_dimension_count(c["head_dim"])
+    if c.get("experts"):
+        g.add_expert_count(c["experts"]); g.add_expert_used_count(c["used"])
+        if arch == "qwen3moe":
+            g.add_expert_feed_forward_length(c["ffn"])
     g.add_quantization_version(gguf.GGML_QUANT_VERSION)
     tokens, types, merges, bos, eos, pad, template = tokenizer_lists(c["vocab"])
     g.add_tokenizer_model("gpt2"); g.add_tokenizer_pre("gpt-2")
@@ -152,7 +182,7 @@ def write_reference(arch, c, path):
     qtype = {"q8_0": QT.Q8_0, "q4_0": QT.Q4_0, "f16": QT.F16, "f32": QT.F32}[c["type"]]
     for name, t in gguf_tensors(arch, c, w):
         # convert_hf_to_gguf.py: 1-D tensors and norms stay F32; rows not filling blocks fall back to F16.
-        if t.ndim <= 1 or name.endswith("_norm.weight"):
+        if t.ndim <= 1 or name.endswith("_norm.weight") or name.endswith("ffn_gate_inp.weight"):
             g.add_tensor(name, t.astype(np.float32)); continue
         if qtype == QT.F32:
             g.add_tensor(name, t); continue
@@ -178,8 +208,13 @@ def validate(paths):
     for path in paths:
         r = GGUFReader(path)
         arch = r.fields["general.architecture"].contents()
-        c = MODELS[arch]
-        ref_path = os.path.join(OUT, f"ref_{arch}_{c['type']}.gguf")
+        if f"{arch}.expert_count" in r.fields:
+            c = MOE_MODELS["llama_moe" if arch == "llama" else arch]
+            ref_path = os.path.join(tempfile.mkdtemp(), f"ref_{arch}_moe.gguf")
+            write_reference(arch, c, ref_path, name=f"tiny-{arch}-moe")
+        else:
+            c = MODELS[arch]
+            ref_path = os.path.join(OUT, f"ref_{arch}_{c['type']}.gguf")
         ref = GGUFReader(ref_path)
         ours_t = {t.name: t for t in r.tensors}
         ref_t = {t.name: t for t in ref.tensors}

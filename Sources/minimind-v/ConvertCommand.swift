@@ -14,7 +14,10 @@ struct ConvertCommand: ParsableCommand {
         config (.pth) take the preset their shapes describe, or --preset / --config; a preset or config that
         contradicts the weights is refused, and so are weights whose head count their shapes leave open.
         --format gguf (or OUT ending in .gguf) writes the language model for llama.cpp / Ollama with the
-        tokenizer and chat template (--type f32, f16, q8_0 or q4_0); see Docs/Formats.md.
+        tokenizer and chat template (--type f32, f16, q8_0 or q4_0). --format transformers writes upstream
+        MiniMind-V's transformers folder (config.json with model_type minimind-v and auto_map, model.safetensors
+        with the decoder and projector, tokenizer, generation_config.json; no vision weights: chat/caption/serve
+        load it with --model OUT --vision DIR). See Docs/Formats.md.
         """)
 
     @Argument(help: "Input: .pth/.bin, .safetensors, sharded index, or a folder.")
@@ -38,15 +41,15 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Tokenizer folder to include (model-folder output; default: the input folder's tokenizer files).")
     var tokenizer: String?
 
-    @Option(help: "Output format: auto (from OUT's name), folder, weights, gguf, or transformers-lm (the language model as a LlamaForCausalLM / Qwen3ForCausalLM folder).")
+    @Option(help: "Output format: auto (from OUT's name), folder, weights, gguf, transformers (upstream's MiniMind-V folder) or transformers-lm (the language model as a LlamaForCausalLM / Qwen3ForCausalLM folder).")
     var format: String = "auto"
 
     @Option(help: "GGUF weight type: f32, f16, q8_0 or q4_0 (norms stay f32).")
     var type: String?
 
     func validate() throws {
-        guard ["auto", "folder", "weights", "gguf", "transformers-lm"].contains(format) else {
-            throw ValidationError("--format must be auto, folder, weights, gguf or transformers-lm (got \(format))")
+        guard ["auto", "folder", "weights", "gguf", "transformers", "transformers-lm"].contains(format) else {
+            throw ValidationError("--format must be auto, folder, weights, gguf, transformers or transformers-lm (got \(format))")
         }
         if let type, GGUFExport.WeightType(rawValue: type) == nil {
             throw ValidationError("--type must be f32, f16, q8_0 or q4_0 (got \(type))")
@@ -65,7 +68,7 @@ struct ConvertCommand: ParsableCommand {
         let ggufType: GGUFExport.WeightType? = format == "gguf" || (format == "auto" && output.lowercased().hasSuffix(".gguf"))
             ? GGUFExport.WeightType(rawValue: type ?? "f32") : nil
         let layout: ModelConversion.Output? = format == "folder" ? .modelFolder : format == "weights" ? .weightsFile
-            : format == "transformers-lm" ? .transformersLM : nil
+            : format == "transformers-lm" ? .transformersLM : format == "transformers" ? .transformers : nil
         let target: DType? = dtype.map { $0 == "f16" ? .f16 : $0 == "bf16" ? .bf16 : .f32 }
         let conversion = ModelConversion(input: url(input), output: url(output), dtype: target,
                                          preset: try preset.map(VLMPreset.named), configFile: config.map(url),

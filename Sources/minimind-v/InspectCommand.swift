@@ -9,16 +9,21 @@ struct InspectCommand: ParsableCommand {
         discussion: """
             For a model folder the configuration is its config.json, checked against the weights' shapes
             (a disagreement is reported). For a weights file: the preset its shapes match, else the
-            decoder inferred from them (the head count is then an assumption).
+            decoder inferred from them (the head count is then an assumption). For a GGUF file: its
+            metadata, tensors (ggml type, shape) and what minimind-v's importer makes of it.
             """)
 
-    @Argument(help: "A .pth/.bin, .safetensors, sharded index, or a model folder.")
+    @Argument(help: "A .pth/.bin, .safetensors, sharded index, .gguf, or a model folder.")
     var path: String
 
     @Flag(help: "Print only the summary, not every tensor.")
     var summary = false
 
     func run() throws {
+        if GGUFInspection.isGGUF(URL(fileURLWithPath: path)) {
+            for line in GGUFInspection.lines(try GGUFFile.read(URL(fileURLWithPath: path)), tensors: !summary) { print(line) }
+            return
+        }
         let state = try Weights.read(URL(fileURLWithPath: path))
         if !summary {
             // Names come from the file: control characters are printed escaped, never raw.

@@ -5,13 +5,13 @@ import Foundation
 import MiniMindV
 
 struct ModelLoadingOptions: ParsableArguments {
-    @Option(name: .long, help: "A MiniMindV model folder (config.json, model.safetensors, tokenizer.json, vision/).")
+    @Option(name: .long, help: "A MiniMindV model folder (config.json, model.safetensors, tokenizer.json, vision/), or upstream's transformers folder (with --vision DIR for images).")
     var model: String?
 
     @Option(name: .long, help: "Release weights (.pth / .safetensors, e.g. sft_vlm_512.pth; needs --vision and --tokenizer) or a model folder.")
     var weights: String?
 
-    @Option(name: .long, help: "Vision encoder folder (Hugging Face CLIP/SigLIP layout) for --weights; without it, text only.")
+    @Option(name: .long, help: "Vision encoder folder (Hugging Face CLIP/SigLIP layout) for --weights or an upstream transformers folder; without it, text only.")
     var vision: String?
 
     @Option(name: .long, help: "Tokenizer folder (tokenizer.json + tokenizer_config.json) for --weights.")
@@ -35,6 +35,10 @@ struct ModelLoadingOptions: ParsableArguments {
     func load() throws -> VLMBundle {
         computeOptions.apply()
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
+        // Upstream's transformers layout (model_type minimind-v) has no vision weights: --vision gives them.
+        if let dir = (model ?? weights).map(url), TransformersVLMExport.isLayout(dir) {
+            return try FlagAdvice.adding { try TransformersVLMExport.load(folder: dir, vision: vision.map(url), tokenizer: tokenizer.map(url)) }
+        }
         if let model { return try FlagAdvice.adding { try VLMBundle.load(folder: url(model)) } }
         guard let weights else { throw ValidationError("give --model DIR, or --weights FILE with --tokenizer DIR (and --vision DIR for images)") }
         return try FlagAdvice.adding {

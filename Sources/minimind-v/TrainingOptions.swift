@@ -16,7 +16,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Image folder for .jsonl data (the 'image' field names files in it).")
     var images: String?
 
-    @Option(name: .customLong("from-weights"), help: "Start weights (.pth / .safetensors), e.g. llm_512.pth for pretrain, pretrain_vlm_512.pth for SFT. Default: random init.")
+    @Option(name: .customLong("from-weights"), help: "Start weights (.pth / .safetensors, or upstream's transformers folder), e.g. llm_512.pth for pretrain, pretrain_vlm_512.pth for SFT. Default: random init.")
     var fromWeights: String?
 
     @Option(name: .long, help: "Vision encoder folder (Hugging Face CLIP/SigLIP layout).")
@@ -100,6 +100,11 @@ struct TrainingOptions: ParsableArguments {
         let start = try fromWeights.map { try Weights.read(Self.url($0)) }
         let config: VLMConfig
         if let preset { config = try VLMPreset.named(preset).config }
+        else if let fromWeights, let start, TransformersVLMExport.isLayout(Self.url(fromWeights)) {
+            // Upstream's transformers folder says its own configuration (the tower comes from --vision).
+            config = try TransformersVLMExport.config(json: try JSONValue.load(Self.url(fromWeights).appendingPathComponent("config.json")),
+                                                      shapes: Weights.shapes(start), vision: nil)
+        }
         else if let start { config = try ConfigInference.vlm(from: Weights.shapes(start)) }
         else { throw ValidationError("give --preset, or --from-weights to infer the model from") }
         // Every number is checked before the vision tower, tokenizer and data are read.

@@ -42,15 +42,80 @@ final class GGUFExportTests: XCTestCase {
         }
     }
 
-    func testMoEIsRefused() throws {
-        var config = try Self.config("qwen3")
-        config.moe = MoEConfig(flavour: .minimind3, expertIntermediateSize: 96)
-        let lm = try MiniMindLM(config: config)
+    /// MoE decoders llama.cpp computes the same way (top-k softmax, renormalised, no shared expert) round
+    /// trip exactly as `qwen3moe` (minimind-3) or `llama` with experts; shared experts are refused.
+    /// With MINIMIND_EXPORT_DIR the q8_0 files are kept for `gen_gguf_fixtures.py --validate`, which
+    /// builds the same files with gguf-py (the weights are the script's formula).
+    func testMoERoundTripsExactlyAndSharedExpertsAreRefused() throws {
+        var qwen = try Self.config("qwen3")
+        qwen.moe = MoEConfig(flavour: .minimind3, expertIntermediateSize: 96)
+        var llama = try Self.config("llama")
+        llama.moe = MoEConfig(flavour: .minimind2, sharedExperts: 0, expertIntermediateSize: 64)
+        let keep = ProcessInfo.processInfo.environment["MINIMIND_EXPORT_DIR"]
+        for (arch, config) in [("qwen3moe", qwen), ("llama", llama)] {
+            let lm = try Self.tinyModel(config: config)
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("moe-\(UUID().uuidString).gguf")
+            defer { try? FileManager.default.removeItem(at: url) }
+            try GGUFExport.write(lm, tokenizer: try Self.tokenizer(), type: .f32, name: "tiny-\(arch)-moe", to: url)
+            let file = try GGUFFile.read(url)
+            XCTAssertEqual(file["general.architecture"]?.stringValue, arch)
+            XCTAssertEqual(file["\(arch).expert_count"]?.intValue, 4)
+            XCTAssertEqual(file["\(arch).expert_used_count"]?.intValue, arch == "llama" ? 2 : 1)
+            let hidden = config.hiddenSize, width = config.moe!.expertIntermediateSize
+            XCTAssertEqual(file.tensor("blk.0.ffn_gate_inp.weight")?.shape, [4, hidden])
+            XCTAssertEqual(file.tensor("blk.1.ffn_gate_exps.weight")?.shape, [4, width, hidden])
+            XCTAssertEqual(file.tensor("blk.1.ffn_up_exps.weight")?.shape, [4, width, hidden])
+            XCTAssertEqual(file.tensor("blk.1.ffn_down_exps.weight")?.shape, [4, hidden, width])
+            XCTAssertNil(file.tensor("blk.0.ffn_gate.weight"))
+            let back = try GGUFImport.load(url)
+            XCTAssertEqual(back.config, lm.config, arch)
+            let ids = [1, 300, 301, 302, 2, 5, 4000]
+            XCTAssertEqual(noGrad { lm.logits(embeddings: lm.embed(ids, batch: 1)) }.toArray(),
+                           noGrad { back.logits(embeddings: back.embed(ids, batch: 1)) }.toArray(), arch)
+            // q8_0 stacks quantise per row block like the dense matrices; the router stays f32.
+            let q8 = keep.map { URL(fileURLWithPath: $0).appendingPathComponent("swift_moe_\(arch)_q8_0.gguf") } ?? url
+            try GGUFExport.write(lm, tokenizer: try Self.tokenizer(), type: .q8_0, name: "tiny-\(arch)-moe", to: q8)
+            let q = try GGUFFile.read(q8)
+            XCTAssertEqual(q.tensor("blk.0.ffn_gate_inp.weight")?.type, .f32)
+            XCTAssertEqual(q.tensor("blk.0.ffn_up_exps.weight")?.type, .q8_0)
+            XCTAssertNoThrow(try GGUFImport.load(q8))
+        }
+        var shared = try Self.config("llama")
+        shared.moe = MoEConfig(flavour: .minimind2, expertIntermediateSize: 64)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("moe-\(UUID().uuidString).gguf")
-        XCTAssertThrowsError(try GGUFExport.write(lm, tokenizer: try Self.tokenizer(), type: .f32, name: "moe", to: url)) {
-            XCTAssertTrue("\($0)".contains("MoE"), "\($0)")
+        XCTAssertThrowsError(try GGUFExport.write(try MiniMindLM(config: shared), tokenizer: try Self.tokenizer(), type: .f32, name: "moe", to: url)) {
+            XCTAssertTrue("\($0)".contains("shared experts"), "\($0)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))
+    }
+
+    /// `inspect` of a GGUF file lists the metadata and tensors and says what the importer makes of it.
+    func testInspectionDescribesFileAndImport() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("inspect-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let lm = try Self.tinyModel("qwen3")
+        try GGUFExport.write(lm, tokenizer: try Self.tokenizer(), type: .q4_0, name: "tiny", to: url)
+        XCTAssertTrue(GGUFInspection.isGGUF(url))
+        XCTAssertFalse(GGUFInspection.isGGUF(Self.fixtures.appendingPathComponent("models.json")))
+        let text = GGUFInspection.lines(try GGUFFile.read(url)).joined(separator: "\n")
+        XCTAssertTrue(text.contains("general.architecture"), text)
+        XCTAssertTrue(text.contains("qwen3.block_count"), text)
+        XCTAssertTrue(text.contains("[string] × 6400"), text)
+        XCTAssertTrue(text.contains("blk.1.attn_q_norm.weight"), text)
+        XCTAssertTrue(text.range(of: #"token_embd.weight\s+Q4_0\s+\[6400, 32\]"#, options: .regularExpression) != nil, text)
+        XCTAssertTrue(text.contains("minimind-v import: qwen3 decoder " + ModelInspection.describe(lm.config)), text)
+        XCTAssertTrue(text.contains("minimind-v import: loads"), text)
+        XCTAssertFalse(text.contains("\n<|im_start|>"), "the chat template's newlines are escaped")
+        // A file the importer refuses says why.
+        var file = try GGUFFile.read(url)
+        var writerTensors: [GGUFTensor] = []
+        for t in file.tensors where t.name != "blk.0.attn_v.weight" {
+            writerTensors.append(GGUFTensor(name: t.name, shape: t.shape, type: t.type, bytes: [UInt8](file.bytes(of: t))))
+        }
+        try GGUFWriter.write(metadata: file.metadata.map { ($0.key, $0.value) }, tensors: writerTensors, to: url)
+        file = try GGUFFile.read(url)
+        let refused = GGUFInspection.lines(file, tensors: false).joined(separator: "\n")
+        XCTAssertTrue(refused.contains("refused — missing tensors blk.0.attn_v.weight"), refused)
     }
 
     /// Truncated and corrupted files end in a CheckpointError, never a crash or a huge allocation.
@@ -91,8 +156,10 @@ final class GGUFExportTests: XCTestCase {
 
     /// The script's formula weights: tensor t (sorted names), element i:
     /// ((7919·i + 104729·t) mod 2001 − 1000) / 4096; norms 1 + that / 8.
-    static func tinyModel(_ arch: String) throws -> MiniMindLM {
-        let lm = try MiniMindLM(config: try config(arch))
+    static func tinyModel(_ arch: String) throws -> MiniMindLM { try tinyModel(config: try config(arch)) }
+
+    static func tinyModel(config: LanguageModelConfig) throws -> MiniMindLM {
+        let lm = try MiniMindLM(config: config)
         let params = Dictionary(lm.stateDict().map { ($0.0, $0.1) }) { a, _ in a }
         for (t, name) in params.keys.filter({ $0 != "lm_head.weight" }).sorted().enumerated() {
             let w = params[name]!

@@ -2,8 +2,9 @@ import Foundation
 
 /// The language model as a GGUF file for llama.cpp and Ollama, written as llama.cpp's
 /// `convert_hf_to_gguf.py` writes the same model from a transformers folder: architecture `llama`
-/// (MiniMind2) or `qwen3` (minimind-3), its metadata keys, the tokenizer as `tokenizer.ggml.*`
-/// (byte-level BPE, GPT-2 pre-tokenizer) with the chat template, and its tensor names.
+/// (MiniMind2, with or without experts) or `qwen3` / `qwen3moe` (minimind-3), its metadata keys,
+/// the tokenizer as `tokenizer.ggml.*` (byte-level BPE, GPT-2 pre-tokenizer) with the chat
+/// template, and its tensor names (experts stacked as `ffn_*_exps`).
 /// The vision tower and projector are not written: llama.cpp has no projector type of this shape.
 public enum GGUFExport {
     /// What 2-D weights become (`--type`); norms stay f32 as in llama.cpp's converter.
@@ -21,14 +22,12 @@ public enum GGUFExport {
         }
     }
 
-    public static func architecture(of config: LanguageModelConfig) -> String { config.qkNorm ? "qwen3" : "llama" }
+    public static func architecture(of config: LanguageModelConfig) -> String { GGUFNames.architecture(config) }
 
     /// Writes `lm` with `tokenizer` to `url`.
     public static func write(_ lm: MiniMindLM, tokenizer: Tokenizer, type: WeightType, name: String, to url: URL) throws {
         let config = lm.config
-        guard config.moe == nil else {
-            throw ModelError.incompatible("GGUF export of MoE models is not supported: llama.cpp's llama/qwen3 graphs have no MiniMind MoE layer (shared experts, its router)")
-        }
+        if let why = GGUFNames.unsupported(config) { throw ModelError.incompatible("GGUF export of this MoE model is not possible: \(why)") }
         let metadata = try self.metadata(config: config, tokenizer: tokenizer, type: type, name: name)
         try GGUFWriter.write(metadata: metadata, tensors: try tensors(lm, type: type), to: url)
     }
@@ -56,6 +55,11 @@ public enum GGUFExport {
         if arch == "llama" {
             kv.append(("llama.vocab_size", u32(config.vocabSize)))
             kv.append(("llama.rope.dimension_count", u32(config.headDim)))
+        }
+        if let moe = config.moe {
+            kv.append(("\(arch).expert_count", u32(moe.numExperts)))
+            kv.append(("\(arch).expert_used_count", u32(moe.expertsPerToken)))
+            if arch == "qwen3moe" { kv.append(("qwen3moe.expert_feed_forward_length", u32(moe.expertIntermediateSize))) }
         }
         kv.append(("general.quantization_version", .uint32(2)))
         kv += try tokenizerMetadata(tokenizer, vocabSize: config.vocabSize, config: config)
@@ -98,16 +102,19 @@ public enum GGUFExport {
             throw ModelError.incompatible("GGUF export: unexpected bias \(bias) in a MiniMind decoder")
         }
         var out: [GGUFTensor] = []
-        func add(_ ggufName: String, _ key: String, permuteHeads: Int? = nil) throws {
-            guard var t = state[key] else { throw ModelError.missingFile("weight \(key) for \(ggufName)") }
-            // llama.cpp's llama graph rotates interleaved pairs; our rows (like transformers') are half-split.
-            if let heads = permuteHeads { t = GGUFNames.halfSplitToInterleaved(t, heads: heads) }
-            out.append(try encode(t, name: ggufName, type: type))
+        func add(_ ggufName: String, _ keys: [String], permuteHeads: Int? = nil) throws {
+            let parts = try keys.map { key -> Tensor in
+                guard var t = state[key] else { throw ModelError.missingFile("weight \(key) for \(ggufName)") }
+                // llama.cpp's llama graph rotates interleaved pairs; our rows (like transformers') are half-split.
+                if let heads = permuteHeads { t = GGUFNames.halfSplitToInterleaved(t, heads: heads) }
+                return t
+            }
+            out.append(try encode(GGUFNames.stack(parts), name: ggufName, type: type))
         }
-        for entry in GGUFNames.decoderTensors(config) { try add(entry.gguf, entry.key, permuteHeads: entry.permuteHeads) }
+        for entry in GGUFNames.decoderTensors(config) { try add(entry.gguf, entry.keys, permuteHeads: entry.permuteHeads) }
         // Tied output: llama.cpp reuses token_embd when output.weight is absent (as its converter writes it).
         if !(config.tieWordEmbeddings && lm.lmHead.weight === lm.model.embedTokens.weight) {
-            try add("output.weight", "lm_head.weight")
+            try add("output.weight", ["lm_head.weight"])
         }
         return out
     }
@@ -117,7 +124,8 @@ public enum GGUFExport {
     static func encode(_ t: Tensor, name: String, type: WeightType) throws -> GGUFTensor {
         let rowLength = t.shape.last ?? 1
         var target: GGMLType
-        if t.shape.count <= 1 || name.hasSuffix("_norm.weight") { target = .f32 }
+        // The router stays f32 too, as llama.cpp's converter keeps ffn_gate_inp.
+        if t.shape.count <= 1 || name.hasSuffix("_norm.weight") || name.hasSuffix("ffn_gate_inp.weight") { target = .f32 }
         else {
             switch type {
             case .f32: target = .f32

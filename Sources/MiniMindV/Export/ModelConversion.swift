@@ -14,6 +14,8 @@ public struct ModelConversion {
         case gguf(GGUFExport.WeightType)
         /// The language model as a standard transformers LlamaForCausalLM / Qwen3ForCausalLM folder.
         case transformersLM
+        /// Upstream MiniMind-V's transformers layout of the VLM (decoder + projector, no vision weights).
+        case transformers
     }
 
     public var input: URL
@@ -72,7 +74,27 @@ public struct ModelConversion {
             try TransformersLMExport.write(lm, tokenizerFiles: tokenizer ?? source.tokenizerFolder,
                                            dtype: dtype ?? .f32, to: output)
             return "wrote \(output.path): \(lm.config.qkNorm ? "Qwen3ForCausalLM" : "LlamaForCausalLM") folder (the language model alone)"
+        case .transformers:
+            return try writeTransformers(source: source, state: state)
         }
+    }
+
+    /// Upstream's transformers layout: the decoder and projector with the resolved configuration;
+    /// the vision folder (--vision or the source's) only sets the image-token count and is not copied.
+    private func writeTransformers(source: ModelSource, state: StateDict) throws -> String {
+        let given = try configFile.map { try ModelSource.readConfig($0) }
+        let encoder = try (vision ?? source.visionFolder).map { try ViTVisionEncoder.load(folder: $0) }
+        let config = try ModelConversion.resolveConfig(shapes: Weights.shapes(state), own: source.config(vision: encoder?.config) ?? given,
+                                                       preset: preset, vision: encoder?.config)
+        let tower: VisionEncoder = encoder ?? MissingVisionEncoder(config: config.vision)
+        let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
+                                    projector: MiniMindVLM.makeProjector(config, seed: 0), vision: tower)
+        try model.loadReleaseWeights(state)
+        let generation = try source.tokenizerFolder.flatMap { try GenerationConfig.load(folder: $0, vocabularySize: config.language.vocabSize) }
+        let dtype = self.dtype ?? Self.commonFloatType(state)
+        try TransformersVLMExport.write(model, tokenizerFiles: tokenizer ?? source.tokenizerFolder, generation: generation,
+                                        dtype: dtype, to: output)
+        return "wrote \(output.path): upstream MiniMind-V transformers folder (\(dtype.rawValue); no vision weights: load it with --vision DIR)"
     }
 
     /// The source's language model with its resolved configuration.
@@ -105,7 +127,7 @@ public struct ModelConversion {
         let visionURL = vision ?? source.visionFolder
         let tokenizerURL = tokenizer ?? source.tokenizerFolder
         let encoder = try visionURL.map { try ViTVisionEncoder.load(folder: $0) }
-        let config = try ModelConversion.resolveConfig(shapes: Weights.shapes(state), own: source.config ?? given,
+        let config = try ModelConversion.resolveConfig(shapes: Weights.shapes(state), own: source.config(vision: encoder?.config) ?? given,
                                                        preset: preset, vision: encoder?.config)
         let dtype = self.dtype ?? Self.commonFloatType(state)
         guard let encoder, let tokenizerURL else {

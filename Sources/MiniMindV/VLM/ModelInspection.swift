@@ -12,6 +12,11 @@ public enum ModelInspection {
         if FileManager.default.fileExists(atPath: path.path, isDirectory: &isDir), isDir.boolValue,
            FileManager.default.fileExists(atPath: configURL.path) {
             do {
+                if TransformersVLMExport.isLayout(path) {
+                    let config = try TransformersVLMExport.config(json: try JSONValue.load(configURL), shapes: shapes, vision: nil)
+                    return ["config.json: upstream MiniMind-V transformers layout (model_type minimind-v; no vision weights)"]
+                        + folderLines(config, shapes: shapes)
+                }
                 let config = try JSONDecoder().decode(VLMConfig.self, from: Data(contentsOf: configURL))
                 return folderLines(config, shapes: shapes)
             } catch {
