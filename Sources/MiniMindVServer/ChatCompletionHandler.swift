@@ -112,11 +112,12 @@ struct ChatCompletionHandler: Sendable {
             throw OpenAIError(status: .notFound, message: "The model '\(chat.model)' does not exist; this server has '\(options.modelName)'",
                               param: "model", code: "model_not_found")
         }
-        let text: String
-        do { text = try generator.chatPromptText(chat.messages) } catch {
+        let ids: [Int]
+        do { ids = try generator.assembler.assemble(chat.messages, images: chat.images).ids } catch let error as PromptError {
+            throw OpenAIError.invalid("\(error)", param: "messages", code: "invalid_prompt")
+        } catch {
             throw OpenAIError.invalid("the messages cannot be rendered with the chat template: \(error)", param: "messages")
         }
-        let ids = generator.tokenizer.encode(text)
         let context = scheduler.contextLength
         guard ids.count < context else {
             throw OpenAIError.invalid("the prompt is \(ids.count) tokens (images count \(config.imageTokens) each) but the context "
@@ -132,6 +133,8 @@ struct ChatCompletionHandler: Sendable {
         var sampling = chat.options
         sampling.maxNewTokens = maxTokens
         do { try scheduler.check(ids: ids, images: chat.images, options: sampling) } catch let error as GenerationError {
+            throw OpenAIError.invalid("\(error)", param: "messages", code: "invalid_prompt")
+        } catch let error as PromptError {
             throw OpenAIError.invalid("\(error)", param: "messages", code: "invalid_prompt")
         }
         return (chat, ids, maxTokens)

@@ -9,7 +9,7 @@ struct ChatRequest {
     var model: String
     var messages: [ChatMessage]
     /// Images of all messages, in order of appearance (one `<image>` marker each in the text).
-    var images: [ChatImage]
+    var images: [PromptImage]
     /// nil: as many as the context leaves.
     var maxTokens: Int?
     /// Which of max_completion_tokens / max_tokens gave it (for error messages).
@@ -33,7 +33,7 @@ struct ChatRequest {
         guard let list = json["messages"] else { throw OpenAIError.invalid("'messages' is required", param: "messages", code: "missing_required_parameter") }
         guard case let .array(items) = list else { throw OpenAIError.wrongType("messages", expected: "an array", found: list) }
         guard !items.isEmpty else { throw OpenAIError.invalid("'messages' must contain at least one message", param: "messages") }
-        var messages: [ChatMessage] = [], images: [ChatImage] = []
+        var messages: [ChatMessage] = [], images: [PromptImage] = []
         for (i, item) in items.enumerated() {
             messages.append(try Self.message(item, param: "messages[\(i)]", limits: limits, images: &images))
         }
@@ -104,7 +104,7 @@ struct ChatRequest {
         self.options = options
     }
 
-    private static func message(_ item: OrderedJSON, param: String, limits: Limits, images: inout [ChatImage]) throws -> ChatMessage {
+    private static func message(_ item: OrderedJSON, param: String, limits: Limits, images: inout [PromptImage]) throws -> ChatMessage {
         guard case .object = item else { throw OpenAIError.wrongType(param, expected: "an object", found: item) }
         guard let roleValue = item["role"] else { throw OpenAIError.invalid("'\(param).role' is required", param: "\(param).role", code: "missing_required_parameter") }
         guard case var .string(role) = roleValue else { throw OpenAIError.wrongType("\(param).role", expected: "a string", found: roleValue) }

@@ -10,7 +10,7 @@ struct ImageInput {
     var maxBytes: Int
     var limits: ImageDecodingLimits
 
-    func image(from url: String, param: String) throws -> ChatImage {
+    func image(from url: String, param: String) throws -> PromptImage {
         let lower = url.prefix(16).lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
             throw OpenAIError.invalid("image URLs are not fetched by this server: send the image inline as a data URL "
@@ -20,7 +20,7 @@ struct ImageInput {
         return try localFile(url, param: param)
     }
 
-    private func dataURL(_ url: String, param: String) throws -> ChatImage {
+    private func dataURL(_ url: String, param: String) throws -> PromptImage {
         guard let comma = url.firstIndex(of: ",") else {
             throw OpenAIError.invalid("a data URL needs a ',' before its data", param: param, code: "invalid_image_url")
         }
@@ -44,7 +44,7 @@ struct ImageInput {
         return try decode(data, source: "\(param) (\(mime))", param: param)
     }
 
-    private func localFile(_ url: String, param: String) throws -> ChatImage {
+    private func localFile(_ url: String, param: String) throws -> PromptImage {
         guard let folder = allowedFolder else {
             throw OpenAIError.invalid("image must be a data URL (data:image/png;base64,…); local files are served only "
                                       + "with --allow-files DIR", param: param, code: "invalid_image_url")
@@ -67,10 +67,10 @@ struct ImageInput {
         return try decode(data, source: path, param: param)
     }
 
-    private func decode(_ data: Data, source: String, param: String) throws -> ChatImage {
+    private func decode(_ data: Data, source: String, param: String) throws -> PromptImage {
         do {
             let image = try RGBImage(data: data, limits: limits, source: source)
-            return ChatImage(image, key: ContentHash.fnv1a64(data), source: source)
+            return .image(image)
         } catch let error as ImageError {
             if case .tooLarge = error {
                 throw OpenAIError(status: .contentTooLarge, message: "\(error)", param: param, code: "image_too_large")

@@ -20,7 +20,7 @@ final class Scheduler: @unchecked Sendable {
     private struct Job {
         let id: Int
         let ids: [Int]
-        let images: [ChatImage]
+        let images: [PromptImage]
         let options: SamplingOptions
         let continuation: AsyncStream<GenerationUpdate>.Continuation
     }
@@ -49,7 +49,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     /// Checks a prompt as the batch will (throws GenerationError); safe from any thread.
-    func check(ids: [Int], images: [ChatImage], options: SamplingOptions) throws {
+    func check(ids: [Int], images: [PromptImage], options: SamplingOptions) throws {
         try batch.check(ids: ids, images: images, options: options)
     }
 
@@ -80,7 +80,7 @@ final class Scheduler: @unchecked Sendable {
 
     /// Queues a request; its updates arrive on the returned stream. Cancelling the task that
     /// iterates it, or calling `cancel`, removes it from the batch before the next step.
-    func submit(ids: [Int], images: [ChatImage], options: SamplingOptions) throws -> Submission {
+    func submit(ids: [Int], images: [PromptImage], options: SamplingOptions) throws -> Submission {
         let (stream, continuation) = AsyncStream.makeStream(of: GenerationUpdate.self)
         condition.lock()
         defer { condition.unlock() }

@@ -44,9 +44,7 @@ struct CaptionCommand: ParsableCommand {
         let bundle = try modelOptions.loadForGeneration(sampling)
         let generator = Generator(bundle: bundle)
         let options = sampling.options(for: bundle)
-        let marker = bundle.model.config.imageMarker
-        let asked = prompt ?? bundle.captionPrompt
-        let question = asked.contains(marker) ? asked : marker + "\n" + asked
+        let question = prompt ?? bundle.captionPrompt
         var failures = 0
         var batch: [(path: String, prompt: GenerationPrompt)] = []
 
@@ -69,7 +67,7 @@ struct CaptionCommand: ParsableCommand {
         for path in expand(inputs, onError: { fail($0, $1) }) {
             do {
                 let image = try RGBImage(contentsOf: URL(fileURLWithPath: path))
-                let p = try generator.chatPrompt(question, images: [image])
+                let p = try generator.chatPrompt(question, images: [.image(image)])
                 batch.append((path, p))
             } catch {
                 fail(path, "\(FlagAdvice(underlying: error))")

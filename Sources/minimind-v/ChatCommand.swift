@@ -46,7 +46,7 @@ struct ChatCommand: ParsableCommand {
         let session = ChatSession(generator: Generator(bundle: bundle), options: sampling.options(for: bundle),
                                   contextLength: context, system: system ?? bundle.generation?.systemPrompt)
         let interactive = isatty(0) != 0
-        var pending: [ChatImage] = []
+        var pending: [PromptImage] = []
         var asked = 0, failed = 0
         for path in image { attach(path, to: &pending) }
         if interactive {
@@ -105,11 +105,11 @@ struct ChatCommand: ParsableCommand {
         if asked > 0 && failed == asked { throw ExitCode.failure }
     }
 
-    private func attach(_ path: String, to pending: inout [ChatImage]) {
+    private func attach(_ path: String, to pending: inout [PromptImage]) {
         do {
-            let image = try ChatImage(contentsOf: URL(fileURLWithPath: (path as NSString).expandingTildeInPath))
-            pending.append(image)
-            printError("(attached \(path): \(image.image.width)×\(image.image.height))")
+            let image = try RGBImage(contentsOf: URL(fileURLWithPath: (path as NSString).expandingTildeInPath))
+            pending.append(.image(image))
+            printError("(attached \(path): \(image.width)×\(image.height))")
         } catch {
             printError("error: \(error)")
         }

@@ -7,8 +7,9 @@ struct ForwardCommand: ParsableCommand {
         commandName: "forward",
         abstract: "Run one forward pass and dump the logits of every position (the scriptable way to check numbers).",
         discussion: """
-        Without --raw the prompt is one user turn rendered with the chat template and the generation prompt,
-        with <image> expanded to the model's placeholder; with --raw it is tokenised as is.
+        Without --raw the prompt is one user turn assembled as every prompt is (Docs/Model.md, "Assembling a
+        prompt": <image> expanded to the model's placeholder, images without a marker in front of the text,
+        the chat template with the generation prompt); with --raw it is tokenised as is.
         Logits are float32 [tokens, vocab].
         """)
 
@@ -41,33 +42,19 @@ struct ForwardCommand: ParsableCommand {
         }
         let bundle = try source.load()
         let model = bundle.model
-        var text = prompt
-        if !raw {
-            // Every <image> needs an image and every image an <image>: nothing is dropped silently.
-            let markers = prompt.components(separatedBy: model.config.imageMarker).count - 1
-            guard markers == image.count else { throw GenerationError.imageCountMismatch(markers: markers, images: image.count) }
-            text = expandImagePlaceholders(text, placeholder: model.config.imagePlaceholder, count: model.config.imageTokens,
-                                           marker: model.config.imageMarker)
-            text = try bundle.template.render([.user(text)], options: ChatTemplateOptions(addGenerationPrompt: true))
-        }
-        let ids = bundle.tokenizer.encode(text)
+        let generator = Generator(bundle: bundle)
+        // Every <image> needs an image and every image an <image> (PromptError): nothing is dropped silently.
+        let images = try image.map { PromptImage.image(try RGBImage(contentsOf: URL(fileURLWithPath: $0))) }
+        let assembled = try raw ? generator.assembler.tokenize(prompt, images: images) : generator.chatPrompt(prompt, images: images)
+        let ids = assembled.ids
         guard !ids.isEmpty else { throw GenerationError.emptyPrompt }
         guard ids.count <= model.config.language.maxPositionEmbeddings else {
             throw GenerationError.promptTooLong(tokens: ids.count, context: model.config.language.maxPositionEmbeddings)
         }
-        if !image.isEmpty {
-            let runs = ImageSplice.runs(in: ids, batch: 1, tokenId: model.config.imageTokenId)[0]
-            guard runs.count == image.count else { throw GenerationError.imageCountMismatch(markers: runs.count, images: image.count) }
-            if let bad = runs.first(where: { $0.length != model.config.imageTokens }) {
-                throw GenerationError.badImageRun(length: bad.length, expected: model.config.imageTokens)
-            }
-        }
-        let logits = try noGrad { () throws -> Tensor in
-            guard !image.isEmpty else { return model.logits(ids: ids) }
-            let images = try image.map { try RGBImage(contentsOf: URL(fileURLWithPath: $0)) }
-            let pixels = try model.preprocess(images)
-            let projected = model.project(model.visionFeatures(pixels))
-            return model.logits(ids: ids, images: projected, imagesPerSample: [Array(0..<images.count)])
+        var stats = GenerationStats()
+        let projected = images.isEmpty ? nil : try generator.projectedFeatures(images, stats: &stats)
+        let logits = noGrad {
+            model.logits(ids: ids, images: projected, imagesPerSample: projected == nil ? [] : [Array(0..<images.count)])
         }
         // The ids first: they are small, and a failure there must not leave new logits beside old ids.
         if let idsURL {

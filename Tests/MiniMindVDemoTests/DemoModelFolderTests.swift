@@ -24,8 +24,8 @@ final class DemoModelFolderTests: XCTestCase {
         return ""
     }
 
-    private func image(_ result: DemoResult, _ name: String) throws -> ChatImage {
-        try ChatImage(contentsOf: result.output.appendingPathComponent("data/images").appendingPathComponent(name))
+    private func image(_ result: DemoResult, _ name: String) throws -> PromptImage {
+        .image(try RGBImage(contentsOf: result.output.appendingPathComponent("data/images").appendingPathComponent(name)))
     }
 
     /// A follow-up question keeps the image: asked second in a chat, "How many shapes are there?" gets
@@ -57,7 +57,7 @@ final class DemoModelFolderTests: XCTestCase {
             let followUp = try chat.ask(count).text.trimmingCharacters(in: .whitespacesAndNewlines)
             XCTAssertEqual(chat.lastDroppedTurns, 0, name)
             XCTAssertEqual(chat.lastImagesLeftOut, 0, name)
-            XCTAssertEqual(chat.turns[0].images.map(\.key), [picture.key], name)
+            XCTAssertEqual(chat.turns[0].images.map(\.contentKey), [picture.contentKey], name)
             XCTAssertEqual(followUp, single, "\(name): the follow-up answers as the single question does")
         }
     }
@@ -76,7 +76,7 @@ final class DemoModelFolderTests: XCTestCase {
         let captionRun = try XCTUnwrap(result.captions)
         let names = captionRun.samples.prefix(12).map(imageName)
         XCTAssertEqual(names.count, 12)
-        let prompts = try names.map { try generator.chatPrompt(bundle.captionPrompt, images: [try image(result, $0).image]) }
+        let prompts = try names.map { try generator.chatPrompt(bundle.captionPrompt, images: [try image(result, $0)]) }
         var texts: [String] = []
         for start in stride(from: 0, to: prompts.count, by: 4) {  // the caption command's default batch size
             texts += try generator.generateBatch(Array(prompts[start..<min(start + 4, prompts.count)]), options: options).map(\.text)

@@ -32,7 +32,7 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(message["content"] as? String, reference.text)
         XCTAssertEqual(choice["finish_reason"] as? String, reference.finishReason == .eos ? "stop" : "length")
         let usage = try XCTUnwrap(reply["usage"] as? [String: Any])
-        let promptTokens = generator.tokenizer.encode(try generator.chatPromptText([.user(Self.question)])).count
+        let promptTokens = try generator.assembler.assemble([.user(Self.question)], images: []).ids.count
         XCTAssertEqual(usage["prompt_tokens"] as? Int, promptTokens)
         XCTAssertEqual(usage["completion_tokens"] as? Int, reference.ids.count)
         XCTAssertEqual(usage["total_tokens"] as? Int, promptTokens + reference.ids.count)

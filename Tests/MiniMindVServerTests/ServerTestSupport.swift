@@ -162,8 +162,7 @@ extension Generator {
     /// The reference answer: the same messages through `Generator.generate` (one sequence, no server).
     func reference(_ messages: [ChatMessage], images: [RGBImage] = [], maxTokens: Int, stop: [String] = [],
                    eos: [Int]? = nil) throws -> GenerationResult {
-        let ids = tokenizer.encode(try chatPromptText(messages))
-        return try generate(GenerationPrompt(ids: ids, images: images),
+        try generate(try assembler.assemble(messages, images: images.map { .image($0) }),
                             options: SamplingOptions(greedy: true, maxNewTokens: maxTokens, stopStrings: stop, eosTokenIds: eos))
     }
 }

@@ -45,12 +45,18 @@ final class CLINumbersTests: XCTestCase {
         let picture = try CLISupport.picture(in: dir)
         let logits = dir.appendingPathComponent("logits.npy").path
         try expectFailure(["forward", "--model", model, "--image", picture, "--image", picture, "--prompt", "<image> what", "--dump-logits", logits],
-                          mentions: ["1 image placeholder", "2 image(s)"])
+                          mentions: ["1 <image> marker", "2 image(s)"])
         try expectFailure(["forward", "--model", model, "--prompt", "<image> what", "--dump-logits", logits], mentions: ["0 image(s)"])
-        try expectFailure(["forward", "--model", model, "--image", picture, "--prompt", "what", "--dump-logits", logits], mentions: ["0 image placeholder"])
         let ok = try CLISupport.run(["forward", "--model", model, "--image", picture, "--prompt", "<image> what", "--dump-logits", logits])
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: logits))
+        // No marker at all: the image goes in front of the question, as every prompt assembles it.
+        let ids = dir.appendingPathComponent("ids.npy").path, filled = dir.appendingPathComponent("filled.npy").path
+        for (prompt, out) in [("<image>\nwhat", ids), ("what", filled)] {
+            let run = try CLISupport.run(["forward", "--model", model, "--image", picture, "--prompt", prompt, "--dump-logits", logits, "--dump-ids", out])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ids)), try Data(contentsOf: URL(fileURLWithPath: filled)))
     }
 
     func testForwardDumpPathsAreCheckedFirst() throws {

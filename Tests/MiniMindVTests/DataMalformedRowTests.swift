@@ -54,7 +54,7 @@ final class DataMalformedRowTests: XCTestCase {
         XCTAssertEqual(source.count, 2, "the good image row and the text-only row remain")
         XCTAssertEqual(source.skipped.count, 6)
         let expected = ["line 2": "bad JSON", "line 3": "missing image", "line 4": "corrupt", "line 5": "no assistant turn",
-                        "line 6": "too long", "line 7": "2 '<image>' markers but 1 image"]
+                        "line 6": "too long", "line 7": "2 <image> marker(s) but 1 image(s)"]
         for (row, reason) in expected {
             XCTAssertTrue(warnings.contains { $0.contains("data.jsonl \(row):") && $0.contains(reason) }, "\(row) → \(reason); got \(warnings)")
         }
@@ -77,7 +77,7 @@ final class DataMalformedRowTests: XCTestCase {
         let dir = try makeFolder()
         let encoder = try Self.tinyEncoder()
         let identity = VisionFeatureCache.identity(of: encoder)
-        let images: [TrainingImage] = [.encoded(try Self.png(3)), .encoded(try Self.png(5)), .encoded(try Self.png(3))]
+        let images: [PromptImage] = [.encoded(try Self.png(3)), .encoded(try Self.png(5)), .encoded(try Self.png(3))]
         let first = VisionFeatureExtractor(encoder: encoder, cache: try VisionFeatureCache(root: dir, encoderIdentity: identity))
         let a = try first.features(for: images, row: "r")
         XCTAssertEqual(first.computed, 2)

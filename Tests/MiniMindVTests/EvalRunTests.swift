@@ -11,7 +11,7 @@ final class EvalRunTests: XCTestCase {
         return url
     }
 
-    func png(_ seed: Int) throws -> TrainingImage { .encoded(try GenerationTestSupport.picture(seed: seed).pngData()) }
+    func png(_ seed: Int) throws -> PromptImage { .encoded(try GenerationTestSupport.picture(seed: seed).pngData()) }
 
     func testSamplesFromJSONLRows() throws {
         let dir = try folder()
@@ -66,7 +66,7 @@ final class EvalRunTests: XCTestCase {
         XCTAssertEqual(stages, ["real", "blank", "shuffled", "perplexity (real)", "perplexity (blank)", "perplexity (shuffled)"])
         for (i, s) in samples.enumerated() {
             guard case .encoded(let bytes) = s.images[0] else { return XCTFail("sample \(i) has no encoded image") }
-            let prompt = try generator.chatPrompt(try XCTUnwrap(s.prompt[0].content), images: [try RGBImage(data: bytes)])
+            let prompt = try generator.chatPrompt(try XCTUnwrap(s.prompt[0].content), images: [.image(try RGBImage(data: bytes))])
             let alone = try generator.generate(prompt, options: SamplingOptions(greedy: true, maxNewTokens: 6))
             XCTAssertEqual(result.runs[0].predictions[i], alone.text.trimmingCharacters(in: .whitespacesAndNewlines), "sample \(i)")
         }

@@ -34,8 +34,8 @@ final class GenerationBundleTests: XCTestCase {
         let picture = try GenerationTestSupport.picture(seed: 6)
         let options = SamplingOptions(greedy: true, maxNewTokens: 8, eosTokenIds: [])
         let a = Generator(bundle: bundle), b = Generator(bundle: loaded)
-        let ra = try a.generate(try a.chatPrompt("<image>\n这是什么？", images: [picture]), options: options)
-        let rb = try b.generate(try b.chatPrompt("<image>\n这是什么？", images: [picture]), options: options)
+        let ra = try a.generate(try a.chatPrompt("<image>\n这是什么？", images: [.image(picture)]), options: options)
+        let rb = try b.generate(try b.chatPrompt("<image>\n这是什么？", images: [.image(picture)]), options: options)
         XCTAssertEqual(ra.ids, rb.ids)
         XCTAssertEqual(ra.text, rb.text)
         if let keep {

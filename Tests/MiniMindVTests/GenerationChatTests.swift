@@ -10,12 +10,12 @@ final class GenerationChatTests: XCTestCase {
         // One generated token: the cache then holds exactly the first prompt (the drawn token is not fed back).
         let session = ChatSession(generator: gen, options: SamplingOptions(greedy: true, maxNewTokens: 1, eosTokenIds: []), contextLength: 256)
         _ = try session.ask("what is in this image")
-        let firstPrompt = gen.tokenizer.encode(try gen.chatPromptText([.user("what is in this image")]))
+        let firstPrompt = try gen.assembler.assemble([.user("what is in this image")], images: []).ids
         XCTAssertEqual(session.lastStats.prefillTokens, firstPrompt.count)
         XCTAssertEqual(session.cachedTokenCount, firstPrompt.count)
 
         _ = try session.ask("and the dog")
-        let full = gen.tokenizer.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
+        let full = try gen.assembler.assemble(Array(session.messages().dropLast()), images: []).ids
         // The cache holds the first prompt; the new rendering shares all of it, except the last token
         // when the answer's text merges with the template's "\n" before it (BPE across the boundary).
         let shared = zip(firstPrompt, full).prefix { $0 == $1 }.count
@@ -27,7 +27,7 @@ final class GenerationChatTests: XCTestCase {
 
     func testFollowUpEqualsAFreshSessionWithTheFullHistory() throws {
         let gen = try GenerationTestSupport.tinyGenerator()
-        let image = ChatImage(try GenerationTestSupport.picture(seed: 1))
+        let image = PromptImage.image(try GenerationTestSupport.picture(seed: 1))
         let session = ChatSession(generator: gen, options: greedy, contextLength: 256)
         let first = try session.ask("describe the picture", images: [image])
         XCTAssertEqual(session.lastStats.images, 1)
@@ -37,8 +37,8 @@ final class GenerationChatTests: XCTestCase {
         XCTAssertEqual(session.lastStats.images, 0, "the first image is in the cache prefix, not re-encoded")
 
         // A fresh run over the whole conversation prefills everything at once.
-        let allIds = gen.tokenizer.encode(try gen.chatPromptText(session.messages().dropLast()))
-        let direct = try gen.generate(GenerationPrompt(ids: allIds, images: [image.image]), options: greedy)
+        let allIds = try gen.assembler.assemble(Array(session.messages().dropLast()), images: [image]).ids
+        let direct = try gen.generate(GenerationPrompt(ids: allIds, images: [image]), options: greedy)
         XCTAssertEqual(direct.ids, second.ids, "KV reuse gives the same greedy answer as a full prefill")
         XCTAssertFalse(first.ids.isEmpty)
     }
@@ -47,9 +47,9 @@ final class GenerationChatTests: XCTestCase {
         let gen = try GenerationTestSupport.tinyGenerator()
         let session = ChatSession(generator: gen, options: greedy, contextLength: 256)
         let picture = try GenerationTestSupport.picture(seed: 2)
-        let a = try session.ask("<image> what is this", images: [ChatImage(picture)])
+        let a = try session.ask("<image> what is this", images: [.image(picture)])
         session.reset()
-        let b = try session.ask("<image> what is this", images: [ChatImage(picture)])
+        let b = try session.ask("<image> what is this", images: [.image(picture)])
         XCTAssertEqual(session.lastStats.cachedImages, 1, "same pixels after a reset: features from the cache")
         XCTAssertEqual(session.lastStats.imageEncodeSeconds, 0)
         XCTAssertEqual(a.ids, b.ids)
@@ -58,9 +58,11 @@ final class GenerationChatTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try picture.write(to: dir.appendingPathComponent("a.png"))
-        XCTAssertEqual(try ChatImage(contentsOf: dir.appendingPathComponent("a.png")).key,
-                       try ChatImage(contentsOf: dir.appendingPathComponent("a.png")).key)
-        XCTAssertNotEqual(ChatImage(picture).key, ChatImage(try GenerationTestSupport.picture(seed: 3)).key)
+        XCTAssertEqual(PromptImage.file(dir.appendingPathComponent("a.png")).contentKey,
+                       PromptImage.encoded(try Data(contentsOf: dir.appendingPathComponent("a.png"))).contentKey)
+        XCTAssertNotNil(PromptImage.file(dir.appendingPathComponent("a.png")).contentKey)
+        XCTAssertNotEqual(PromptImage.image(picture).contentKey, PromptImage.image(try GenerationTestSupport.picture(seed: 3)).contentKey)
+        XCTAssertNil(PromptImage.features(Tensor.zeros([2, 2])).contentKey, "features are not cached")
     }
 
     func testContextPolicyDropsOldestTurnsAndRejectsTooLongPrompts() throws {
@@ -73,7 +75,7 @@ final class GenerationChatTests: XCTestCase {
             _ = try session.ask(question)
             dropped += session.lastDroppedTurns
             // What the session kept fits with the token budget.
-            let kept = gen.tokenizer.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
+            let kept = try gen.assembler.assemble(Array(session.messages().dropLast()), images: []).ids
             XCTAssertLessThanOrEqual(kept.count + 4, 64)
         }
         XCTAssertGreaterThan(dropped, 0, "older turns were dropped to fit 64 tokens")
@@ -98,7 +100,7 @@ final class GenerationChatTests: XCTestCase {
     /// sees it; the answer equals a fresh full prefill of what was kept (the image spliced in).
     func testDroppedTurnsKeepTheConversationsImage() throws {
         let gen = try GenerationTestSupport.tinyGenerator()
-        let image = ChatImage(try GenerationTestSupport.picture(seed: 6))
+        let image = PromptImage.image(try GenerationTestSupport.picture(seed: 6))
         let options = SamplingOptions(greedy: true, maxNewTokens: 4, eosTokenIds: [])
         let session = ChatSession(generator: gen, options: options, contextLength: 80)
         _ = try session.ask("describe the picture", images: [image])
@@ -110,11 +112,11 @@ final class GenerationChatTests: XCTestCase {
                 XCTAssertEqual(session.lastReattachedImages, 1, "the dropped first exchange's image was carried forward")
             }
             XCTAssertEqual(session.lastImagesLeftOut, 0)
-            XCTAssertEqual(session.turns.flatMap(\.images).map(\.key), [image.key], "the image stays in the conversation")
+            XCTAssertEqual(session.turns.flatMap(\.images).map(\.contentKey), [image.contentKey], "the image stays in the conversation")
             XCTAssertTrue(session.turns[0].question.hasPrefix("<image>"))
-            let kept = gen.tokenizer.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
+            let kept = try gen.assembler.assemble(Array(session.messages().dropLast()), images: [image]).ids
             XCTAssertLessThanOrEqual(kept.count + 4, 80)
-            let direct = try gen.generate(GenerationPrompt(ids: kept, images: [image.image]), options: options)
+            let direct = try gen.generate(GenerationPrompt(ids: kept, images: [image]), options: options)
             XCTAssertEqual(direct.ids, answer.ids, "the answer is the one a full prefill with the image gives")
         }
         XCTAssertGreaterThan(drops, 0, "80 tokens cannot hold six exchanges")
@@ -125,7 +127,7 @@ final class GenerationChatTests: XCTestCase {
     /// conversation, and the answer stops with .contextFull at the latest.
     func testAnswerBudgetIsClippedBeforeHistoryIsDropped() throws {
         let gen = try GenerationTestSupport.tinyGenerator()
-        let image = ChatImage(try GenerationTestSupport.picture(seed: 7))
+        let image = PromptImage.image(try GenerationTestSupport.picture(seed: 7))
         let session = ChatSession(generator: gen, options: SamplingOptions(greedy: true, maxNewTokens: 6, eosTokenIds: []),
                                   contextLength: 256)
         _ = try session.ask("describe the picture", images: [image])
@@ -133,7 +135,7 @@ final class GenerationChatTests: XCTestCase {
         let second = try session.ask("what is in this image")
         XCTAssertEqual(session.lastDroppedTurns, 0, "the prompt leaves more than min(256, 256/4) = 64 tokens: nothing dropped")
         XCTAssertEqual(session.turns.count, 2)
-        XCTAssertEqual(session.turns[0].images.map(\.key), [image.key])
+        XCTAssertEqual(session.turns[0].images.map(\.contentKey), [image.contentKey])
         XCTAssertEqual(second.finishReason, .contextFull, "no eos: the answer runs until the context is full")
         XCTAssertEqual(session.cachedTokenCount, 256)
     }
@@ -142,10 +144,10 @@ final class GenerationChatTests: XCTestCase {
     /// and the session says so.
     func testImageThatNoLongerFitsIsReported() throws {
         let gen = try GenerationTestSupport.tinyGenerator()
-        let image = ChatImage(try GenerationTestSupport.picture(seed: 8))
+        let image = PromptImage.image(try GenerationTestSupport.picture(seed: 8))
         let long = "describe the picture please, the cat sat on the mat in the park"
-        let alone = gen.tokenizer.encode(try gen.chatPromptText([.user(long)])).count
-        let withImage = gen.tokenizer.encode(try gen.chatPromptText([.user(gen.expandImages("<image>\n" + long))])).count
+        let alone = try gen.chatPrompt(long).ids.count
+        let withImage = try gen.chatPrompt(long, images: [image]).ids.count
         XCTAssertLessThan(alone, withImage)
         let session = ChatSession(generator: gen, options: SamplingOptions(greedy: true, maxNewTokens: 1, eosTokenIds: []),
                                   contextLength: withImage)
@@ -160,15 +162,15 @@ final class GenerationChatTests: XCTestCase {
     func testImageMarkerMismatchIsAClearError() throws {
         let gen = try GenerationTestSupport.tinyGenerator()
         let session = ChatSession(generator: gen, options: greedy, contextLength: 256)
-        XCTAssertThrowsError(try session.ask("<image> and <image>", images: [ChatImage(try GenerationTestSupport.picture())])) { error in
-            XCTAssertEqual(error as? GenerationError, .imageCountMismatch(markers: 2, images: 1))
+        XCTAssertThrowsError(try session.ask("<image> and <image>", images: [.image(try GenerationTestSupport.picture())])) { error in
+            XCTAssertEqual(error as? PromptError, .imageCountMismatch(markers: 2, images: 1))
         }
         XCTAssertTrue(session.turns.isEmpty)
     }
 
     func testBatchedEqualsIndividual() throws {
         let gen = try GenerationTestSupport.tinyGenerator()
-        let pictures = [try GenerationTestSupport.picture(seed: 4), try GenerationTestSupport.picture(seed: 5)]
+        let pictures: [PromptImage] = [.image(try GenerationTestSupport.picture(seed: 4)), .image(try GenerationTestSupport.picture(seed: 5))]
         let prompts = [
             try gen.chatPrompt("<image> describe the picture please", images: [pictures[0]]),
             try gen.chatPrompt("hello"),
@@ -207,12 +209,12 @@ final class GenerationChatTests: XCTestCase {
         let gen = Generator(model: model, tokenizer: tok)
         XCTAssertEqual(gen.template?.kind, .minimind3)
         let session = ChatSession(generator: gen, options: greedy, contextLength: 512)
-        let image = ChatImage(try GenerationTestSupport.picture(seed: 7))
+        let image = PromptImage.image(try GenerationTestSupport.picture(seed: 7))
         _ = try session.ask("这张图片里有什么？", images: [image])
         let second = try session.ask("颜色呢？")
-        let allIds = tok.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
+        let allIds = try gen.assembler.assemble(Array(session.messages().dropLast()), images: [image]).ids
         XCTAssertLessThan(session.lastStats.prefillTokens, allIds.count / 2, "the follow-up reused the cache")
-        let direct = try gen.generate(GenerationPrompt(ids: allIds, images: [image.image]), options: greedy)
+        let direct = try gen.generate(GenerationPrompt(ids: allIds, images: [image]), options: greedy)
         XCTAssertEqual(direct.ids, second.ids)
     }
 }

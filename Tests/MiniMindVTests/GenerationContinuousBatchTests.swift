@@ -50,16 +50,16 @@ final class GenerationContinuousBatchTests: XCTestCase {
     func testImagesStopStringsRemovalAndQueueing() throws {
         let generator = try GenerationTestSupport.tinyGenerator()
         let a = try GenerationTestSupport.picture(seed: 1), b = try GenerationTestSupport.picture(seed: 2)
-        let questions: [(String, [RGBImage])] = [("<image>\nwhat is in this image", [a]), ("describe the picture please", []),
-                                                 ("<image>\n<image>\nthe cat sat", [b, a]), ("hello world", []),
-                                                 ("<image>\nthe sky is blue", [a])]
+        let questions: [(String, [PromptImage])] = [("<image>\nwhat is in this image", [.image(a)]), ("describe the picture please", []),
+                                                 ("<image>\n<image>\nthe cat sat", [.image(b), .image(a)]), ("hello world", []),
+                                                 ("<image>\nthe sky is blue", [.image(a)])]
         let options = SamplingOptions(greedy: true, maxNewTokens: 10)
         let prompts = try questions.map { try generator.chatPrompt($0.0, images: $0.1) }
         let expected = try prompts.map { try generator.generate($0, options: options) }
 
         // Capacity 2: the others wait and join as slots free up; one is withdrawn while waiting.
         let batch = ContinuousBatch(generator: generator, capacity: 2, contextLength: 200, prefillChunk: 7)
-        let keys = questions.map { $0.1.map { ChatImage($0) } }
+        let keys = questions.map(\.1)
         var slots: [ContinuousBatch.Slot] = []
         for (p, k) in zip(prompts, keys) { slots.append(try batch.add(ids: p.ids, images: k, options: options)) }
         let withdrawn = try batch.add(ids: prompts[1].ids, options: options)

@@ -27,8 +27,8 @@ final class TextOnlyLoadingTests: XCTestCase {
         XCTAssertEqual(answer.count, 6)
         XCTAssertEqual(answer, try gb.generate(try gb.chatPrompt("hello", images: []), options: options).ids)
         let picture = try GenerationTestSupport.picture(seed: 2)
-        XCTAssertNoThrow(try ga.generate(try ga.chatPrompt("<image>\nwhat is this?", images: [picture]), options: options))
-        XCTAssertThrowsError(try gb.generate(try gb.chatPrompt("<image>\nwhat is this?", images: [picture]), options: options)) {
+        XCTAssertNoThrow(try ga.generate(try ga.chatPrompt("<image>\nwhat is this?", images: [.image(picture)]), options: options))
+        XCTAssertThrowsError(try gb.generate(try gb.chatPrompt("<image>\nwhat is this?", images: [.image(picture)]), options: options)) {
             XCTAssertEqual($0 as? ModelError, .noVisionEncoder, "\($0)")
         }
     }

@@ -41,7 +41,7 @@ enum TrainingFixtures {
         return (0..<b).map { s in
             let row = Array(ids[(s * l)..<((s + 1) * l)])
             let real = (row.lastIndex { $0 != 0 } ?? 0) + 1
-            let images: [TrainingImage] = sampleImages[s].map { i in
+            let images: [PromptImage] = sampleImages[s].map { i in
                 .features(feats.slice(axis: 0, i..<(i + 1)).reshaped([feats.shape[1], feats.shape[2]]).copy())
             }
             return TrainingSample(ids: Array(row.prefix(real)), labels: Array(labels[(s * l)..<(s * l + real)]),

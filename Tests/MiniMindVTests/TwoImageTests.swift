@@ -24,7 +24,7 @@ final class TwoImageTests: XCTestCase {
         XCTAssertEqual(features.shape[0], 2, "the fixture has two images")
         // Three runs of '@': two filled by the images, the last stays text (upstream's rule, also in the reference).
         XCTAssertEqual(ImageSplice.runs(in: ids, batch: 1, tokenId: 34)[0].count, 3)
-        let image = { (i: Int) -> TrainingImage in
+        let image = { (i: Int) -> PromptImage in
             .features(features.slice(axis: 0, i..<(i + 1)).reshaped([features.shape[1], features.shape[2]]).copy())
         }
         // Every next token counts (labels = ids), so the loss covers positions after both images.
@@ -57,17 +57,18 @@ final class TwoImageTests: XCTestCase {
         let a = try GenerationTestSupport.picture(seed: 1), b = try GenerationTestSupport.picture(seed: 4)
         let session = ChatSession(generator: gen, options: options, contextLength: 256)
         let question = "<image> left, <image> right: what differs?"
-        let answer = try session.ask(question, images: [ChatImage(a), ChatImage(b)])
+        let answer = try session.ask(question, images: [.image(a), .image(b)])
         XCTAssertEqual(session.lastStats.images, 2, "both images were encoded")
-        let ids = gen.tokenizer.encode(try gen.chatPromptText(Array(session.messages().dropLast())))
-        XCTAssertEqual(ImageSplice.runs(in: ids, batch: 1, tokenId: gen.model.config.imageTokenId)[0].count, 2)
-        let direct = try gen.generate(GenerationPrompt(ids: ids, images: [a, b]), options: options)
+        let prompt = try gen.assembler.assemble(Array(session.messages().dropLast()), images: [.image(a), .image(b)])
+        XCTAssertEqual(prompt.imageSlots.count, 2)
+        XCTAssertEqual(ImageSplice.runs(in: prompt.ids, batch: 1, tokenId: gen.model.config.imageTokenId)[0].count, 2)
+        let direct = try gen.generate(prompt, options: options)
         XCTAssertEqual(answer.ids, direct.ids)
 
         // Both images matter and in order: the prompt's logits change when they are swapped.
         let encode = { (images: [RGBImage]) -> Tensor in
             let px = try gen.model.vision.preprocessing(images)
-            return noGrad { gen.model.logits(ids: ids, images: gen.model.project(gen.model.visionFeatures(px)), imagesPerSample: [[0, 1]]) }
+            return noGrad { gen.model.logits(ids: prompt.ids, images: gen.model.project(gen.model.visionFeatures(px)), imagesPerSample: [[0, 1]]) }
         }
         let forward = try encode([a, b]), backward = try encode([b, a])
         XCTAssertGreaterThan(worstDifference(forward.toArray(), backward.toArray()), 1e-5)

@@ -1,27 +1,17 @@
 import Foundation
 
-/// An image of a training row, in whichever form the data provides it.
-public enum TrainingImage: @unchecked Sendable {
-    /// Encoded bytes (JPEG/PNG …), as in the Parquet `image_bytes` column.
-    case encoded(Data)
-    /// A file, as in the older JSONL + image-folder format.
-    case file(URL)
-    /// Precomputed vision features [tokens, dim] (tests, or features extracted elsewhere).
-    case features(Tensor)
-}
-
 /// One conversation of a dataset before templating: turns in order and the images its `<image>`
 /// markers refer to, in order. `name` identifies the row in warnings.
 public struct ConversationRow: @unchecked Sendable {
     public var name: String
     public var messages: [ChatMessage]
-    public var images: [TrainingImage]
+    public var images: [PromptImage]
     /// The row's other fields, which training ignores and evaluation reads (`id`, `type`,
     /// `category`, `answers`): JSONL keys besides `conversations` and `image`; Parquet columns
     /// `id`, `type`, `category` (text or integer) and `answers` (JSON text).
     public var attributes: [String: OrderedJSON]
 
-    public init(name: String, messages: [ChatMessage], images: [TrainingImage] = [], attributes: [String: OrderedJSON] = [:]) {
+    public init(name: String, messages: [ChatMessage], images: [PromptImage] = [], attributes: [String: OrderedJSON] = [:]) {
         self.name = name
         self.messages = messages
         self.images = images

@@ -65,7 +65,7 @@ public struct JSONLConversationDataset: ConversationDataset {
             throw TrainingDataError.malformedRow(row: name, reason: "no 'conversations' key")
         }
         let messages = try ConversationRow.messages(fromJSON: conversations, row: name)
-        var images: [TrainingImage] = []
+        var images: [PromptImage] = []
         if let field = json["image"]?.stringValue, !field.trimmingCharacters(in: .whitespaces).isEmpty {
             guard let folder = imageFolder else {
                 throw TrainingDataError.malformedRow(row: name, reason: "names images ('\(field)') but no image folder was given")

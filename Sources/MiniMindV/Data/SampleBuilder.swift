@@ -1,16 +1,16 @@
 import Foundation
 
 /// Turns conversation rows into `TrainingSample`s exactly as upstream's dataset does (Docs/Model.md, "Training samples"):
-/// roles (by position for MiniMind2-V), optional augmentation, `<image>` → placeholder run
-/// (not in system turns), the tokenizer's chat template without generation prompt, tokenisation,
-/// truncation to `maxSeqLen`, and labels on assistant answers found by token-id subsequences.
+/// roles (by position for MiniMind2-V), optional augmentation, then the prompt assembly every caller
+/// uses (`PromptAssembler`: `<image>` → placeholder run, the chat template without generation
+/// prompt, tokenisation, one placeholder run per image), truncation to `maxSeqLen`, and labels on
+/// assistant answers found by token-id subsequences.
 public struct SampleBuilder {
     public let tokenizer: Tokenizer
     public let template: ChatTemplate
     public let maxSeqLen: Int
-    /// The text one `<image>` becomes (`VLMConfig.expandedImageText`).
-    public let imageText: String
-    public let imageMarker: String
+    /// Markers, placeholder runs and the template, as generation assembles them.
+    public let assembler: PromptAssembler
     /// MiniMind2-V ignores the data's roles: even turns are user, odd turns assistant.
     public let rolesByPosition: Bool
     public let augmentation: ChatAugmentation?
@@ -25,8 +25,7 @@ public struct SampleBuilder {
         self.tokenizer = tokenizer
         self.template = template
         self.maxSeqLen = maxSeqLen
-        self.imageText = config.expandedImageText
-        self.imageMarker = config.imageMarker
+        assembler = PromptAssembler(tokenizer: tokenizer, template: template, config: config)
         self.rolesByPosition = rolesByPosition ?? (template.kind == .minimind2)
         self.augmentation = augmentation
         self.seed = seed
@@ -49,21 +48,12 @@ public struct SampleBuilder {
         }
         var g = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xBF58_476D_1CE4_E5B9)
         if let augmentation { messages = augmentation.augment(messages, generator: &g) }
-        var markers = 0
-        for i in messages.indices where messages[i].role != "system" {
-            guard let content = messages[i].content else { continue }
-            markers += content.components(separatedBy: imageMarker).count - 1
-            messages[i].content = content.replacingOccurrences(of: imageMarker, with: imageText)
-        }
-        guard markers == row.images.count else {
-            throw bad("\(markers) '\(imageMarker)' marker\(markers == 1 ? "" : "s") but \(row.images.count) image\(row.images.count == 1 ? "" : "s")")
-        }
         var text: String
-        do { text = try template.render(messages, options: ChatTemplateOptions(addGenerationPrompt: false)) } catch {
-            throw bad("chat template: \(error)")
-        }
+        do { text = try assembler.render(messages, images: row.images.count, options: ChatTemplateOptions(addGenerationPrompt: false)) }
+        catch let error as PromptError { throw bad("\(error)") } catch { throw bad("chat template: \(error)") }
         if let augmentation { text = augmentation.postProcess(text, generator: &g) }
-        let all = tokenizer.encode(text)
+        let all: [Int]
+        do { all = try assembler.tokenize(text, images: row.images).ids } catch { throw bad("\(error)") }
         let ids = Array(all.prefix(maxSeqLen))
         let labels = Self.labels(ids: ids, start: answerStart, end: answerEnd, maxLength: maxSeqLen)
         let sample = TrainingSample(ids: ids, labels: labels, images: row.images, name: row.name)

@@ -12,10 +12,10 @@ public struct TrainingSample: @unchecked Sendable {
     public var ids: [Int]
     public var labels: [Int]
     /// The images whose features fill the placeholder runs of `ids`, in order.
-    public var images: [TrainingImage]
+    public var images: [PromptImage]
     public var name: String
 
-    public init(ids: [Int], labels: [Int], images: [TrainingImage] = [], name: String = "") {
+    public init(ids: [Int], labels: [Int], images: [PromptImage] = [], name: String = "") {
         precondition(ids.count == labels.count, "TrainingSample: \(ids.count) ids but \(labels.count) labels")
         self.ids = ids
         self.labels = labels

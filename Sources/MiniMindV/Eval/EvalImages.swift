@@ -8,28 +8,16 @@ final class EvalImages {
     private var pixelCount = 0
     private var checked = Set<String>()
 
-    /// A stable identity: the file path, or a hash of the encoded bytes.
-    static func key(_ image: TrainingImage) -> String {
-        switch image {
-        case .file(let url): return "file:" + url.path
-        case .encoded(let data): return "bytes:\(ContentHash.fnv1a64(data)):\(data.count)"
-        case .features: return "features"
-        }
+    /// A stable identity: the file path, or a hash of the content.
+    static func key(_ image: PromptImage) -> String {
+        if case .file(let url) = image { return "file:" + url.path }
+        return image.contentKey.map { "content:\($0)" } ?? "features"
     }
 
-    func decode(_ image: TrainingImage) throws -> RGBImage {
-        switch image {
-        case .file(let url): return try RGBImage(contentsOf: url)
-        case .encoded(let data): return try RGBImage(data: data)
-        case .features:
-            throw EvalError.noSamples("precomputed vision features cannot be evaluated (generation needs the image)")
-        }
-    }
-
-    /// Decodes a distinct image once (throws when it cannot be read) and adds it to the mean colour.
-    func check(_ image: TrainingImage) throws {
-        guard checked.insert(Self.key(image)).inserted else { return }
-        let rgb = try decode(image)
+    /// Decodes a distinct picture once (throws when it cannot be read) and adds it to the mean
+    /// colour; pixels and features pass (they take no part in the blank image's colour).
+    func check(_ image: PromptImage) throws {
+        guard checked.insert(Self.key(image)).inserted, let rgb = try image.decoded() else { return }
         var sums = [UInt64](repeating: 0, count: 3)
         for (k, v) in rgb.pixels.enumerated() { sums[k % 3] += UInt64(v) }
         for c in 0..<3 { channelSums[c] += Double(sums[c]) }
@@ -49,7 +37,7 @@ final class EvalImages {
     /// Item i takes the images of item p[i]: a seeded shuffle among items with the same number of
     /// images, then every item that kept images identical to its own swaps with its neighbour in
     /// the group (so a question rarely sees its own image; with one distinct image it cannot avoid it).
-    static func permutation(_ images: [[TrainingImage]], seed: UInt64) -> [Int] {
+    static func permutation(_ images: [[PromptImage]], seed: UInt64) -> [Int] {
         var p = Array(images.indices)
         let keys = images.map { $0.map(key).joined(separator: "|") }
         var groups: [Int: [Int]] = [:]

@@ -85,12 +85,13 @@ enum EvalReport {
     static func format(_ x: Double) -> String { String(format: "%.4f", x) }
 
     /// The image as a data URI (PNG, JPEG, GIF, BMP, WebP by their signatures), or a note.
-    static func imageTag(_ image: TrainingImage) -> String {
+    static func imageTag(_ image: PromptImage) -> String {
         let data: Data?
         switch image {
         case .file(let url): data = try? Data(contentsOf: url)
         case .encoded(let d): data = d
-        case .features: data = nil
+        case .image(let picture): data = try? picture.pngData()
+        case .pixels, .features: data = nil
         }
         guard let data, data.count <= maxImageBytes else { return "<div class=\"abl\">(image not shown)</div>" }
         let b = [UInt8](data.prefix(12))

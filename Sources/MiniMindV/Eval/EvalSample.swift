@@ -26,7 +26,7 @@ public struct EvalSample: @unchecked Sendable {
     /// The answer turn, or the row's `answers` list when it has one and a single assistant turn.
     public var references: [String]
     /// The images of the prompt's markers, in order.
-    public var images: [TrainingImage]
+    public var images: [PromptImage]
     /// Index of the source row in the dataset (perplexity is measured per row).
     public var rowIndex: Int
 }

@@ -64,12 +64,11 @@ public final class Evaluator {
         var samples: [EvalSample] = [], ids: [[Int]] = []
         for s in input {
             do {
-                let tokens = generator.tokenizer.encode(try generator.chatPromptText(s.prompt))
+                let tokens = try generator.assembler.assemble(s.prompt, images: s.images).ids
                 guard !tokens.isEmpty, tokens.count + 1 < limit else {
                     skip(s, "the prompt is \(tokens.count) tokens; the model holds \(limit)")
                     continue
                 }
-                try generator.checkImageRuns(ids: tokens, images: s.images.count)
                 samples.append(s)
                 ids.append(tokens)
             } catch {
@@ -103,7 +102,7 @@ public final class Evaluator {
         var runs: [EvalRun] = []
         for (name, source) in variants {
             let start = monotonicSeconds()
-            let predictions = try generate(samples: samples, ids: ids, source: source, images: images, options: options, stage: name)
+            let predictions = try generate(samples: samples, ids: ids, source: source, options: options, stage: name)
             runs.append(score(name: name, task: task, samples: samples, predictions: predictions, seconds: monotonicSeconds() - start))
         }
         if options.perplexity, let dataset {
@@ -119,7 +118,7 @@ public final class Evaluator {
         /// Sample i takes the images of sample permutation[i].
         case permuted([Int])
 
-        func images(of i: Int, _ samples: [EvalSample]) -> [TrainingImage] {
+        func images(of i: Int, _ samples: [EvalSample]) -> [PromptImage] {
             switch self {
             case .own: return samples[i].images
             case .blank: return samples[i].images
@@ -129,7 +128,7 @@ public final class Evaluator {
     }
 
     /// Greedy answers, in batches of prompts of similar length (sorted by length, then index).
-    func generate(samples: [EvalSample], ids: [[Int]], source: ImageSource, images: EvalImages, options: EvalOptions,
+    func generate(samples: [EvalSample], ids: [[Int]], source: ImageSource, options: EvalOptions,
                   stage: String) throws -> [String] {
         let order = ids.indices.sorted { (ids[$0].count, $0) < (ids[$1].count, $1) }
         var predictions = [String](repeating: "", count: samples.count)
@@ -137,11 +136,11 @@ public final class Evaluator {
         var done = 0
         for start in stride(from: 0, to: order.count, by: options.batchSize) {
             let batch = Array(order[start..<min(start + options.batchSize, order.count)])
-            let prompts = try batch.map { i -> GenerationPrompt in
-                let pictures: [RGBImage]
-                if case .blank(let b) = source { pictures = [RGBImage](repeating: b, count: samples[i].images.count) }
-                else { pictures = try source.images(of: i, samples).map { try images.decode($0) } }
-                return GenerationPrompt(ids: ids[i], images: pictures)
+            let prompts = batch.map { i -> GenerationPrompt in
+                if case .blank(let b) = source {
+                    return GenerationPrompt(ids: ids[i], images: [PromptImage](repeating: .image(b), count: samples[i].images.count))
+                }
+                return GenerationPrompt(ids: ids[i], images: source.images(of: i, samples))
             }
             let results = try generator.generateBatch(prompts, options: sampling)
             for (i, r) in zip(batch, results) { predictions[i] = r.text.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -179,13 +178,13 @@ public final class Evaluator {
         let extractor = VisionFeatureExtractor(encoder: model.vision, cache: nil)
         let rowPermutation = EvalImages.permutation(rows.map(\.row.images), seed: 0)
         for (k, (name, source)) in variants.enumerated() {
-            var blankImage: TrainingImage?
+            var blankImage: PromptImage?
             if case .blank(let b) = source { blankImage = .encoded(try b.pngData()) }
             var groups: [String: [TrainingSample]] = [:]
             var count = 0
             for (r, entry) in rows.enumerated() {
                 var row = entry.row
-                if let blankImage { row.images = [TrainingImage](repeating: blankImage, count: row.images.count) }
+                if let blankImage { row.images = [PromptImage](repeating: blankImage, count: row.images.count) }
                 if case .permuted = source { row.images = rows[rowPermutation[r]].row.images }
                 if let s = try? builder.build(row, index: r) {
                     groups[entry.type, default: []].append(s)
@@ -209,9 +208,7 @@ public final class Evaluator {
     }
 
     func chatTemplate() throws -> ChatTemplate {
-        guard let template = generator.template else {
-            throw GenerationError.noChatTemplate("the tokenizer's tokenizer_config.json has no chat template this SDK recognises")
-        }
+        guard let template = generator.template else { throw PromptError.noChatTemplate }
         return template
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 /// Each question renders the whole conversation with the chat template, compares its ids with the
 /// ids already in the cache and runs only the part after the common prefix (a follow-up prefills just
 /// its new tokens; an edited or re-tokenised history falls back to the point where they differ).
-/// Projected image features are cached by image content (ChatImage.key).
+/// Prompts are built by the generator's `PromptAssembler`; projected image features are cached by
+/// image content in `featureCache` (the server's `ImageFeatureCache` type).
 ///
 /// Context policy: the cache holds `contextLength` tokens. An answer gets what is left of the cache
 /// after the prompt, up to `maxNewTokens` (it stops with `FinishReason.contextFull` when the cache is
@@ -23,7 +24,7 @@ import Foundation
 public final class ChatSession {
     public struct Turn: Sendable {
         public var question: String
-        public var images: [ChatImage]
+        public var images: [PromptImage]
         public var answer: String
     }
 
@@ -49,17 +50,16 @@ public final class ChatSession {
     /// worth losing the conversation for: most answers are short, and a long one ends with
     /// `.contextFull` instead.
     public var answerReserve: Int?
-    /// Most projected images kept in the feature cache.
-    public var featureCacheLimit = 16
+    /// Projected features of the images asked about (16 by default, oldest evicted); kept by `reset()`.
+    public let featureCache: ImageFeatureCache
 
     private let cache: KVCache
     private var cachedIds: [Int] = []
-    private var features: [UInt64: Tensor] = [:]
-    private var featureOrder: [UInt64] = []
 
     public init(generator: Generator, options: SamplingOptions = SamplingOptions(), contextLength: Int = 2048,
-                system: String? = nil) {
+                system: String? = nil, featureCache: ImageFeatureCache = ImageFeatureCache()) {
         self.generator = generator
+        self.featureCache = featureCache
         self.options = options
         self.system = system
         cache = generator.model.language.makeCache(batch: 1, maxLength: max(contextLength, 2))
@@ -92,47 +92,44 @@ public final class ChatSession {
         return out
     }
 
-    /// Asks a question (`<image>` marks where each image goes; images without a marker are placed
-    /// before the text). `onToken` streams the answer as in Generator.generate.
-    public func ask(_ question: String, images: [ChatImage] = [], onToken: ((Int?, String) -> Bool)? = nil) throws -> GenerationResult {
+    /// Asks a question (`<image>` marks where each image goes; a question without markers gets its
+    /// images in front of its text, `PromptAssembler.question`). `onToken` streams the answer as in
+    /// Generator.generate.
+    public func ask(_ question: String, images: [PromptImage] = [], onToken: ((Int?, String) -> Bool)? = nil) throws -> GenerationResult {
         try options.validate()
-        let marker = generator.config.imageMarker
-        let markers = question.components(separatedBy: marker).count - 1
-        let text = String(repeating: marker + "\n", count: max(images.count - markers, 0)) + question
+        let text = generator.assembler.question(question, images: images.count)
 
         // Render, dropping the oldest turns while the prompt leaves less than the reserve; their
         // images travel forward with the conversation (see the type's comment).
         let reserve = max(1, min(options.maxNewTokens, answerReserve ?? contextLength / 4))
         var kept = turns
-        var carried: [ChatImage] = []
+        var carried: [PromptImage] = []
         var leftOut = 0
-        var (rendered, ids) = try render(kept, carrying: carried, question: text, images: images)
-        while ids.count + reserve > contextLength && !kept.isEmpty {
+        var (rendered, prompt) = try render(kept, carrying: carried, question: text, images: images)
+        while prompt.ids.count + reserve > contextLength && !kept.isEmpty {
             let dropped = kept.removeFirst()
-            let present = Set((kept.flatMap(\.images) + images + carried).map(\.key))
-            carried += dropped.images.filter { !present.contains($0.key) }
-            (rendered, ids) = try render(kept, carrying: carried, question: text, images: images)
+            let present = Set((kept.flatMap(\.images) + images + carried).compactMap(\.contentKey))
+            carried += dropped.images.filter { $0.contentKey.map { !present.contains($0) } ?? true }
+            (rendered, prompt) = try render(kept, carrying: carried, question: text, images: images)
         }
-        while ids.count >= contextLength && !carried.isEmpty {
+        while prompt.ids.count >= contextLength && !carried.isEmpty {
             carried.removeFirst()
             leftOut += 1
-            (rendered, ids) = try render(kept, carrying: carried, question: text, images: images)
+            (rendered, prompt) = try render(kept, carrying: carried, question: text, images: images)
         }
         let dropped = turns.count - kept.count
+        let ids = prompt.ids
         guard ids.count < contextLength else { throw GenerationError.promptTooLong(tokens: ids.count, context: contextLength) }
-        let allImages = rendered.flatMap(\.images)
-        try generator.validate(GenerationPrompt(ids: ids, images: allImages.map(\.image)))
+        try generator.validate(prompt)
 
         // Reuse the cached prefix; never start inside an image run, always run at least one token.
         var prefix = zip(cachedIds, ids).prefix { $0 == $1 }.count
         if prefix == ids.count { prefix -= 1 }
-        let runs = ImageSplice.runs(in: ids, batch: 1, tokenId: generator.config.imageTokenId)[0]
-        let imageRuns = allImages.isEmpty ? [] : runs
-        for run in imageRuns where run.start < prefix && prefix < run.start + run.length { prefix = run.start }
-        let needed = zip(imageRuns, allImages).filter { $0.0.start >= prefix }.map(\.1)
+        for slot in prompt.imageSlots where slot.lowerBound < prefix && prefix < slot.upperBound { prefix = slot.lowerBound }
+        let needed = zip(prompt.imageSlots, prompt.images).filter { $0.0.lowerBound >= prefix }.map(\.1)
 
         var stats = GenerationStats()
-        let projected = try projectedFeatures(needed, stats: &stats)
+        let projected = try featureCache.features(for: needed, generator: generator, stats: &stats)
         cache.truncate(to: min(prefix, cache.length))
         cachedIds = Array(cachedIds.prefix(cache.length))
         precondition(cache.length == prefix, "ChatSession: cache holds \(cache.length) tokens, expected \(prefix)")
@@ -155,46 +152,22 @@ public final class ChatSession {
     }
 
     /// `ask` as an asynchronous sequence of text pieces, then the result.
-    public func stream(_ question: String, images: [ChatImage] = []) -> AsyncThrowingStream<GenerationEvent, Error> {
+    public func stream(_ question: String, images: [PromptImage] = []) -> AsyncThrowingStream<GenerationEvent, Error> {
         let session = UncheckedBox(self)
         return Generator.stream { onToken in try session.value.ask(question, images: images, onToken: onToken) }
     }
 
     /// The turns as they will be rendered (`carried` images re-attached in front of the first turn,
-    /// the new question last with an empty answer) and the prompt's ids.
-    private func render(_ kept: [Turn], carrying carried: [ChatImage], question: String,
-                        images: [ChatImage]) throws -> (turns: [Turn], ids: [Int]) {
+    /// the new question last with an empty answer) and the assembled prompt.
+    private func render(_ kept: [Turn], carrying carried: [PromptImage], question: String,
+                        images: [PromptImage]) throws -> (turns: [Turn], prompt: GenerationPrompt) {
         var all = kept + [Turn(question: question, images: images, answer: "")]
         if !carried.isEmpty {
-            let marker = generator.config.imageMarker
-            all[0].question = String(repeating: marker + "\n", count: carried.count) + all[0].question
+            all[0].question = String(repeating: generator.assembler.marker + "\n", count: carried.count) + all[0].question
             all[0].images = carried + all[0].images
         }
-        let text = try generator.chatPromptText(Self.messages(system: system, turns: Array(all.dropLast()), question: all[all.count - 1].question),
-                                                thinking: thinking)
-        return (all, generator.tokenizer.encode(text))
-    }
-
-    /// Projected features [N, tokens, hidden] of `images`, computing only those not cached.
-    private func projectedFeatures(_ images: [ChatImage], stats: inout GenerationStats) throws -> Tensor? {
-        guard !images.isEmpty else { return nil }
-        var missing: [ChatImage] = []
-        for image in images where features[image.key] == nil && !missing.contains(where: { $0.key == image.key }) {
-            missing.append(image)
-        }
-        if !missing.isEmpty {
-            let computed = try generator.projectedFeatures(missing.map(\.image), stats: &stats)
-            for (i, image) in missing.enumerated() { remember(computed.slice(axis: 0, i..<(i + 1)).copy(), for: image.key) }
-        }
-        stats.images = images.count
-        stats.cachedImages = images.count - missing.count
-        return Tensor.concat(images.compactMap { features[$0.key] }, axis: 0)
-    }
-
-    private func remember(_ tensor: Tensor, for key: UInt64) {
-        features[key] = tensor
-        featureOrder.append(key)
-        while featureOrder.count > max(featureCacheLimit, 1) { features[featureOrder.removeFirst()] = nil }
+        let messages = Self.messages(system: system, turns: Array(all.dropLast()), question: all[all.count - 1].question)
+        return (all, try generator.assembler.assemble(messages, images: all.flatMap(\.images), thinking: thinking))
     }
 }
 

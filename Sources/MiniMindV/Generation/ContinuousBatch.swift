@@ -58,15 +58,15 @@ public final class ContinuousBatch {
     public var cacheBytes: Int { active.reduce(0) { $0 + ($1.cache?.byteCount ?? 0) } }
 
     /// Throws what `add` would throw for this prompt (a `GenerationError`), without adding it.
-    public func check(ids: [Int], images: [ChatImage], options: SamplingOptions) throws {
+    public func check(ids: [Int], images: [PromptImage], options: SamplingOptions) throws {
         try options.validate()
-        try generator.validate(GenerationPrompt(ids: ids, images: images.map(\.image)))
+        try generator.validate(GenerationPrompt(ids: ids, images: images))
         guard ids.count < contextLength else { throw GenerationError.promptTooLong(tokens: ids.count, context: contextLength) }
     }
 
     /// Queues a tokenised prompt (image placeholder runs already expanded, one per image).
     @discardableResult
-    public func add(ids: [Int], images: [ChatImage] = [], options: SamplingOptions) throws -> Slot {
+    public func add(ids: [Int], images: [PromptImage] = [], options: SamplingOptions) throws -> Slot {
         try check(ids: ids, images: images, options: options)
         let slot = Slot(id: nextSlot)
         nextSlot += 1

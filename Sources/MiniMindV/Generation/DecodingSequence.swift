@@ -6,7 +6,7 @@ import Foundation
 final class DecodingSequence {
     let slot: ContinuousBatch.Slot
     let promptIds: [Int]
-    let images: [ChatImage]
+    let images: [PromptImage]
     let options: SamplingOptions
     var stats = GenerationStats()
 
@@ -25,7 +25,7 @@ final class DecodingSequence {
     private(set) var reason: FinishReason?
     private var decodeStart = 0.0
 
-    init(slot: ContinuousBatch.Slot, ids: [Int], images: [ChatImage], options: SamplingOptions, generator: Generator) {
+    init(slot: ContinuousBatch.Slot, ids: [Int], images: [PromptImage], options: SamplingOptions, generator: Generator) {
         self.slot = slot
         promptIds = ids
         self.images = images

@@ -6,10 +6,9 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case emptyPrompt
     /// The prompt alone does not leave room for one new token in the context.
     case promptTooLong(tokens: Int, context: Int)
-    case imageCountMismatch(markers: Int, images: Int)
-    case badImageRun(length: Int, expected: Int)
     case tokenOutOfVocabulary(id: Int, vocabulary: Int)
-    case noChatTemplate(String)
+    /// Image `index` of a prompt, given as pixels or features, does not have the model's shape.
+    case imageShape(index: Int, form: String, expected: [Int], found: [Int])
 
     public var description: String {
         switch self {
@@ -18,14 +17,10 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case let .promptTooLong(tokens, context):
             return "the prompt is \(tokens) tokens but the context holds \(context) (one new token needs a free slot); "
                 + "shorten the prompt, use fewer images, or raise the context length (--context)"
-        case let .imageCountMismatch(markers, images):
-            return "the prompt has \(markers) image placeholder run(s) (<image>) but \(images) image(s) were given; "
-                + "write one <image> per image"
-        case let .badImageRun(length, expected):
-            return "an image placeholder run is \(length) tokens, expected \(expected): put some text between two <image> markers"
         case let .tokenOutOfVocabulary(id, vocabulary):
             return "token id \(id) is outside the model's vocabulary of \(vocabulary)"
-        case .noChatTemplate(let why): return "no chat template: \(why)"
+        case let .imageShape(index, form, expected, found):
+            return "image \(index) is given as \(form) of shape \(found) but this model takes \(form) of shape \(expected)"
         }
     }
 }

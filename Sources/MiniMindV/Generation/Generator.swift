@@ -17,10 +17,14 @@ public final class Generator: @unchecked Sendable {
     /// nil when the tokenizer has no chat template this SDK knows (raw prompts still work).
     public let template: ChatTemplate?
 
+    /// Builds every prompt of this generator (Docs/Model.md, "Assembling a prompt").
+    public let assembler: PromptAssembler
+
     public init(model: MiniMindVLM, tokenizer: Tokenizer, template: ChatTemplate? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.template = template ?? (try? ChatTemplate(tokenizer: tokenizer))
+        assembler = PromptAssembler(tokenizer: tokenizer, template: self.template, config: model.config)
     }
 
     public convenience init(bundle: VLMBundle) {
@@ -32,25 +36,14 @@ public final class Generator: @unchecked Sendable {
 
     // MARK: - Prompts
 
-    /// `<image>` markers replaced by the model's placeholder run (before tokenisation, Docs/Model.md, "Projector and image splicing").
-    public func expandImages(_ text: String) -> String {
-        expandImagePlaceholders(text, placeholder: config.imagePlaceholder, count: config.imageTokens, marker: config.imageMarker)
-    }
-
-    /// The chat-template text of `messages` followed by the assistant generation prompt, images expanded.
-    public func chatPromptText(_ messages: [ChatMessage], thinking: Bool? = nil) throws -> String {
-        guard let template else {
-            throw GenerationError.noChatTemplate("the tokenizer's tokenizer_config.json has no chat template this SDK recognises")
-        }
-        return expandImages(try template.render(messages, options: ChatTemplateOptions(addGenerationPrompt: true, thinking: thinking)))
-    }
-
-    /// A one-question chat prompt (the template adds its default system turn where it has one).
-    public func chatPrompt(_ question: String, images: [RGBImage] = [], system: String? = nil) throws -> GenerationPrompt {
+    /// A one-question chat prompt with the generation prompt (the template adds its default system
+    /// turn where it has one). Images without an `<image>` marker in `question` go in front of it.
+    public func chatPrompt(_ question: String, images: [PromptImage] = [], system: String? = nil,
+                           thinking: Bool? = nil) throws -> GenerationPrompt {
         var messages: [ChatMessage] = []
         if let system { messages.append(.system(system)) }
-        messages.append(.user(question))
-        return GenerationPrompt(ids: tokenizer.encode(try chatPromptText(messages)), images: images)
+        messages.append(.user(assembler.question(question, images: images.count)))
+        return try assembler.assemble(messages, images: images, thinking: thinking)
     }
 
     /// The eos ids in force for `options`.
@@ -60,43 +53,15 @@ public final class Generator: @unchecked Sendable {
 
     // MARK: - Checks
 
-    /// Checks ids are in the vocabulary and the images match the full placeholder runs one to one.
+    /// Checks ids are in the vocabulary and the images match the placeholder runs one to one
+    /// (`PromptAssembler.imageSlots`).
     func validate(_ prompt: GenerationPrompt) throws {
         guard !prompt.ids.isEmpty else { throw GenerationError.emptyPrompt }
         let vocab = config.language.vocabSize
         if let bad = prompt.ids.first(where: { $0 < 0 || $0 >= vocab }) {
             throw GenerationError.tokenOutOfVocabulary(id: bad, vocabulary: vocab)
         }
-        try checkImageRuns(ids: prompt.ids, images: prompt.images.count)
-    }
-
-    /// Runs of the placeholder id must each be one image long and equal the image count. Without
-    /// images, placeholder ids are left as text (upstream ignores runs beyond the images).
-    func checkImageRuns(ids: [Int], images: Int) throws {
-        let runs = ImageSplice.runs(in: ids, batch: 1, tokenId: config.imageTokenId)[0]
-        guard images > 0 else { return }
-        if let bad = runs.first(where: { $0.length != config.imageTokens }) {
-            throw GenerationError.badImageRun(length: bad.length, expected: config.imageTokens)
-        }
-        guard runs.count == images else { throw GenerationError.imageCountMismatch(markers: runs.count, images: images) }
-    }
-
-    // MARK: - Images
-
-    /// Preprocessed pixels [N, 3, H, W] of images (timed as "preprocess").
-    public func pixels(_ images: [RGBImage], stats: inout GenerationStats) throws -> Tensor {
-        let start = monotonicSeconds()
-        defer { stats.preprocessSeconds += monotonicSeconds() - start }
-        return try model.preprocess(images)
-    }
-
-    /// Projected image embeddings [N, tokens, hidden] (vision encoder + projector, no gradient).
-    public func projectedFeatures(_ images: [RGBImage], stats: inout GenerationStats) throws -> Tensor {
-        let px = try pixels(images, stats: &stats)
-        let start = monotonicSeconds()
-        defer { stats.imageEncodeSeconds += monotonicSeconds() - start }
-        stats.images += images.count
-        return noGrad { model.project(model.visionFeatures(px)) }
+        _ = try assembler.imageSlots(in: prompt.ids, images: prompt.images.count)
     }
 
     // MARK: - Generation
@@ -122,8 +87,8 @@ public final class Generator: @unchecked Sendable {
     }
 
     /// Plain text in (with `<image>` markers, no chat template), reply out.
-    public func generate(text: String, images: [RGBImage] = [], options: SamplingOptions = SamplingOptions()) throws -> GenerationResult {
-        try generate(GenerationPrompt(ids: tokenizer.encode(expandImages(text)), images: images), options: options)
+    public func generate(text: String, images: [PromptImage] = [], options: SamplingOptions = SamplingOptions()) throws -> GenerationResult {
+        try generate(try assembler.assemble(text: text, images: images), options: options)
     }
 
     /// The reply as an asynchronous sequence: `.text` pieces as they complete, then `.finished`.

@@ -1,8 +1,9 @@
 import Foundation
 
-/// Projected image features [1, tokens, hidden] keyed by image content (`ChatImage.key`), the oldest
-/// evicted beyond `limit`: the same image asked about again — by the same client or another —
-/// skips the vision encoder. Not thread-safe: one owner at a time.
+/// Projected image features [1, tokens, hidden] keyed by image content (`PromptImage.contentKey`),
+/// the oldest evicted beyond `limit`: the same image asked about again — in a chat session, or by
+/// another client of the server — skips the vision encoder. Images without a key (precomputed
+/// features) are projected each time. Not thread-safe: one owner at a time.
 public final class ImageFeatureCache {
     public var limit: Int
     private var features: [UInt64: Tensor] = [:]
@@ -14,29 +15,35 @@ public final class ImageFeatureCache {
 
     public var count: Int { features.count }
 
-    /// Features [N, tokens, hidden] of `images` in order, encoding only those not cached (each
-    /// distinct image once). Updates `stats.images` and `stats.cachedImages`.
-    public func features(for images: [ChatImage], generator: Generator, stats: inout GenerationStats) throws -> Tensor? {
+    /// Features [N, tokens, hidden] of `images` in order (nil for none), encoding only those not
+    /// cached (each distinct image once). Sets `stats.images` and `stats.cachedImages`.
+    public func features(for images: [PromptImage], generator: Generator, stats: inout GenerationStats) throws -> Tensor? {
         guard !images.isEmpty else { return nil }
-        var missing: [ChatImage] = []
-        for image in images where features[image.key] == nil && !missing.contains(where: { $0.key == image.key }) {
-            missing.append(image)
+        let keys = images.map(\.contentKey)
+        var missing: [Int] = [], pending = Set<UInt64>()
+        for (i, key) in keys.enumerated() {
+            if let key, features[key] != nil || !pending.insert(key).inserted { continue }
+            missing.append(i)
         }
-        var fresh: [UInt64: Tensor] = [:]
+        // `fresh` covers images evicted again by a small limit within this call, and unkeyed ones.
+        var fresh: [Int: Tensor] = [:], freshByKey: [UInt64: Tensor] = [:]
         if !missing.isEmpty {
-            let computed = try generator.projectedFeatures(missing.map(\.image), stats: &stats)
-            for (i, image) in missing.enumerated() {
-                let tensor = computed.slice(axis: 0, i..<(i + 1)).copy()
-                fresh[image.key] = tensor
-                remember(tensor, for: image.key)
+            let computed = try generator.projectedFeatures(missing.map { images[$0] }, stats: &stats)
+            for (j, i) in missing.enumerated() {
+                let tensor = computed.slice(axis: 0, j..<(j + 1)).copy()
+                fresh[i] = tensor
+                if let key = keys[i] {
+                    freshByKey[key] = tensor
+                    remember(tensor, for: key)
+                }
             }
         }
-        hits += images.count - missing.count
+        let cached = images.count - missing.count
+        hits += cached
         misses += missing.count
         stats.images = images.count
-        stats.cachedImages = images.count - missing.count
-        // `fresh` covers images evicted again by a small limit within this call.
-        return Tensor.concat(images.compactMap { fresh[$0.key] ?? features[$0.key] }, axis: 0)
+        stats.cachedImages = cached
+        return Tensor.concat(images.indices.compactMap { i in fresh[i] ?? keys[i].flatMap { freshByKey[$0] ?? features[$0] } }, axis: 0)
     }
 
     private func remember(_ tensor: Tensor, for key: UInt64) {

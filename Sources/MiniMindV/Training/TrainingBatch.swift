@@ -13,7 +13,7 @@ public struct TrainingBatch {
     public let targets: [Int]
     /// Indices into `images` per sample, in prompt order.
     public let imagesPerSample: [[Int]]
-    public let images: [TrainingImage]
+    public let images: [PromptImage]
     public let sampleNames: [String]
     /// Real (non-padding) input tokens.
     public let realTokens: Int
@@ -28,7 +28,7 @@ public struct TrainingBatch {
         var ids = [Int](repeating: TrainingSample.padId, count: samples.count * length)
         var targets = [Int](repeating: TrainingSample.ignoreLabel, count: samples.count * length)
         var imagesPerSample: [[Int]] = []
-        var images: [TrainingImage] = []
+        var images: [PromptImage] = []
         var real = 0
         for (b, s) in samples.enumerated() {
             let n = min(s.ids.count, length)

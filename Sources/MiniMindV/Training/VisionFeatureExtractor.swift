@@ -15,10 +15,12 @@ public final class VisionFeatureExtractor {
         self.cache = cache
     }
 
-    /// The content key of an image (nil for precomputed features).
-    func key(_ image: TrainingImage, row: String) throws -> String? {
+    /// The content key of an image (nil for precomputed features and pixels).
+    func key(_ image: PromptImage, row: String) throws -> String? {
         switch image {
-        case .features: return nil
+        case .features, .pixels: return nil
+        case .image(let picture):
+            return FeatureCacheKey.hex(Data(picture.pixels) + Data("\(picture.width)x\(picture.height)".utf8))
         case .encoded(let data): return FeatureCacheKey.hex(data)
         case .file(let url):
             guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else {
@@ -33,12 +35,13 @@ public final class VisionFeatureExtractor {
         return cache?.load(key)
     }
 
-    private func decode(_ image: TrainingImage, row: String) throws -> RGBImage {
+    private func decode(_ image: PromptImage, row: String) throws -> RGBImage {
         do {
             switch image {
+            case .image(let picture): return picture
             case .encoded(let data): return try RGBImage(data: data)
             case .file(let url): return try RGBImage(contentsOf: url)
-            case .features: preconditionFailure("precomputed features are not decoded")
+            case .pixels, .features: preconditionFailure("pixels and features are not decoded")
             }
         } catch {
             throw TrainingDataError.malformedRow(row: row, reason: "corrupt or unreadable image: \(error)")
@@ -46,7 +49,7 @@ public final class VisionFeatureExtractor {
     }
 
     /// Decoded and preprocessed to [3, H, W]; a preprocessing failure is the row's, like a decode failure.
-    private func preprocessed(_ image: TrainingImage, row: String) throws -> Tensor {
+    private func preprocessed(_ image: PromptImage, row: String) throws -> Tensor {
         let decoded = try decode(image, row: row)
         do {
             let pixels = try encoder.preprocess([decoded])
@@ -61,10 +64,11 @@ public final class VisionFeatureExtractor {
     }
 
     /// Features [images.count, tokens, dim] for one sample's images, computing those not seen yet.
-    public func features(for images: [TrainingImage], row: String) throws -> [Tensor] {
+    public func features(for images: [PromptImage], row: String) throws -> [Tensor] {
         var out: [Tensor] = []
         for image in images {
             if case .features(let t) = image { out.append(t); continue }
+            if case .pixels(let p) = image { out.append(encode(p.reshaped([1] + p.shape))); continue }
             guard let key = try key(image, row: row) else { continue }
             if let t = cached(key) { reused += 1; out.append(t); continue }
             let t = try encodeOne(image, row: row)
@@ -75,8 +79,12 @@ public final class VisionFeatureExtractor {
         return out
     }
 
-    private func encodeOne(_ image: TrainingImage, row: String) throws -> Tensor {
-        let px = try encoder.preprocess([try decode(image, row: row)])
+    private func encodeOne(_ image: PromptImage, row: String) throws -> Tensor {
+        encode(try encoder.preprocess([try decode(image, row: row)]))
+    }
+
+    /// Features [tokens, dim] of one image's pixels [1, 3, H, W].
+    private func encode(_ px: Tensor) -> Tensor {
         let f = noGrad { encoder.encode(px) }
         return f.reshaped([f.shape[1], f.shape[2]])
     }
