@@ -53,9 +53,10 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     /// length and carries little padding. nil or ≤ 1: off (upstream's order). Deterministic for
     /// the seed and epoch; it changes which samples share a batch, not which samples an epoch sees.
     public var lengthBuckets: Int?
-    /// Precision of the large matrix products while training: `.f32` (exact parity) or `.bf16`
+    /// Precision of the large matrix products while training: `.f32` (nil: exact parity) or `.bf16`
     /// (bfloat16 inputs, float32 accumulation; float32 master weights and optimizer state).
-    public var precision: ComputePrecision = .f32
+    /// Optional so that resume files written before the field existed still decode.
+    public var precision: ComputePrecision?
 
     public init(stage: Stage, weightPrefix: String, trainable: [String], learningRate: Double, batchSize: Int,
                 epochs: Int, maxSeqLen: Int) {

@@ -11,7 +11,7 @@ extension VLMTrainer {
     /// returned closure restores it and empties the weight cache.
     public func enterPrecision() -> () -> Void {
         let previous = Compute.precision
-        Compute.precision = recipe.precision
+        Compute.precision = recipe.precision ?? .f32
         refreshBFloat16Weights(all: true)
         return {
             Compute.precision = previous
