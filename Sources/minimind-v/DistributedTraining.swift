@@ -45,10 +45,15 @@ extension DistributedTraining {
 /// A difference stops the run on all ranks together (the check's verdict is shared).
 final class ReplicaCheckCallback: TrainingCallback {
     private(set) var failure: Error?
+    /// The run whose ranks it compares (the callback lives in that trainer's list: weak, no cycle).
+    private weak var run: VLMTrainer?
 
-    func trainingDidStep(_ report: StepReport, trainer: VLMTrainer) -> TrainingControl {
-        guard trainer.communicator.size > 1, report.step % trainer.recipe.saveInterval == 0 else { return .proceed }
-        do { try trainer.checkReplicas() } catch { failure = error; return .stop }
+    init(_ run: VLMTrainer) { self.run = run }
+
+    func training(_ event: TrainingEvent, trainer: any Trainer) -> TrainingControl {
+        guard case .step(let report) = event, let run, run.communicator.size > 1,
+              report.step % run.recipe.saveInterval == 0 else { return .proceed }
+        do { try run.checkReplicas() } catch { failure = error; return .stop }
         return .proceed
     }
 }

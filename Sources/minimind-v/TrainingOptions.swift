@@ -142,7 +142,7 @@ struct TrainingOptions: ParsableArguments {
         }
         let metricsURL = metrics.map(Self.url) ?? outDir.appendingPathComponent("\(recipe.weightPrefix)_metrics.jsonl")
         try trainer.synchronizeInitialState()  // rank 0's weights, optimizer state and position on every rank
-        let replicas = ReplicaCheckCallback()
+        let replicas = ReplicaCheckCallback(trainer)
         if comm.size > 1 {  // mpirun ends every rank on Ctrl-C; the last checkpoint stays
             trainer.callbacks = comm.isRoot ? [ProgressLineCallback(interval: 10), try MetricsLogCallback(url: metricsURL), replicas] : [replicas]
         } else {

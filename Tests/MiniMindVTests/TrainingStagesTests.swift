@@ -109,8 +109,11 @@ final class TrainingStagesTests: XCTestCase {
     /// per region, and leaves it frozen.
     func testRegionContrastiveObjectiveTrainsTheTower() throws {
         let (model, _, base) = try setup()
-        let vision = try ViTVisionEncoder(config: model.config.vision, seed: 3)
-        func image(_ rgb: [UInt8]) throws -> TrainingImage {
+        let side = model.config.vision.imageSize  // the default preprocessing would resize to 224
+        let vision = try ViTVisionEncoder(config: model.config.vision, preprocessing: ImagePreprocessing(
+            kind: .siglip, resize: .exact(width: side, height: side), resample: .bilinear, crop: nil,
+            rescaleFactor: 1.0 / 255.0, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]), seed: 3)
+        func image(_ rgb: [UInt8]) throws -> PromptImage {
             let side = model.config.vision.imageSize
             return .encoded(try RGBImage(width: side, height: side, pixels: Array((0..<(side * side)).map { _ in rgb }.joined())).pngData())
         }

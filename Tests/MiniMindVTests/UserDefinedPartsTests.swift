@@ -79,7 +79,7 @@ final class UserDefinedPartsTests: XCTestCase {
             XCTAssertEqual(promptIds.filter { $0 == imageId }.count, 4, "one run of four image tokens")
             let ids = promptIds + answer
             let labels = Array(repeating: TrainingSample.ignoreLabel, count: promptIds.count) + answer
-            let image = TrainingImage.encoded(try Self.solid(rgb).pngData())
+            let image = PromptImage.encoded(try Self.solid(rgb).pngData())
             samples += Array(repeating: TrainingSample(ids: ids, labels: labels, images: [image], name: colour), count: 2)
         }
 

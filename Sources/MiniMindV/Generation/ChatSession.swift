@@ -18,7 +18,7 @@ import Foundation
 /// `GenerationError.promptTooLong` is thrown and the session is unchanged.
 ///
 ///     let chat = ChatSession(generator: Generator(bundle: bundle))
-///     let photo = try ChatImage(contentsOf: URL(fileURLWithPath: "photo.png"))
+///     let photo = PromptImage.file(URL(fileURLWithPath: "photo.png"))
 ///     print(try chat.ask("<image>\nWhat is in the picture?", images: [photo]).text)
 ///     print(try chat.ask("What colour is it?").text)   // prefills only the new turn
 public final class ChatSession {

@@ -38,7 +38,7 @@ extension Generator {
         start = monotonicSeconds()
         defer { stats.imageEncodeSeconds += monotonicSeconds() - start }
         if !pixels.isEmpty {
-            if model.vision is MissingVisionEncoder { throw ModelError.incompatible(MissingVisionEncoder.message) }
+            guard model.vision.takesImages else { throw ModelError.noVisionEncoder }
             batches += pixels
         }
         if !batches.isEmpty {

@@ -35,7 +35,7 @@ public final class RegionContrastiveObjective: TrainingObjective {
     public let phrases: [[Int]]
     public let logitScale: Float
     let regionClasses: (String) throws -> [Int]
-    private var pixels: [String: Tensor] = [:]
+    private var pixels: [UInt64: Tensor] = [:]
 
     public init(encoder: Module & VisionEncoder, phrases: [[Int]], vocabSize: Int, textDim: Int = 64, embedDim: Int = 64,
                 logitScale: Float = 10, seed: UInt64, regionClasses: @escaping (String) throws -> [Int]) {
@@ -95,22 +95,25 @@ public final class RegionContrastiveObjective: TrainingObjective {
         return (Tensor.stack(images), targets)
     }
 
-    private func preprocessed(_ image: TrainingImage, row: String) throws -> Tensor {
-        let key: String
-        let decode: () throws -> RGBImage
+    private func preprocessed(_ image: PromptImage, row: String) throws -> Tensor {
         switch image {
-        case .file(let url): key = url.path; decode = { try RGBImage(contentsOf: url) }
-        case .encoded(let data): key = FeatureCacheKey.hex(data); decode = { try RGBImage(data: data) }
         case .features:
             throw TrainingDataError.malformedRow(row: row, reason: "contrastive training needs pixels, not precomputed features")
+        case .pixels(let t):
+            return t.shape.count == 4 ? t.reshaped(Array(t.shape.dropFirst())) : t
+        case .image, .encoded, .file:
+            let key = image.contentKey
+            if let key, let t = pixels[key] { return t }
+            let t: Tensor
+            do {
+                guard let picture = try image.decoded() else { throw TrainingDataError.malformedRow(row: row, reason: "no picture") }
+                t = try encoder.preprocessing(picture)
+            } catch {
+                throw TrainingDataError.malformedRow(row: row, reason: "corrupt or unreadable image: \(error)")
+            }
+            if let key { pixels[key] = t }
+            return t
         }
-        if let t = pixels[key] { return t }
-        let t: Tensor
-        do { t = try encoder.preprocessing(try decode()) } catch {
-            throw TrainingDataError.malformedRow(row: row, reason: "corrupt or unreadable image: \(error)")
-        }
-        pixels[key] = t
-        return t
     }
 
     func normalise(_ x: Tensor) -> Tensor {

@@ -17,6 +17,8 @@ public final class MissingVisionEncoder: Module, VisionEncoder {
 
     public func preprocess(_ images: [RGBImage]) throws -> Tensor { throw ModelError.noVisionEncoder }
 
+    public var takesImages: Bool { false }
+
     public func encode(_ pixels: Tensor) -> Tensor {
         preconditionFailure("MissingVisionEncoder.encode: images must go through preprocess, which refuses them")
     }

@@ -18,12 +18,17 @@ public protocol VisionEncoder: Module {
     /// Writes the encoder as a model folder's `vision/` that `VLMBundle.load(folder:)` reads back.
     /// Default: `ModelError.unsupported` (only the built-in ViT has a folder format).
     func save(folder: URL) throws
+    /// False for a stand-in that has no tower (`MissingVisionEncoder`): callers refuse images,
+    /// including preprocessed pixels, with `ModelError.noVisionEncoder`. Default: true.
+    var takesImages: Bool { get }
 }
 
 extension VisionEncoder {
     public func preprocess(_ images: [RGBImage]) throws -> Tensor { try preprocessing(images) }
 
     public var visionConfig: VisionConfig? { nil }
+
+    public var takesImages: Bool { true }
 
     public func save(folder: URL) throws {
         throw ModelError.unsupported("a \(type(of: self)) vision encoder has no folder format; only the built-in CLIP/SigLIP encoder can be saved into a model folder")
