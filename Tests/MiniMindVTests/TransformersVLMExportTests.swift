@@ -41,7 +41,7 @@ final class TransformersVLMExportTests: XCTestCase {
             XCTAssertEqual(bundle.model.config.imageTokens, 16)
             // The prompt: our chat template and tokenizer give transformers' ids.
             let picture = try RGBImage(contentsOf: Self.fixtures.deletingLastPathComponent().appendingPathComponent(c.image))
-            let prompt = try Generator(bundle: bundle).chatPrompt(c.question, images: [picture])
+            let prompt = try Generator(bundle: bundle).chatPrompt(c.question, images: [.image(picture)])
             XCTAssertEqual(prompt.ids, c.ids, name)
             // The image: our preprocessing gives the processor's pixels (PNG, so decoding is exact).
             let pixels = try NPYFile.read(Self.fixtures.appendingPathComponent("\(name)_pixels.npy")).toTensor()

@@ -111,7 +111,7 @@ final class UserDefinedPartsTests: XCTestCase {
         var lastLogits: [[Float]] = []
         for (colour, rgb) in Self.colours {
             let image = try Self.solid(rgb)
-            let prompt = try generator.chatPrompt("<image>\nwhat colour is it", images: [image])
+            let prompt = try generator.chatPrompt("<image>\nwhat colour is it", images: [.image(image)])
             let result = try generator.generate(prompt, options: SamplingOptions(greedy: true, maxNewTokens: 3, eosTokenIds: []))
             XCTAssertEqual(result.ids.count, 3)
             let pixels = try model.preprocess([image])
