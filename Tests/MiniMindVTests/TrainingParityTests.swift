@@ -118,7 +118,7 @@ final class TrainingParityTests: XCTestCase {
     /// bf16 mixed precision (`recipe.precision = .bf16`) against the same float32 PyTorch reference,
     /// with every product of these tiny models sent down the bf16 path (the size rule lowered to 8).
     /// Where the CPU has no bf16 units the products run float32 and the float32 tolerances hold too.
-    static let bfloat16 = Tolerances(loss: 2e-3, gradient: 2e-2, update: 5e-2)
+    static let bfloat16 = Tolerances(loss: 2e-3, gradient: 2e-2, update: 1e-1)
     func testBFloat16StepsTrackTheFloat32Reference() throws {
         let saved = GEMMRoute.bf16Minimum
         GEMMRoute.bf16Minimum = (8, 8, 8)
