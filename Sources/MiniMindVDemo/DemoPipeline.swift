@@ -52,10 +52,10 @@ public enum DemoPipeline {
         Threads.set(s.threads)
         defer { Threads.set(previousThreads) }
         var result = DemoResult(settings: s, output: output)
-        var clock = DispatchTime.now().uptimeNanoseconds
+        var clock = monotonicSeconds()
         func lap(_ stage: String) {
-            let t = DispatchTime.now().uptimeNanoseconds
-            result.timings.append((stage, Double(t - clock) / 1e9))
+            let t = monotonicSeconds()
+            result.timings.append((stage, t - clock))
             clock = t
         }
 

@@ -13,7 +13,7 @@ struct ChatCompletionHandler: Sendable {
     let metrics: ServerMetrics
 
     func respond(to request: Request) async throws -> Response {
-        let arrival = Date()
+        let arrival = monotonicSeconds()
         let parsed: (ChatRequest, [Int], Int)
         do {
             parsed = try await parse(request)
@@ -143,24 +143,24 @@ struct ChatCompletionHandler: Sendable {
 
 /// Time to first token and mean time per later token of one request, into the metrics.
 final class TokenTiming: @unchecked Sendable {
-    private let arrival: Date
+    private let arrival: Double  // monotonicSeconds() at arrival
     private let metrics: ServerMetrics
-    private var first: Date?
+    private var first: Double?
 
-    init(arrival: Date, metrics: ServerMetrics) {
+    init(arrival: Double, metrics: ServerMetrics) {
         self.arrival = arrival
         self.metrics = metrics
     }
 
     func token() {
         guard first == nil else { return }
-        let now = Date()
+        let now = monotonicSeconds()
         first = now
-        metrics.firstToken(after: now.timeIntervalSince(arrival))
+        metrics.firstToken(after: now - arrival)
     }
 
     func finish(tokens: Int) {
         guard let first, tokens > 1 else { return }
-        metrics.perOutputToken(Date().timeIntervalSince(first) / Double(tokens - 1))
+        metrics.perOutputToken((monotonicSeconds() - first) / Double(tokens - 1))
     }
 }

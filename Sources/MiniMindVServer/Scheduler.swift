@@ -146,9 +146,9 @@ final class Scheduler: @unchecked Sendable {
                 metrics.disconnected()
             }
             guard batch.count > 0 else { continue }
-            let start = Date()
+            let start = monotonicSeconds()
             let events = batch.step()
-            metrics.step(batchSize: batch.activeCount, seconds: Date().timeIntervalSince(start))
+            metrics.step(batchSize: batch.activeCount, seconds: monotonicSeconds() - start)
             for event in events { deliver(event) }
         }
     }

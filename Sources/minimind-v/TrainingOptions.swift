@@ -149,9 +149,9 @@ struct TrainingOptions: ParsableArguments {
             trainer.callbacks = [ProgressLineCallback(interval: 10), try MetricsLogCallback(url: metricsURL), InterruptCallback()]
             InterruptCallback.install()
         }
-        let stepsBefore = trainer.position.optimizerSteps, runStart = Date()
+        let stepsBefore = trainer.position.optimizerSteps, runStart = monotonicSeconds()
         let summary = try trainer.run()
-        if let line = DistributedTraining.allreduceSummary(comm, steps: summary.steps - stepsBefore, seconds: Date().timeIntervalSince(runStart)) { log(line) }
+        if let line = DistributedTraining.allreduceSummary(comm, steps: summary.steps - stepsBefore, seconds: monotonicSeconds() - runStart) { log(line) }
         if let failure = replicas.failure { throw failure }
         log(summary.stoppedEarly
             ? "stopped after step \(summary.steps) of \(summary.totalSteps); continue with --resume"

@@ -30,9 +30,9 @@ public final class TimedCommunicator: Communicator {
     public var bytesPerSecond: Double { allreduceSeconds > 0 ? Double(allreduceBytes) / allreduceSeconds : 0 }
 
     private func timed(_ bytes: Int, _ body: () throws -> Void) throws {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicSeconds()
         try body()
-        allreduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        allreduceSeconds += monotonicSeconds() - start
         allreduceBytes += bytes
         allreduceCalls += 1
     }

@@ -151,7 +151,7 @@ public final class VLMTrainer: Trainer {
         defer { leavePrecision() }
         objective.willTrain()
         defer { objective.didTrain() }
-        let start = Date()
+        let start = monotonicSeconds()
         var saved: [URL] = []
         var stoppedEarly = false
         var stop = emit(.stageStarted(stageInfo))
@@ -161,7 +161,7 @@ public final class VLMTrainer: Trainer {
             let order = order(epoch: position.epoch)
             let micro = microBatchesPerEpoch
             var stepLoss = 0.0, stepTokens = 0, inGroup = 0, forward = 0.0, backward = 0.0
-            var stepStart = Date()
+            var stepStart = monotonicSeconds()
             optimizer.zeroGrad()
             while position.microBatch < micro {
                 let i = position.microBatch
@@ -213,10 +213,10 @@ public final class VLMTrainer: Trainer {
                 optimizer.zeroGrad()
                 let reportLoss = stepLoss * Double(recipe.accumulationSteps) / Double(inGroup)
                 losses.append(reportLoss)
-                let now = Date()
+                let now = monotonicSeconds()
                 let report = StepReport(epoch: position.epoch, step: position.optimizerSteps, totalSteps: totalSteps,
                                         loss: reportLoss, lr: optimizer.lr, gradNorm: norm, tokens: stepTokens,
-                                        seconds: now.timeIntervalSince(stepStart), elapsed: now.timeIntervalSince(start),
+                                        seconds: now - stepStart, elapsed: now - start,
                                         forwardSeconds: forward, backwardSeconds: backward)
                 stepLoss = 0; stepTokens = 0; inGroup = 0; forward = 0; backward = 0; stepStart = now
                 if endOfEpoch || lastStep { position.epoch += 1; position.microBatch = 0 }
@@ -243,7 +243,7 @@ public final class VLMTrainer: Trainer {
         var summary = TrainingSummary(losses: losses, steps: position.optimizerSteps, totalSteps: totalSteps,
                                       stoppedEarly: stoppedEarly, savedFiles: saved)
         summary.validation = validationLosses
-        summary.seconds = Date().timeIntervalSince(start)
+        summary.seconds = monotonicSeconds() - start
         emit(.stageFinished(stageInfo, summary))
         return summary
     }
