@@ -110,9 +110,11 @@ final class ServerBatchingTests: XCTestCase {
         let response = try await server.client.execute(server.request("/v1/chat/completions", body: body), timeout: .seconds(60))
         var iterator = response.body.makeAsyncIterator()
         let head = try await iterator.next()
-        var text = String(buffer: try XCTUnwrap(head))
+        // Bytes are joined before decoding: a TCP chunk may end inside a multi-byte character.
+        var bytes = try XCTUnwrap(head)
         await server.group.triggerGracefulShutdown()
-        while let chunk = try await iterator.next() { text += String(buffer: chunk) }
+        while var chunk = try await iterator.next() { bytes.writeBuffer(&chunk) }
+        let text = String(buffer: bytes)
         let answer = try RunningServer.assemble(RunningServer.events(text))
         XCTAssertEqual(answer.finish, "length")
         XCTAssertEqual(answer.text, try generator.reference([.user("hello")], maxTokens: 300, eos: []).text)
