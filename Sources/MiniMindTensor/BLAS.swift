@@ -113,6 +113,11 @@ public enum BLAS {
                             a0, Int32(transA ? lda : 1), beta, c0, 1)
                 return
             }
+            if transB && !transA && m <= SkinnyGEMM.maxRows {
+                // A few rows against a weight matrix (batched decode): sgemm's packing of B would dominate.
+                SkinnyGEMM.run(m: m, n: n, k: k, alpha: alpha, a: a0, lda: lda, b: b0, ldb: ldb, beta: beta, c: c0, ldc: ldc)
+                return
+            }
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                         Int32(m), Int32(n), Int32(k), alpha, a0, Int32(lda), b0, Int32(ldb), beta, c0, Int32(ldc))
         }

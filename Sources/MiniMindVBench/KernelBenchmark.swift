@@ -23,7 +23,8 @@ public struct KernelBenchmark {
     public func run(progress: (String) -> Void = { _ in }) -> [Row] {
         var rows: [Row] = []
         for (m, k, n, what) in [(196, 768, 768, "CLIP layer"), (640, 512, 1536, "LM FFN"),
-                                (640, 512, 6400, "LM head"), (1, 512, 6400, "decode LM head")] {
+                                (640, 512, 6400, "LM head"), (1, 512, 6400, "decode LM head"),
+                                (8, 768, 2048, "8-sequence decode FFN"), (8, 768, 6400, "8-sequence decode LM head")] {
             progress("matmul \(m)×\(k)×\(n)")
             rows.append(matmulRow(m: m, k: k, n: n, what: what))
         }

@@ -124,8 +124,10 @@ final class WorkerPoolTests: XCTestCase {
 
     func testSplitGEMMAndGEMVEqualTheDefinitionForEveryLayout() {
         var g = SeededGenerator(seed: 7)
-        // Shapes that split by rows (m > n), by columns, unevenly, and the one-row GEMV paths.
-        let shapes = [(m: 200, n: 72, k: 96), (m: 40, n: 260, k: 64), (m: 1, n: 1000, k: 300), (m: 515, n: 33, k: 17)]
+        // Shapes that split by rows (m > n), by columns, unevenly, the one-row GEMV paths and the
+        // few-row kernel (SkinnyGEMM: blocks of 4 rows with a remainder, odd n, depth not a multiple of 8).
+        let shapes = [(m: 200, n: 72, k: 96), (m: 40, n: 260, k: 64), (m: 1, n: 1000, k: 300), (m: 515, n: 33, k: 17),
+                      (m: 7, n: 301, k: 97), (m: 8, n: 130, k: 200)]
         for threads in [2, 3] {
             Threads.set(threads)
             for (m, n, k) in shapes {

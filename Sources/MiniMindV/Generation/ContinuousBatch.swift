@@ -3,8 +3,8 @@ import Foundation
 /// A decode batch that sequences join and leave between steps (continuous batching, for a server).
 ///
 /// `add` queues a prompt; each `step()` admits queued sequences while fewer than `capacity` decode,
-/// runs at most `prefillChunk` prompt tokens of one admitted sequence (so a long prompt is spread
-/// over several steps instead of stalling the others), draws one token for every sequence that has
+/// runs at most `prefillChunk` prompt tokens of the admitted sequences, oldest first (so a long
+/// prompt is spread over several steps instead of stalling the others), draws one token for every sequence that has
 /// logits, and runs one batched decode step (`MiniMindLM.logits(embeddings:caches:)`) for all that
 /// go on. Every sequence has its own KV cache, sampler, detokenizer and stop strings, and stops by
 /// `Generator.generate`'s rules; `remove` drops a sequence (a client that left) before the next step.
@@ -86,9 +86,14 @@ public final class ContinuousBatch {
     public func step() -> [Event] {
         var events: [Event] = []
         while active.count < capacity, !waiting.isEmpty { active.append(waiting.removeFirst()) }
-        if let s = active.first(where: { !$0.prefillDone }) {
+        // Prompts share one budget of `prefillChunk` tokens per step, in arrival order: requests
+        // that arrive together start together instead of one per decode step.
+        var budget = prefillChunk
+        for s in active where !s.prefillDone && budget > 0 {
             do {
-                if try prefillChunk(s) { events.append(.started(s.slot, promptTokens: s.promptIds.count)) }
+                let before = s.prefilled
+                if try prefillChunk(s, maxTokens: budget) { events.append(.started(s.slot, promptTokens: s.promptIds.count)) }
+                budget -= s.prefilled - before
             } catch {
                 remove(s.slot)
                 events.append(.failed(s.slot, error))
@@ -108,8 +113,8 @@ public final class ContinuousBatch {
         return events
     }
 
-    /// Runs the next chunk of `s`'s prompt; true when the whole prompt is in (its logits are set).
-    private func prefillChunk(_ s: DecodingSequence) throws -> Bool {
+    /// Runs the next (at most `maxTokens`) of `s`'s prompt; true when the whole prompt is in (its logits are set).
+    private func prefillChunk(_ s: DecodingSequence, maxTokens: Int) throws -> Bool {
         let model = generator.model
         if s.cache == nil {
             let features = try imageFeatures.features(for: s.images, generator: generator, stats: &s.stats)
@@ -121,7 +126,7 @@ public final class ContinuousBatch {
         }
         guard let embeddings = s.embeddings, let cache = s.cache else { return false }
         let start = monotonicSeconds()
-        let end = min(s.promptIds.count, s.prefilled + prefillChunk)
+        let end = min(s.promptIds.count, s.prefilled + maxTokens)
         let logits = noGrad {
             model.language.logits(embeddings: embeddings.slice(axis: 1, s.prefilled..<end), cache: cache, keyMask: nil, positions: .last)
         }
