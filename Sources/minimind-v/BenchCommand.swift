@@ -68,8 +68,11 @@ struct ModelBench: ParsableCommand {
 
     @OptionGroup var options: BenchRunOptions
 
-    @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16 or int8 (then also measures its error against f32).")
+    @Option(name: .customLong("decode-dtype"), help: "Precision of the weights decode steps read: f32, bf16, int8 or int4 (then also measures its error against f32).")
     var decodeDType: DecodeDType = .f32
+
+    @Option(help: "Quantise the attention and feed-forward layers as `convert --quantize int8|int4` writes them (the layers of a quantised model folder).")
+    var quantize: String?
 
     @OptionGroup var computeOptions: ComputeOptions
 
@@ -89,6 +92,9 @@ struct ModelBench: ParsableCommand {
             throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         _ = try parsedTests()
+        if let quantize, WeightQuantization.Scheme(rawValue: quantize) == nil {
+            throw ValidationError("--quantize must be int8 or int4 (got \(quantize))")
+        }
     }
 
     func run() throws {
@@ -96,6 +102,10 @@ struct ModelBench: ParsableCommand {
         let p = try VLMPreset.named(preset)
         progress("building \(preset) with random weights (seed \(options.seed))")
         let model = try MiniMindVLM(config: p.config, seed: options.seed)
+        if let scheme = quantize.flatMap(WeightQuantization.Scheme.init(rawValue:)), let lm = model.language as? MiniMindLM {
+            progress("quantising the attention and feed-forward layers: \(scheme.rawValue)")
+            try QuantizedWeights.quantize(lm, WeightQuantization(scheme))
+        }
         model.language.setDecodeDType(decodeDType)
         let bench = ModelBenchmark(model: model, presetName: preset, repetitions: options.repetitions, warmup: options.warmup)
         let report = bench.run(try parsedTests(), progress: progress)

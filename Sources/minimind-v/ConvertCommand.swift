@@ -17,7 +17,9 @@ struct ConvertCommand: ParsableCommand {
         tokenizer and chat template (--type f32, f16, q8_0 or q4_0). --format transformers writes upstream
         MiniMind-V's transformers folder (config.json with model_type minimind-v and auto_map, model.safetensors
         with the decoder and projector, tokenizer, generation_config.json; no vision weights: chat/caption/serve
-        load it with --model OUT --vision DIR). See Docs/Formats.md.
+        load it with --model OUT --vision DIR). --quantize int8|int4 writes a quantised model folder: the attention
+        and feed-forward weights as int8 (one scale per output channel) or int4 (one scale per 32 values), loaded
+        straight into the packed decode path by chat, caption, eval and serve. See Docs/Formats.md.
         """)
 
     @Argument(help: "Input: .pth/.bin, .safetensors, sharded index, or a folder.")
@@ -47,7 +49,19 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "GGUF weight type: f32, f16, q8_0 or q4_0 (norms stay f32).")
     var type: String?
 
+    @Option(help: "Quantise the attention and feed-forward weights of a model folder: int8 (per output channel) or int4 (groups of 32).")
+    var quantize: String?
+
+    @Option(name: .customLong("scale-dtype"), help: "Storage of the quantisation scales: f32 or f16 (default: f32 for int8, f16 for int4).")
+    var scaleDType: String?
+
     func validate() throws {
+        if let quantize, WeightQuantization.Scheme(rawValue: quantize) == nil {
+            throw ValidationError("--quantize must be int8 or int4 (got \(quantize))")
+        }
+        if let scaleDType, !["f32", "f16"].contains(scaleDType) { throw ValidationError("--scale-dtype must be f32 or f16 (got \(scaleDType))") }
+        if scaleDType != nil && quantize == nil { throw ValidationError("--scale-dtype applies to --quantize") }
+        if quantize != nil && !["auto", "folder"].contains(format) { throw ValidationError("--quantize writes a model folder (--format folder)") }
         guard ["auto", "folder", "weights", "gguf", "transformers", "transformers-lm"].contains(format) else {
             throw ValidationError("--format must be auto, folder, weights, gguf, transformers or transformers-lm (got \(format))")
         }
@@ -70,10 +84,12 @@ struct ConvertCommand: ParsableCommand {
         let layout: ModelConversion.Output? = format == "folder" ? .modelFolder : format == "weights" ? .weightsFile
             : format == "transformers-lm" ? .transformersLM : format == "transformers" ? .transformers : nil
         let target: DType? = dtype.map { $0 == "f16" ? .f16 : $0 == "bf16" ? .bf16 : .f32 }
-        let conversion = ModelConversion(input: url(input), output: url(output), dtype: target,
+        var conversion = ModelConversion(input: url(input), output: url(output), dtype: target,
                                          preset: try preset.map(VLMPreset.named), configFile: config.map(url),
                                          vision: vision.map(url), tokenizer: tokenizer.map(url),
-                                         gguf: ggufType, layout: layout)
+                                         gguf: ggufType, layout: quantize != nil ? .modelFolder : layout)
+        conversion.quantize = quantize.flatMap(WeightQuantization.Scheme.init(rawValue:))
+            .map { WeightQuantization($0, scaleDType: scaleDType.map { $0 == "f16" ? .f16 : .f32 }) }
         print(try conversion.run())
     }
 }

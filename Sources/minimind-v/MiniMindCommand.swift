@@ -15,6 +15,7 @@ struct MiniMindCommand: AsyncParsableCommand {
             EvalCommand.self,
             InspectCommand.self,
             ConvertCommand.self,
+            CompressCommand.self,
             TokenizeCommand.self,
             BenchCommand.self,
             DoctorCommand.self,

@@ -60,6 +60,11 @@ final class DecodeWeightsTests: XCTestCase {
         try checkKernel(.int8, rows: 70, cols: 512)
     }
 
+    func testInt4KernelEqualsNaiveReference() throws {
+        try checkKernel(.int4, rows: 37, cols: 96)  // an odd number of groups: the last pair half used
+        try checkKernel(.int4, rows: 70, cols: 512)
+    }
+
     /// Q8_0's definition: per block of 32, scale max|w|/127 and |dequantised − w| ≤ scale/2.
     func testInt8BlocksFollowTheDefinition() throws {
         let rows = 5, cols = 64

@@ -6,8 +6,8 @@ import Foundation
 open class Linear: Module {
     public let weight: Parameter
     public let bias: Parameter?
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
+    public let inFeatures: Int
+    public let outFeatures: Int
 
     /// PyTorch's default initialisation (`kaiming_uniform_(a=√5)`): weight and bias uniform in
     /// [−1/√in, 1/√in).
@@ -30,10 +30,30 @@ open class Linear: Module {
         if let bias { precondition(bias.shape == [weight.shape[0]], "Linear: bias \(bias.shape) does not match weight \(weight.shape)") }
         self.weight = weight
         self.bias = bias
+        inFeatures = weight.shape[1]
+        outFeatures = weight.shape[0]
         super.init()
         register(parameter: "weight", weight)
         if let bias { register(parameter: "bias", bias) }
     }
+
+    /// For subclasses that keep W [out, in] in another form (quantised, factorised) and override
+    /// `callAsFunction` and `accumulate`: `weight` is an empty [out, 0] placeholder under no key,
+    /// so the state dict holds only what the subclass registers (and `bias`).
+    public init(outFeatures: Int, inFeatures: Int, bias: Tensor?) {
+        precondition(outFeatures >= 0 && inFeatures >= 0, "Linear: negative size [\(outFeatures), \(inFeatures)]")
+        if let bias { precondition(bias.shape == [outFeatures], "Linear: bias \(bias.shape) does not match \(outFeatures) outputs") }
+        weight = Tensor.zeros([outFeatures, 0])
+        weight.requiresGrad = false
+        self.bias = bias
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        super.init()
+        if let bias { register(parameter: "bias", bias) }
+    }
+
+    /// False for the subclasses whose `weight` is the placeholder (no dense float32 W to read or pack).
+    public var storesDenseWeight: Bool { weight.shape == [outFeatures, inFeatures] }
 
     /// A layer over the same weight and bias tensors (same keys; trainability kept).
     public convenience init(sharing other: Linear) {

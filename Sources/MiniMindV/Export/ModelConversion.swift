@@ -31,6 +31,8 @@ public struct ModelConversion {
     public var gguf: GGUFExport.WeightType?
     /// Forces folder or weights-file output whatever the output's name (nil: decided by the name).
     public var layout: Output?
+    /// Writes a quantised model folder (`QuantizedWeights`): int8/int4 attention and feed-forward weights.
+    public var quantize: WeightQuantization?
 
     public init(input: URL, output: URL, dtype: DType? = nil, preset: VLMPreset? = nil, configFile: URL? = nil,
                 vision: URL? = nil, tokenizer: URL? = nil, gguf: GGUFExport.WeightType? = nil, layout: Output? = nil) {
@@ -45,6 +47,12 @@ public struct ModelConversion {
         self.layout = layout
     }
 
+    /// A conversion that writes a quantised model folder.
+    public init(input: URL, output: URL, quantize: WeightQuantization, dtype: DType? = nil) {
+        self.init(input: input, output: output, dtype: dtype, layout: .modelFolder)
+        self.quantize = quantize
+    }
+
     public var outputKind: Output {
         if let gguf { return .gguf(gguf) }
         if let layout { return layout }
@@ -56,6 +64,12 @@ public struct ModelConversion {
     @discardableResult
     public func run() throws -> String {
         let source = try ModelSource.open(input)
+        if let config = source.config, config.quantization != nil || config.lowRank != nil {
+            throw ModelError.unsupported("\(input.path) holds quantised or low-rank layers; convert reads float models (convert the model they were made from)")
+        }
+        if quantize != nil && outputKind != .modelFolder {
+            throw ModelError.incompatible("--quantize writes a model folder; \(output.lastPathComponent) names another format")
+        }
         var state = source.state
         if let dtype { state = try Self.converting(state, to: dtype) }
         switch outputKind {
@@ -131,6 +145,9 @@ public struct ModelConversion {
                                                        preset: preset, vision: encoder?.config)
         let dtype = self.dtype ?? Self.commonFloatType(state)
         guard let encoder, let tokenizerURL else {
+            if quantize != nil {
+                throw ModelError.incompatible("--quantize writes a complete model folder: give --vision DIR and --tokenizer DIR (a model folder has its own)")
+            }
             // Weights and config only: check the weights fit the decoder and projector exactly first.
             try Self.checkWeights(state, fit: config)
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
@@ -141,9 +158,15 @@ public struct ModelConversion {
         let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
                                     projector: MiniMindVLM.makeProjector(config, seed: 0), vision: encoder)
         try model.loadReleaseWeights(state)
-        let bundle = try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: tokenizerURL))
+        let generation = try GenerationConfig.load(folder: tokenizerURL, vocabularySize: config.language.vocabSize)
+        let bundle = try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: tokenizerURL), generation: generation)
+        var quantized = ""
+        if let quantize, let lm = model.language as? MiniMindLM {
+            let count = try QuantizedWeights.quantize(lm, quantize)
+            quantized = ", \(count) linear layers \(quantize.scheme) with \(quantize.scaleDType) scales"
+        }
         try bundle.save(to: output, tokenizerFiles: tokenizerURL, dtype: dtype)
-        return "wrote model folder \(output.path) (\(dtype.rawValue))"
+        return "wrote model folder \(output.path) (\(dtype.rawValue)\(quantized))"
     }
 
     /// The configuration of the converted model. `own`: the source's config.json (or --config),

@@ -10,5 +10,7 @@ public enum DecodeDType: String, CaseIterable, Sendable {
     case bf16
     /// Blocks of 32 int8 values with one float32 scale each (Q8_0-style, symmetric): ~0.28 of the bytes.
     case int8
-
+    /// Groups of 32 int4 values with one float32 scale each (symmetric): ~0.16 of the bytes. The
+    /// scheme of int4 quantised model folders.
+    case int4
 }

@@ -116,12 +116,18 @@ public final class MiniMindLM: Module, LanguageModel {
     /// Bytes of the packed decode copies (0 for f32).
     public private(set) var decodeWeightBytes = 0
 
+    /// The scheme of the layers whose only weights are quantised values (a quantised model folder,
+    /// `QuantizedWeights`), nil when every layer is float.
+    public internal(set) var weightQuantization: WeightQuantization?
+
     /// Swaps the linear layers for `PackedLinear`s packed from the current weights in `dtype` (f32:
     /// back to plain float layers). Call it after the weights are final: later changes to the float32
     /// weights (loading, training) do not reach the copies.
     public func setDecodeDType(_ dtype: DecodeDType) {
         var bytes = 0
         swapLinears { _, layer in
+            // Quantised and factorised layers keep their own form (no dense float32 W to pack).
+            guard layer.storesDenseWeight else { return layer }
             guard let packed = PackedLinear(layer, dtype: dtype) else { return Linear(sharing: layer) }
             bytes += packed.packedByteCount
             return packed

@@ -3,25 +3,34 @@ import Foundation
 /// A weight matrix W [rows, cols] stored in a compact decode precision (see `DecodeDType`), multiplied
 /// by a few float32 input rows: y[i, r] (+)= Σ_c W[r, c]·x[i, c]. Each weight row is read once for all
 /// input rows, and the output rows are split across `Threads` (decode is one weight stream per token).
+/// Made from float32 weights (decode copies) or from a quantised file's values (`PackedMatrix+Quantized`).
 final class PackedMatrix {
-    enum Storage {
+    enum Storage: Equatable {
         /// bfloat16 bit patterns, row-major.
         case bf16([UInt16])
-        /// int8 values row-major, and one scale per block of `PackedMatrix.block` values of a row.
-        case int8(values: [Int8], scales: [Float])
+        /// int8 values row-major in `PackedLayout.int8` order per block of 32, and one scale per
+        /// `group` values of a row (32: the Q8_0-style decode copies; cols: one scale per output channel).
+        case int8(values: [Int8], scales: [Float], group: Int)
+        /// int4 values in `PackedLayout.int4` order, `PackedMatrix.int4WordsPerRow` words a row, and
+        /// one scale per 32 values of a row.
+        case int4(words: [UInt32], scales: [Float])
     }
 
-    /// Values per int8 scale (as llama.cpp's Q8_0).
-    static let block = 32
+    /// Values per int8 block (as llama.cpp's Q8_0) and per int4 scale.
+    static let block = WeightQuantizer.group
 
     let rows: Int, cols: Int
     let storage: Storage
 
-    /// Packs a float32 matrix [rows, cols]; nil for f32 (use the original) or an int8 matrix whose
-    /// rows do not split into whole blocks.
-    init?(_ w: UnsafePointer<Float>, rows: Int, cols: Int, dtype: DecodeDType) {
+    init(rows: Int, cols: Int, storage: Storage) {
         self.rows = rows
         self.cols = cols
+        self.storage = storage
+    }
+
+    /// Packs a float32 matrix [rows, cols]; nil for f32 (use the original), an int8/int4 matrix whose
+    /// rows do not split into whole blocks, or non-finite weights.
+    convenience init?(_ w: UnsafePointer<Float>, rows: Int, cols: Int, dtype: DecodeDType) {
         switch dtype {
         case .f32: return nil
         case .bf16:
@@ -29,22 +38,12 @@ final class PackedMatrix {
             for r in 0..<rows {
                 for c in 0..<cols { bits[r * cols + Self.bf16Index(c, cols: cols)] = BFloat16Bits.round(w[r * cols + c]) }
             }
-            storage = .bf16(bits)
-        case .int8:
-            guard cols % Self.block == 0 else { return nil }
-            let blocks = rows * cols / Self.block
-            var scales = [Float](repeating: 0, count: blocks)
-            var values = [Int8](repeating: 0, count: rows * cols)
-            for b in 0..<blocks {
-                let base = w + b * Self.block
-                var maxAbs: Float = 0
-                for j in 0..<Self.block { maxAbs = Swift.max(maxAbs, abs(base[j])) }
-                let scale = maxAbs / 127
-                scales[b] = scale
-                let inv: Float = scale > 0 ? 1 / scale : 0
-                for j in 0..<Self.block { values[b * Self.block + PackedLayout.int8(j)] = Int8((base[j] * inv).rounded()) }
-            }
-            storage = .int8(values: values, scales: scales)
+            self.init(rows: rows, cols: cols, storage: .bf16(bits))
+        case .int8, .int4:
+            let bits = dtype == .int8 ? 8 : 4
+            guard cols % Self.block == 0,
+                  let (q, scales) = WeightQuantizer.quantize(w, rows: rows, cols: cols, group: Self.block, bits: bits) else { return nil }
+            self.init(rows: rows, cols: cols, bits: bits, group: Self.block, scales: scales) { Int(q[$0]) }
         }
     }
 
@@ -52,7 +51,8 @@ final class PackedMatrix {
     var byteCount: Int {
         switch storage {
         case .bf16(let v): return v.count * 2
-        case .int8(let v, let s): return v.count + s.count * 4
+        case .int8(let v, let s, _): return v.count + s.count * 4
+        case .int4(let w, let s): return w.count * 4 + s.count * 4
         }
     }
 
@@ -60,9 +60,11 @@ final class PackedMatrix {
     func value(row r: Int, col c: Int) -> Float {
         switch storage {
         case .bf16(let v): return BFloat16Bits.float(v[r * cols + Self.bf16Index(c, cols: cols)])
-        case .int8(let v, let s):
-            let block = (r * cols + c) / Self.block
-            return Float(v[block * Self.block + PackedLayout.int8(c % Self.block)]) * s[block]
+        case .int8(let v, let s, let group):
+            let i = r * cols + c
+            return Float(v[i / Self.block * Self.block + PackedLayout.int8(i % Self.block)]) * s[i / group]
+        case .int4(let w, let s):
+            return Float(Self.int4Value(w, row: r, col: c, cols: cols)) * s[(r * cols + c) / Self.block]
         }
     }
 
@@ -88,15 +90,31 @@ final class PackedMatrix {
                     }
                 }
             }
-        case .int8(let v, let s):
+        case .int8(let v, let s, let group):
             v.withUnsafeBufferPointer { vb in
                 s.withUnsafeBufferPointer { sb in
                     let vp = vb.baseAddress!, sp = sb.baseAddress!
-                    let blocksPerRow = cols / Self.block
+                    let blocksPerRow = cols / Self.block, blocksPerScale = group / Self.block, scalesPerRow = cols / group
                     Threads.parallelFor(rows, minChunk: minChunk) { range in
                         for r in range {
                             for i in 0..<m {
-                                let d = PackedDot.int8(vp + r * cols, scales: sp + r * blocksPerRow, x + i * cols, blocks: blocksPerRow)
+                                let d = PackedDot.int8(vp + r * cols, scales: sp + r * scalesPerRow, x + i * cols,
+                                                       blocks: blocksPerRow, blocksPerScale: blocksPerScale)
+                                y[i * rows + r] = accumulate ? y[i * rows + r] + d : d
+                            }
+                        }
+                    }
+                }
+            }
+        case .int4(let w, let s):
+            w.withUnsafeBufferPointer { wb in
+                s.withUnsafeBufferPointer { sb in
+                    let wp = wb.baseAddress!, sp = sb.baseAddress!
+                    let groups = cols / Self.block, wordsPerRow = Self.int4WordsPerRow(cols)
+                    Threads.parallelFor(rows, minChunk: minChunk) { range in
+                        for r in range {
+                            for i in 0..<m {
+                                let d = PackedDot.int4(wp + r * wordsPerRow, scales: sp + r * groups, x + i * cols, groups: groups)
                                 y[i * rows + r] = accumulate ? y[i * rows + r] + d : d
                             }
                         }

@@ -4,8 +4,9 @@ import Foundation
 /// have on disk and saves our single-folder layout.
 ///
 /// Model folder (what `save(to:)` and `minimind-v convert` write):
-///     config.json            VLMConfig (language fields use the upstream names)
-///     model.safetensors      release keys: model.*, lm_head.weight, vision_proj.*
+///     config.json            VLMConfig (language fields use the upstream names; `quantization`
+///                            and `lowRank` when layers are stored quantised or factorised)
+///     model.safetensors      release keys: model.*, lm_head.weight, vision_proj.* (Docs/Formats.md)
 ///     tokenizer.json, tokenizer_config.json
 ///     generation_config.json (optional) GenerationConfig: sampling defaults and the prompts the model was trained with
 ///     vision/                a Hugging Face vision folder (config.json, model.safetensors, preprocessor_config.json)
@@ -54,9 +55,14 @@ public final class VLMBundle {
         let visionURL = url.appendingPathComponent("vision")
         let vision: VisionEncoder = FileManager.default.fileExists(atPath: visionURL.appendingPathComponent("config.json").path)
             ? try ViTVisionEncoder.load(folder: visionURL) : MissingVisionEncoder(config: config.vision)
-        let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
+        let language = try MiniMindLM(config: config.language)
+        var state = try Weights.read(url.appendingPathComponent("model.safetensors"))
+        // Low-rank and quantised layers take their own form before the strict load of the rest.
+        if let ranks = config.lowRank { try LowRankLinear.factorize(language, ranks: ranks) }
+        if let quantization = config.quantization { state = try QuantizedWeights.load(state, into: language, quantization) }
+        let model = try MiniMindVLM(config: config, language: language,
                                     projector: MiniMindVLM.makeProjector(config, seed: 0), vision: vision)
-        try model.loadReleaseWeights(try Weights.read(url.appendingPathComponent("model.safetensors")))
+        try model.loadReleaseWeights(state)
         model.eval()
         return try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: url),
                              generation: try GenerationConfig.load(folder: url, vocabularySize: config.language.vocabSize))
@@ -106,8 +112,16 @@ public final class VLMBundle {
         try fm.createDirectory(at: url, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(model.config).write(to: url.appendingPathComponent("config.json"), options: .atomic)
-        try Safetensors.write(try StateDict(module: model, dtype: dtype), to: url.appendingPathComponent("model.safetensors"),
+        // The configuration records the layers' current form (quantised, low-rank), whose tensors join the float ones.
+        var config = model.config
+        var state = try StateDict(module: model, dtype: dtype)
+        if let lm = model.language as? MiniMindLM {
+            config.quantization = lm.weightQuantization
+            config.lowRank = LowRankLinear.ranks(of: lm)
+            for (name, tensor) in try QuantizedWeights.entries(of: lm) { state[name] = tensor }
+        }
+        try encoder.encode(config).write(to: url.appendingPathComponent("config.json"), options: .atomic)
+        try Safetensors.write(state, to: url.appendingPathComponent("model.safetensors"),
                                     metadata: ["format": "pt", "producer": "MiniMindV"])
         for name in ["tokenizer.json", "tokenizer_config.json"] {
             let src = tokenizerFiles.appendingPathComponent(name), dst = url.appendingPathComponent(name)

@@ -21,6 +21,12 @@ public struct VLMConfig: Codable, Equatable, Sendable {
     /// The token id of one placeholder unit, whose runs receive the image features.
     public var imageTokenId: Int
     public var imageTokens: Int { vision.outputTokens }
+    /// A quantised model folder's scheme (its attention and dense feed-forward weights are int8/int4
+    /// values and scales; `QuantizedWeights`). Nil: float weights.
+    public var quantization: WeightQuantization?
+    /// Linear layers stored as two low-rank factors (`LowRankLinear`), by key path
+    /// (`model.layers.3.mlp.up_proj`), with their rank. Nil: none.
+    public var lowRank: [String: Int]?
 
     public init(language: LanguageModelConfig, vision: VisionConfig, projector: ProjectorKind,
                 imagePlaceholder: String, imageTokenId: Int) {

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import MiniMindV
+
+/// `minimind-v compress`: write a smaller model folder from a model folder (Docs/Compression.md).
+struct CompressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress",
+        abstract: "Write a smaller model folder: low-rank factors of linear layers.",
+        // One subcommand a line, so that adding one is a one-line change.
+        subcommands: [
+            CompressLowRankCommand.self,
+        ])
+}
+
+struct CompressLowRankCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lowrank",
+        abstract: "Replace linear weights by two factors from their SVD (LAPACKE sgesdd).",
+        discussion: """
+        Each chosen W [out, in] becomes up [out, r] · down [r, in], keeping its r largest singular values
+        (--rank R, or --energy E: the fewest whose squares reach the share E of the total; 1.0 keeps W exactly).
+        The folder's config.json records the factorised layers (lowRank); chat, caption, eval, serve and forward
+        load it. The factors are trainable layers (a recovery fine-tune through the library's VLMTrainer on the
+        loaded model updates them; `sft --from-weights` reads float layouts only).
+        """)
+
+    @Argument(help: "A MiniMindV model folder (float weights).")
+    var model: String
+
+    @Argument(help: "Output model folder.")
+    var output: String
+
+    @Option(help: "Singular values kept per layer (at most min(in, out)).")
+    var rank: Int?
+
+    @Option(help: "Share of the squared singular values kept per layer, 0 < E ≤ 1.")
+    var energy: Double?
+
+    @Option(help: "Layers to factorise, comma-separated key patterns (e.g. 'model.layers.*.mlp'); default: every attention and feed-forward layer.")
+    var layers: String?
+
+    @Option(help: "Storage of the float tensors: f32, f16 or bf16 (default f32).")
+    var dtype: String = "f32"
+
+    func validate() throws {
+        switch (rank, energy) {
+        case (nil, nil), (.some, .some): throw ValidationError("give --rank R or --energy E (one of them)")
+        default: break
+        }
+        if let rank, rank < 1 { throw ValidationError("--rank must be 1 or more (got \(rank))") }
+        if let energy, !(energy > 0 && energy <= 1) { throw ValidationError("--energy must be in (0, 1] (got \(energy))") }
+        guard ["f32", "f16", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32, f16 or bf16 (got \(dtype))") }
+    }
+
+    func run() throws {
+        let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
+        let patterns = try (layers ?? "").split(separator: ",").map { try KeyPattern(String($0).trimmingCharacters(in: .whitespaces)) }
+        let compression = try LowRankCompression(target: rank.map { LowRankCompression.Target.rank($0) } ?? .energy(energy ?? 1), layers: patterns)
+        let bundle = try VLMBundle.load(folder: url(model))
+        guard let lm = bundle.model.language as? MiniMindLM else { throw ValidationError("the model's language model is not a MiniMind decoder") }
+        let before = lm.parameterCount()
+        let reports = try compression.apply(to: lm)
+        for r in reports {
+            print("\(r.path): rank \(r.rank), \(r.parametersBefore) → \(r.parametersAfter) parameters, \(String(format: "%.4f", r.energyKept)) of Σσ² kept")
+        }
+        let storage: DType = dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32
+        try bundle.save(to: url(output), tokenizerFiles: url(model), dtype: storage)
+        let after = lm.parameterCount()
+        print("wrote \(output): \(reports.count) layers factorised, \(before) → \(after) language-model parameters (\(String(format: "%.1f", 100 * Double(after) / Double(max(before, 1)))) %)")
+    }
+}
