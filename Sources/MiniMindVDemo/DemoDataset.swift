@@ -6,14 +6,12 @@ import MiniMindV
 
 public enum DemoError: Error, CustomStringConvertible {
     case io(path: String, reason: String)
-    case tokenizer(String)
     case skippedRows(file: String, count: Int)
 
     public var description: String {
         switch self {
         case let .io(path, reason): return "\(path): \(reason)"
         case let .skippedRows(file, count): return "\(file): \(count) row(s) the demo wrote could not be read back"
-        case let .tokenizer(why): return "demo tokenizer: \(why)"
         }
     }
 }
@@ -27,7 +25,7 @@ public struct DemoSample: Codable, Equatable, Sendable {
     public var conversations: [Message]
     public var image: String
     /// Only in the test file: the question type, to score accuracy per type.
-    public var type: DemoQuestionType?
+    public var type: String?
 }
 
 /// How many images each split gets.
@@ -105,7 +103,7 @@ public enum DemoDataGenerator {
                     }
                     for qa in qas {
                         var s = sample([(qa.question, qa.answer)], image: name)
-                        s.type = qa.type
+                        s.type = qa.type.rawValue
                         if split == "test" { test.append(s) } else { validation.append(s) }
                     }
                 }

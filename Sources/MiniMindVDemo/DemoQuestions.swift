@@ -38,14 +38,9 @@ public enum DemoLanguage {
     /// Enough for the longest caption (three objects: 3 × 3 words and 2 commas, each one token, + eos).
     public static let captionTokens = 32
 
-    /// What the saved model folder's generation_config.json says: greedy, as the report's answers
-    /// were made; the caption question of the training data; one question of each type as examples.
-    public static func generationConfig(eos: Int?) -> GenerationConfig {
-        GenerationConfig(doSample: false, maxNewTokens: captionTokens, eosTokenId: eos.map { [$0] },
-                         captionPrompt: captionQuestion,
-                         exampleQuestions: ["What colour is the circle?", "What shape is in the northwest?",
-                                            "How many shapes are there?", "Is there a red circle?"])
-    }
+    /// The saved model folder's example questions: one of each type.
+    public static let exampleQuestions = ["What colour is the circle?", "What shape is in the northwest?",
+                                          "How many shapes are there?", "Is there a red circle?"]
     public static let numberWords = ["zero", "one", "two", "three", "four"]
 
     /// "northwest circle red, centre square blue": each object as place, shape, colour, in reading

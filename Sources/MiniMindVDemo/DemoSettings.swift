@@ -47,34 +47,34 @@ public struct DemoSettings: Sendable {
                      textSteps: 60, visionSteps: 200, pretrainSteps: 60, sftSteps: 400)
     }
 
-    /// A demo stage's recipe: a fixed number of optimizer steps (the cosine schedule spans them),
-    /// AdamW with weight decay 0.01, grad-norm clip 1.0, the data reshuffled every pass.
-    public func recipe(steps: Int, batch: Int, lr: Double, trainable: [String], seed offset: UInt64) -> TrainingRecipe {
-        var r = TrainingRecipe(stage: .sft, weightPrefix: "demo", trainable: trainable, learningRate: lr, batchSize: batch,
-                               epochs: 1, maxSeqLen: 512)
-        r.steps = steps
-        r.seed = seed &+ offset
+    /// The recipe's settings for this demo: every size fixed (none taken from the data), MiniMind2-V's
+    /// '@' placeholder (no demo text contains it), one-word answers (4 tokens of answer budget).
+    public var scratch: ScratchSettings {
+        var r = ScratchSettings.preset(.tiny, seed: seed)
+        r.threads = threads
+        r.vocabSize = vocabSize
+        r.imageSize = imageSize
+        r.patchSize = patchSize
+        r.grid = imageSize / patchSize
+        r.maxImageSize = imageSize
+        r.lmHidden = lmHidden
+        r.lmLayers = lmLayers
+        r.lmHeads = lmHeads
+        r.visionHidden = visionHidden
+        r.visionLayers = visionLayers
+        r.maxPositions = 512
+        r.text = ScratchStageSettings(steps: textSteps, batch: textBatch, lr: textLR)
+        r.vision = ScratchStageSettings(steps: visionSteps, batch: visionBatch, lr: visionLR)
+        r.pretrain = ScratchStageSettings(steps: pretrainSteps, batch: pretrainBatch, lr: pretrainLR)
+        r.sft = ScratchStageSettings(steps: sftSteps, batch: sftBatch, lr: sftLR)
+        r.imagePlaceholder = "@"
+        r.validationSamples = 128
+        r.answerTokens = 4
+        r.captionTokens = DemoLanguage.captionTokens
         return r
     }
 
-    public var visionConfig: VisionConfig {
-        VisionConfig(kind: .clip, hiddenSize: visionHidden, intermediateSize: 2 * visionHidden, numHiddenLayers: visionLayers,
-                     numAttentionHeads: 4, imageSize: imageSize, patchSize: patchSize, layerNormEps: 1e-5,
-                     activation: .quickGelu)
-    }
+    public var visionConfig: VisionConfig { scratch.visionConfig(imageSize: imageSize, patchSize: patchSize) }
 
-    /// Pixels as a SigLIP-style processor would give them: exact size, scale 1/255, mean = std = 0.5.
-    public var preprocessing: ImagePreprocessing {
-        ImagePreprocessing(kind: .siglip, resize: .exact(width: imageSize, height: imageSize), resample: .bilinear,
-                           crop: nil, rescaleFactor: 1.0 / 255.0, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
-    }
-
-    public func languageConfig(vocabSize: Int) -> LanguageModelConfig {
-        var c = LanguageModelConfig.minimind2(hidden: lmHidden, layers: lmLayers)
-        c.vocabSize = vocabSize
-        c.numAttentionHeads = lmHeads
-        c.headDim = lmHidden / lmHeads
-        c.maxPositionEmbeddings = 512
-        return c
-    }
+    public func languageConfig(vocabSize: Int) -> LanguageModelConfig { scratch.languageConfig(vocabSize: vocabSize, positions: 512) }
 }

@@ -20,6 +20,8 @@ struct MiniMindCommand: AsyncParsableCommand {
             BenchCommand.self,
             DoctorCommand.self,
             DemoCommand.self,
+            ScratchCommand.self,
+            ScratchDataCommand.self,
             PretrainCommand.self,
             SFTCommand.self,
         ])

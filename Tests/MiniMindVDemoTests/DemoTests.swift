@@ -29,8 +29,8 @@ final class DemoTests: XCTestCase {
                                                 imageSize: s.imageSize, seed: 7, captionEvery: s.captionEvery)
         let texts = try (rows(files.sft, files.images) + rows(files.pretrain, files.images)).flatMap(text)
             .map { $0.replacingOccurrences(of: "<image>\n", with: "") }
-        let tokenizer = try DemoTokenizer.train(texts: texts + DemoTokenizer.templateTexts(), vocabSize: s.vocabSize,
-                                                folder: folder.appendingPathComponent("tokenizer"))
+        let tokenizer = try ScratchTokenizer.train(texts: texts + ScratchTokenizer.templateTexts(), vocabSize: s.vocabSize,
+                                                folder: folder.appendingPathComponent("tokenizer"), imagePlaceholder: "@")
         let config = VLMConfig(language: s.languageConfig(vocabSize: tokenizer.vocabSize), vision: s.visionConfig,
                                projector: .linear, imagePlaceholder: "@", imageTokenId: tokenizer.tokenToId("@") ?? -1)
         return (files, tokenizer, config)

@@ -47,8 +47,8 @@ enum CLISupport {
     /// A tiny model folder (config.json, model.safetensors, tokenizer files, vision/) in `dir`.
     static func tinyModel(in dir: URL) throws -> URL {
         let tokenizerDir = dir.appendingPathComponent("tokenizer")
-        let texts = DemoTokenizer.templateTexts() + (0..<40).map { "a red square on a blue circle number \($0) is here" }
-        let tokenizer = try DemoTokenizer.train(texts: texts, vocabSize: 300, folder: tokenizerDir)
+        let texts = ScratchTokenizer.templateTexts() + (0..<40).map { "a red square on a blue circle number \($0) is here" }
+        let tokenizer = try ScratchTokenizer.train(texts: texts, vocabSize: 300, folder: tokenizerDir, imagePlaceholder: "@")
         let model = try GenerationTestSupport.tinyVLM(tokenizer: tokenizer)
         let folder = dir.appendingPathComponent("model")
         try VLMBundle(model: model, tokenizer: tokenizer).save(to: folder, tokenizerFiles: tokenizerDir)

@@ -35,7 +35,7 @@ public final class RegionContrastiveObjective: TrainingObjective {
     public let phrases: [[Int]]
     public let logitScale: Float
     let regionClasses: (String) throws -> [Int]
-    private var pixels: [UInt64: Tensor] = [:]
+    private let pixels = ContrastivePixels()
 
     public init(encoder: Module & VisionEncoder, phrases: [[Int]], vocabSize: Int, textDim: Int = 64, embedDim: Int = 64,
                 logitScale: Float = 10, seed: UInt64, regionClasses: @escaping (String) throws -> [Int]) {
@@ -96,24 +96,7 @@ public final class RegionContrastiveObjective: TrainingObjective {
     }
 
     private func preprocessed(_ image: PromptImage, row: String) throws -> Tensor {
-        switch image {
-        case .features:
-            throw TrainingDataError.malformedRow(row: row, reason: "contrastive training needs pixels, not precomputed features")
-        case .pixels(let t):
-            return t.shape.count == 4 ? t.reshaped(Array(t.shape.dropFirst())) : t
-        case .image, .encoded, .file:
-            let key = image.contentKey
-            if let key, let t = pixels[key] { return t }
-            let t: Tensor
-            do {
-                guard let picture = try image.decoded() else { throw TrainingDataError.malformedRow(row: row, reason: "no picture") }
-                t = try encoder.preprocessing(picture)
-            } catch {
-                throw TrainingDataError.malformedRow(row: row, reason: "corrupt or unreadable image: \(error)")
-            }
-            if let key { pixels[key] = t }
-            return t
-        }
+        try pixels.pixels(image, encoder: encoder, row: row)
     }
 
     func normalise(_ x: Tensor) -> Tensor {

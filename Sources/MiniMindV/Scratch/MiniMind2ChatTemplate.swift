@@ -1,7 +1,7 @@
 // The MiniMind2 chat template text (jingyaogong/minimind-v b28715e, model/tokenizer_config.json).
-// The demo writes it into its tokenizer_config.json so `ChatTemplate(tokenizer:)` recognises the
+// The scratch recipe writes it into its tokenizer_config.json so `ChatTemplate(tokenizer:)` recognises the
 // trained tokenizer as a MiniMind2 one, exactly as it recognises the released tokenizer.
-enum DemoChatTemplate {
+enum MiniMind2ChatTemplate {
     static let miniMind2 = #"""
 {%- if tools %}
     {{- '<|im_start|>system\n' }}
