@@ -17,11 +17,11 @@ enum EvalReport {
             </style></head><body><h1>MiniMindV evaluation</h1>
 
             """
-        h += "<p>" + source.map { "\(escape($0.key)): <code>\(escape($0.value))</code>" }.joined(separator: " · ")
+        h += "<p>" + source.map { "\(HTMLText.escaped($0.key)): <code>\(HTMLText.escaped($0.value))</code>" }.joined(separator: " · ")
         h += "<br>task <b>\(r.task.rawValue)</b>, \(r.samples.count) samples, \(r.skipped.count) left out, greedy, batch \(r.batchSize), "
         h += String(format: "%.1f samples/s", r.samplesPerSecond) + "</p>\n"
 
-        h += "<h2>Metrics</h2><table><tr><th>metric</th>" + r.runs.map { "<th>\(escape(label($0.name)))</th>" }.joined() + "</tr>\n"
+        h += "<h2>Metrics</h2><table><tr><th>metric</th>" + r.runs.map { "<th>\(HTMLText.escaped(label($0.name)))</th>" }.joined() + "</tr>\n"
         for (name, value) in metricRows(r.task) {
             let cells = r.runs.map { value($0.scores) }
             guard cells.contains(where: { $0 != nil }) else { continue }
@@ -35,11 +35,11 @@ enum EvalReport {
 
         let headline = r.task == .caption ? "CIDEr-D" : "accuracy"
         h += "<h2>Per type</h2><table><tr><th>type</th><th>samples</th>"
-        h += r.runs.map { "<th>\(headline) (\(escape(label($0.name))))</th>" }.joined()
-        if r.runs[0].scores.perplexity != nil { h += r.runs.map { "<th>perplexity (\(escape(label($0.name))))</th>" }.joined() }
+        h += r.runs.map { "<th>\(headline) (\(HTMLText.escaped(label($0.name))))</th>" }.joined()
+        if r.runs[0].scores.perplexity != nil { h += r.runs.map { "<th>perplexity (\(HTMLText.escaped(label($0.name))))</th>" }.joined() }
         h += "</tr>\n"
         for (g, t) in r.runs[0].typeScores.enumerated() {
-            h += "<tr><td>\(escape(t.type))</td><td>\(t.scores.samples)</td>"
+            h += "<tr><td>\(HTMLText.escaped(t.type))</td><td>\(t.scores.samples)</td>"
             h += r.runs.map { "<td>\($0.typeScores[g].scores.headline(r.task).map(format) ?? "")</td>" }.joined()
             if r.runs[0].scores.perplexity != nil {
                 h += r.runs.map { "<td>\($0.typeScores[g].scores.perplexity.map { String(format: "%.3f", $0) } ?? "")</td>" }.joined()
@@ -52,17 +52,17 @@ enum EvalReport {
         for (i, s) in r.samples.prefix(maxCards).enumerated() {
             h += "<div class=\"card\">"
             if let image = s.images.first { h += imageTag(image) }
-            h += "<div>\(escape(s.question))</div><div class=\"abl\">reference: \(escape(s.references.joined(separator: " | ")))</div>"
+            h += "<div>\(HTMLText.escaped(s.question))</div><div class=\"abl\">reference: \(HTMLText.escaped(s.references.joined(separator: " | ")))</div>"
             let answer = r.runs[0].predictions[i]
-            h += "<div>→ <b>\(escape(answer.isEmpty ? "(nothing)" : answer))</b> "
+            h += "<div>→ <b>\(HTMLText.escaped(answer.isEmpty ? "(nothing)" : answer))</b> "
             if let correct = r.runs[0].correct { h += correct[i] ? "<span class=\"ok\">✓</span>" : "<span class=\"bad\">✗</span>" }
             h += "</div>"
-            for run in r.runs.dropFirst() { h += "<div class=\"abl\">\(escape(label(run.name))): \(escape(run.predictions[i]))</div>" }
-            h += "<div class=\"abl\">\(escape(s.type)) · \(escape(s.id))</div></div>\n"
+            for run in r.runs.dropFirst() { h += "<div class=\"abl\">\(HTMLText.escaped(label(run.name))): \(HTMLText.escaped(run.predictions[i]))</div>" }
+            h += "<div class=\"abl\">\(HTMLText.escaped(s.type)) · \(HTMLText.escaped(s.id))</div></div>\n"
         }
         h += "</div>\n"
         if !r.skipped.isEmpty {
-            h += "<h2>Left out</h2><ul>" + r.skipped.prefix(50).map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
+            h += "<h2>Left out</h2><ul>" + r.skipped.prefix(50).map { "<li>\(HTMLText.escaped($0))</li>" }.joined() + "</ul>\n"
         }
         return h + "</body></html>\n"
     }
@@ -103,10 +103,5 @@ enum EvalReport {
         else if b.count >= 12 && b[8...11].elementsEqual([0x57, 0x45, 0x42, 0x50]) { mime = "image/webp" }
         else { return "<div class=\"abl\">(image format not shown)</div>" }
         return "<img src=\"data:\(mime);base64,\(data.base64EncodedString())\"><br>"
-    }
-
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -14,7 +14,7 @@ public enum ScratchReport {
     public static func html(_ r: ScratchResult, title: String, introduction: String?, maxImages: Int = 48) -> String {
         let s = r.settings
         var h = """
-            <!doctype html><html><head><meta charset="utf-8"><title>\(escape(title))</title><style>
+            <!doctype html><html><head><meta charset="utf-8"><title>\(HTMLText.escaped(title))</title><style>
             body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
             table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
             th{background:#f4f4f4}.ok{color:#178a2e}.bad{color:#c0262d;font-weight:bold}
@@ -22,7 +22,7 @@ public enum ScratchReport {
             .cards{display:flex;flex-wrap:wrap;gap:10px}.card{border:1px solid #ddd;padding:6px;width:250px}
             .card div{margin:2px 0}svg{background:#fff;border:1px solid #ddd;margin:4px}
             </style></head><body>
-            <h1>\(escape(title))</h1>
+            <h1>\(HTMLText.escaped(title))</h1>
             <p>\(introduction ?? """
                 A vision-language model trained from nothing on this data, in this order: BPE tokenizer, language model on \
                 the text, contrastive vision encoder (then frozen), <b>pretrain recipe</b> (only the projector trains), \
@@ -30,20 +30,20 @@ public enum ScratchReport {
                 """)</p>
             <p>Seed \(s.seed), vocabulary \(r.vocabSize), image \(r.imageSize)×\(r.imageSize) \
             in \(r.patchSize)-pixel patches, language model \(s.lmHidden) wide × \(s.lmLayers) layers, vision tower \(s.visionHidden) \
-            wide × \(s.visionLayers) layers, \(r.positions) positions; steps <code>\(escape(r.stepsFlag))</code>; \
+            wide × \(s.visionLayers) layers, \(r.positions) positions; steps <code>\(HTMLText.escaped(r.stepsFlag))</code>; \
             total \(String(format: "%.1f", r.totalSeconds)) s.</p>
 
             """
         if !r.budget.isEmpty {
             h += "<p>Time budget \(String(format: "%g", s.timeBudgetMinutes ?? 0)) min:</p><ul>"
-            for line in r.budget { h += "<li>\(escape(line))</li>" }
+            for line in r.budget { h += "<li>\(HTMLText.escaped(line))</li>" }
             h += "</ul>\n"
         }
         h += "<h2>Exact-match accuracy on unseen test images</h2>\n<table><tr><th>question type</th><th>questions</th>"
         h += "<th>after SFT</th><th>image blanked</th><th>after pretrain only</th><th>most common answer</th></tr>\n"
         for t in r.types {
             let n = r.evaluation?.runs.first?.typeScores.first { $0.type == t }?.scores.samples ?? 0
-            h += "<tr><td>\(escape(t))</td><td>\(n)</td><td>\(pct(r.accuracy(t, in: r.evaluation)))</td>"
+            h += "<tr><td>\(HTMLText.escaped(t))</td><td>\(n)</td><td>\(pct(r.accuracy(t, in: r.evaluation)))</td>"
             h += "<td>\(pct(r.accuracy(t, in: r.evaluation, run: EvalAblation.blank.runName)))</td>"
             h += "<td>\(pct(r.accuracy(t, in: r.pretrainOnly)))</td><td>\(pct(r.majorityShare(t)))</td></tr>\n"
         }
@@ -58,7 +58,7 @@ public enum ScratchReport {
         h += "<p>“Image blanked” gives every question a blank image of the test images' mean colour instead of its own. When the "
         h += "model answers from the image, accuracy falls to about the most common answer's share; when it scores as well as "
         h += "with the image, the model ignores the image (Docs/Scratch.md says what to do).</p>\n"
-        if let v = r.vision { h += "<p>Vision tower: \(escape(v.label)): \(pct(v.value)).</p>\n" }
+        if let v = r.vision { h += "<p>Vision tower: \(HTMLText.escaped(v.label)): \(pct(v.value)).</p>\n" }
 
         h += "<h2>Loss curves</h2>\n"
         for stage in r.stages {
@@ -68,21 +68,21 @@ public enum ScratchReport {
         h += "<h2>Time per stage</h2><table><tr><th>stage</th><th>steps</th><th>seconds</th></tr>\n"
         for (stage, sec) in r.timings {
             let steps = r.stages.first { $0.name == stage }.map { "\($0.summary.steps)" } ?? ""
-            h += "<tr><td>\(escape(stage))</td><td>\(steps)</td><td>\(String(format: "%.1f", sec))</td></tr>\n"
+            h += "<tr><td>\(HTMLText.escaped(stage))</td><td>\(steps)</td><td>\(String(format: "%.1f", sec))</td></tr>\n"
         }
         h += "</table>\n<h2>Test images, questions and answers</h2><div class=\"cards\">\n"
         for card in cards(r).prefix(maxImages) {
-            h += "<div class=\"card\"><img class=\"scene\" src=\"\(dataURI(card.image))\" title=\"\(escape(card.name))\">"
-            h += "<div><code>\(escape(card.name))</code></div>"
+            h += "<div class=\"card\"><img class=\"scene\" src=\"\(dataURI(card.image))\" title=\"\(HTMLText.escaped(card.name))\">"
+            h += "<div><code>\(HTMLText.escaped(card.name))</code></div>"
             for line in card.lines {
                 let mark = line.answer == line.expected ? "<span class=\"ok\">✓</span>"
-                    : "<span class=\"bad\">✗ (expected \(escape(line.expected)))</span>"
-                h += "<div>\(escape(line.question)) → <b>\(escape(line.answer.isEmpty ? "(nothing)" : line.answer))</b> \(mark)</div>"
+                    : "<span class=\"bad\">✗ (expected \(HTMLText.escaped(line.expected)))</span>"
+                h += "<div>\(HTMLText.escaped(line.question)) → <b>\(HTMLText.escaped(line.answer.isEmpty ? "(nothing)" : line.answer))</b> \(mark)</div>"
             }
             h += "</div>\n"
         }
-        h += "</div>\n<p>Model folder: <code>\(escape(r.modelFolder.path))</code> — try "
-        h += "<code>minimind-v chat --model \(escape(r.modelFolder.path)) --image IMAGE</code></p></body></html>\n"
+        h += "</div>\n<p>Model folder: <code>\(HTMLText.escaped(r.modelFolder.path))</code> — try "
+        h += "<code>minimind-v chat --model \(HTMLText.escaped(r.modelFolder.path)) --image IMAGE</code></p></body></html>\n"
         return h
     }
 
@@ -119,8 +119,4 @@ public enum ScratchReport {
 
     static func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", 100 * $0) } ?? "–" }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
 }

@@ -17,7 +17,7 @@ public enum LossCurveSVG {
         var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif" font-size="11">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(f(left))" y="20" font-size="14">\(escape(title)) (\(losses.count) steps)</text>
+        <text x="\(f(left))" y="20" font-size="14">\(HTMLText.escaped(title)) (\(losses.count) steps)</text>
 
         """
         for k in 0...4 {
@@ -42,9 +42,5 @@ public enum LossCurveSVG {
         }
         svg += "</svg>\n"
         return svg
-    }
-
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
