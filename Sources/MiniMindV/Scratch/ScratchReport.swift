@@ -118,5 +118,4 @@ public enum ScratchReport {
     }
 
     static func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", 100 * $0) } ?? "–" }
-
 }
