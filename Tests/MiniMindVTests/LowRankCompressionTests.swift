@@ -72,6 +72,7 @@ final class LowRankCompressionTests: XCTestCase {
         XCTAssertEqual(file["model.layers.0.mlp.up_proj.down.weight"]?.shape, [4, 32])
         XCTAssertEqual(file["model.layers.0.mlp.up_proj.up.weight"]?.shape, [64, 4])
         XCTAssertNil(file["model.layers.0.mlp.up_proj.weight"])
+        XCTAssertTrue(ModelInspection.configurationLines(path: folder, shapes: Weights.shapes(file)).contains("weights: agree with config.json"))
 
         let loaded = try VLMBundle.load(folder: folder)
         let ids = [1, 300, 301, 302, 303, 304, 305, 306, 307, 308]

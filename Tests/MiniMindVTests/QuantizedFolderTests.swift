@@ -50,6 +50,7 @@ final class QuantizedFolderTests: XCTestCase {
             XCTAssertEqual(s.dtype, scheme == .int8 ? .f32 : .f16)
             XCTAssertEqual(s.shape, scheme == .int8 ? [32] : [32, 2])
             XCTAssertEqual(try file.require("model.embed_tokens.weight").dtype, .f32, "embeddings stay float")
+            XCTAssertTrue(ModelInspection.configurationLines(path: folder, shapes: Weights.shapes(file)).contains("weights: agree with config.json"))
 
             // Loading packs the file's values: the same bytes as quantising the float model in memory.
             let loaded = try VLMBundle.load(folder: folder)

@@ -31,7 +31,13 @@ public enum ModelInspection {
         var lines = ["config.json: decoder " + describe(lm) + ", context \(lm.maxPositionEmbeddings)",
                      "config.json: projector \(config.projector.rawValue) from \(config.vision.hiddenSize)-wide vision features; "
                          + "an image is \(config.imageTokens) tokens of '\(config.imagePlaceholder)' (id \(config.imageTokenId))"]
-        let problems = contradictions(config, shapes: shapes)
+        if let q = config.quantization {
+            lines.append("config.json: quantised linear layers, \(q.scheme) with \(q.scaleDType) scales (checked as the dense shapes they stand for)")
+        }
+        if let ranks = config.lowRank {
+            lines.append("config.json: \(ranks.count) low-rank linear layers, ranks \(Set(ranks.values).sorted().map(String.init).joined(separator: ", "))")
+        }
+        let problems = contradictions(config, shapes: denseShapes(shapes, config))
         if problems.isEmpty {
             lines.append("weights: agree with config.json")
         } else {
@@ -40,6 +46,27 @@ public enum ModelInspection {
         let preset = VLMPreset.allCases.first { $0.config.language == lm && $0.config.projector == config.projector }
         lines.append("preset: \(preset?.rawValue ?? "none (its own configuration)")")
         return lines
+    }
+
+    /// The dense shapes of the layers a quantised (`P.weight_scale`) or low-rank (`P.down`/`P.up`)
+    /// folder stores in another form, so the checks of a float folder apply to it.
+    static func denseShapes(_ shapes: [String: [Int]], _ config: VLMConfig) -> [String: [Int]] {
+        var out = shapes
+        for key in shapes.keys where key.hasSuffix(".weight_scale") {
+            out[key] = nil
+            let values = String(key.dropLast("_scale".count))
+            if config.quantization?.scheme == WeightQuantization.Scheme.int4.rawValue, let v = shapes[values], v.count == 2 {
+                out[values] = [v[0], v[1] * 2]
+            }
+        }
+        for path in (config.lowRank ?? [:]).keys {
+            guard let d = shapes[path + ".down.weight"], let u = shapes[path + ".up.weight"], d.count == 2, u.count == 2 else { continue }
+            out[path + ".weight"] = [u[0], d[1]]
+            out[path + ".down.weight"] = nil
+            out[path + ".up.weight"] = nil
+            if let b = shapes[path + ".up.bias"] { out[path + ".bias"] = b; out[path + ".up.bias"] = nil }
+        }
+        return out
     }
 
     static func inferredLines(_ shapes: [String: [Int]]) -> [String] {
