@@ -113,14 +113,17 @@ final class ScratchRecipeTests: XCTestCase {
         XCTAssertEqual(r.imageSize, 32)
         XCTAssertEqual(r.patchSize, 8)
         XCTAssertLessThan(r.vocabSize, r.settings.vocabSize)
-        XCTAssertLessThanOrEqual(r.positions, 128)
         let previous = Threads.count
         Threads.set(r.settings.threads)
         defer { Threads.set(previous) }
         let bundle = try VLMBundle.load(folder: r.modelFolder)
         XCTAssertEqual(bundle.model.config.imageTokens, 16)
         XCTAssertEqual(bundle.model.config.language.maxPositionEmbeddings, r.positions)
+        let builder = SampleBuilder(tokenizer: bundle.tokenizer, template: bundle.template, config: bundle.model.config, maxSeqLen: 4096)
         let f = try ArrowsRuns.files(captions: false)
+        let train = try JSONLConversationDataset(url: f.train, imageFolder: f.images)
+        let longest = try (0..<train.count).map { try builder.build(try train.row($0)).ids.count }.max() ?? 0
+        XCTAssertEqual(r.positions, ScratchSizing.positions(longest: longest))
         let dataset = try JSONLConversationDataset(url: f.test, imageFolder: f.images)
         let (samples, bad) = EvalSampleLoader.load(dataset, rolesByPosition: true, imageMarker: "<image>")
         XCTAssertEqual(bad, 0)
