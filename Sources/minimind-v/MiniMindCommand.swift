@@ -24,5 +24,6 @@ struct MiniMindCommand: AsyncParsableCommand {
             ScratchDataCommand.self,
             PretrainCommand.self,
             SFTCommand.self,
+            MergeLoRACommand.self,
         ])
 }

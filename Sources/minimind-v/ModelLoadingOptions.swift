@@ -1,5 +1,6 @@
 // Shared model flags: `--model DIR` (a MiniMindV model folder) or the upstream release layout
-// (`--weights FILE --vision DIR --tokenizer DIR [--preset NAME]`). Used by chat, caption, forward.
+// (`--weights FILE --vision DIR --tokenizer DIR [--preset NAME]`), plus `--lora DIR` (PEFT adapters).
+// Used by chat, caption, eval, serve, forward.
 import ArgumentParser
 import Foundation
 import MiniMindV
@@ -17,6 +18,9 @@ struct ModelLoadingOptions: ParsableArguments {
     @Option(name: .long, help: "Tokenizer folder (tokenizer.json + tokenizer_config.json) for --weights.")
     var tokenizer: String?
 
+    @Option(name: .long, help: "LoRA adapters to apply: a PEFT folder (adapter_config.json + adapter_model.safetensors), e.g. the --out of `minimind-v sft --lora-rank R`.")
+    var lora: String?
+
     @Option(name: .long, help: "Preset of --weights (\(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))); default: inferred from the shapes.")
     var preset: String?
 
@@ -31,9 +35,18 @@ struct ModelLoadingOptions: ParsableArguments {
 
     @OptionGroup var computeOptions: ComputeOptions
 
-    /// Loads the model, tokenizer and chat template (and sets the compute precision).
+    /// Loads the model, tokenizer and chat template (and sets the compute precision), with the
+    /// --lora adapters attached.
     func load() throws -> VLMBundle {
         computeOptions.apply()
+        let bundle = try loadBase()
+        if let lora {
+            try FlagAdvice.adding { try PEFTAdapter.load(folder: URL(fileURLWithPath: (lora as NSString).expandingTildeInPath), into: bundle.model) }
+        }
+        return bundle
+    }
+
+    private func loadBase() throws -> VLMBundle {
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
         // Upstream's transformers layout (model_type minimind-v) has no vision weights: --vision gives them.
         if let dir = (model ?? weights).map(url), TransformersVLMExport.isLayout(dir) {

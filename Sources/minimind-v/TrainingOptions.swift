@@ -59,7 +59,7 @@ struct TrainingOptions: ParsableArguments {
 
     static func url(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
 
-    func recipe(_ stage: TrainingRecipe.Stage, config: VLMConfig) -> TrainingRecipe {
+    func recipe(_ stage: TrainingRecipe.Stage, config: VLMConfig, lora: LoRAConfig? = nil) -> TrainingRecipe {
         var r = stage == .pretrain ? TrainingRecipe.pretrain(for: config) : TrainingRecipe.sft(for: config)
         if let epochs { r.epochs = epochs }
         if let batchSize { r.batchSize = batchSize }
@@ -80,19 +80,21 @@ struct TrainingOptions: ParsableArguments {
         r.padToMaxLength = padToMaxLength
         r.lengthBuckets = lengthBuckets
         r.precision = precision
+        r.lora = lora
         return r
     }
 
     @Option(name: .long, help: "Precision of the large matrix products, forward and backward: f32 (default, exact parity) or bf16 (bfloat16 inputs with float32 accumulation on AMX/AVX512-BF16; float32 weights and optimizer state; Docs/Distributed.md).")
     var precision: ComputePrecision = .f32
 
-    func run(stage: TrainingRecipe.Stage) throws {
+    func run(stage: TrainingRecipe.Stage, lora: LoRAOptions? = nil) throws {
         let comm = try DistributedTraining.communicator()
-        try DistributedTraining.run(comm) { try run(stage: stage, communicator: comm) }
+        let adapters = lora?.config(baseModel: fromWeights ?? preset)
+        try DistributedTraining.run(comm) { try run(stage: stage, lora: adapters, communicator: comm) }
     }
 
     /// One rank's run: rank 0 reads the resume file, reports progress and writes every file.
-    private func run(stage: TrainingRecipe.Stage, communicator comm: any Communicator) throws {
+    private func run(stage: TrainingRecipe.Stage, lora: LoRAConfig?, communicator comm: any Communicator) throws {
         try InputRange.setThreads(threads ?? DistributedTraining.defaultThreads(for: comm))
         if precision == .bf16 && !Compute.bf16Available && comm.isRoot {
             FileHandle.standardError.write(Data("note: --precision bf16 runs as f32 here: \(Compute.bf16Unavailability)\n".utf8))
@@ -108,7 +110,7 @@ struct TrainingOptions: ParsableArguments {
         else if let start { config = try ConfigInference.vlm(from: Weights.shapes(start)) }
         else { throw ValidationError("give --preset, or --from-weights to infer the model from") }
         // Every number is checked before the vision tower, tokenizer and data are read.
-        try recipe(stage, config: config).validate()
+        try recipe(stage, config: config, lora: lora).validate()
         if let maxSeqLen {
             let positions = config.language.maxPositionEmbeddings
             try InputRange.check("--max-seq-len", maxSeqLen, in: 2...positions, note: "the model has \(positions) positions")
@@ -117,11 +119,12 @@ struct TrainingOptions: ParsableArguments {
         let model = try MiniMindVLM.forTraining(config: config, vision: encoder, startWeights: start,
                                                 allowMissingProjector: stage == .pretrain, seed: seed)
         let tok = try Tokenizer(contentsOf: Self.url(tokenizer))
-        let recipe = recipe(stage, config: model.config)
+        let recipe = recipe(stage, config: model.config, lora: lora)
         let outDir = Self.url(out)
         let data = try openConversationDataset(Self.url(data), imageFolder: images.map(Self.url))
         let log = { (s: String) in if comm.isRoot { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
-        log("\(stage.rawValue): \(data.count) rows from \(self.data); trainable: \(recipe.trainable.joined(separator: ", "))")
+        log("\(stage.rawValue): \(data.count) rows from \(self.data); trainable: "
+            + (lora.map { "LoRA r=\($0.rank) alpha=\($0.alpha) dropout=\($0.dropout) on \($0.targets.joined(separator: ","))" } ?? recipe.trainable.joined(separator: ", ")))
         if comm.size > 1 { log("data parallel: \(comm.size) ranks × batch \(recipe.batchSize), \(Threads.count) threads per rank") }
         // Rank 0 encodes the images into the feature cache first; the other ranks then read it.
         if !comm.isRoot { try comm.barrier() }

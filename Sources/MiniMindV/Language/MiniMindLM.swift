@@ -125,13 +125,15 @@ public final class MiniMindLM: Module, LanguageModel {
     /// weights (loading, training) do not reach the copies.
     public func setDecodeDType(_ dtype: DecodeDType) {
         var bytes = 0
-        swapLinears { _, layer in
+        func pack(_ layer: Linear) -> Linear {
             // Quantised and factorised layers keep their own form (no dense float32 W to pack).
             guard layer.storesDenseWeight else { return layer }
             guard let packed = PackedLinear(layer, dtype: dtype) else { return Linear(sharing: layer) }
             bytes += packed.packedByteCount
             return packed
         }
+        // A LoRA layer keeps its adapter (float32) and packs the frozen product underneath.
+        swapLinears { _, layer in (layer as? LoRALinear).map { $0.replacingBase(pack($0.base)) } ?? pack(layer) }
         decodeDType = dtype
         decodeWeightBytes = bytes
     }

@@ -14,15 +14,20 @@ extension VLMTrainer {
 
     /// Writes, atomically, into the output directory: the release weights as upstream saves them
     /// (`{prefix}_{hidden}[_moe].pth`, every tensor fp16, no vision keys) and the same tensors as
-    /// `.safetensors`; the resume file (float32 weights, AdamW state, position, losses); the loss curve.
+    /// `.safetensors` — for a LoRA recipe the adapters in PEFT's layout instead; the resume file (float32 weights, AdamW state, position, losses); the loss curve.
     @discardableResult
     public func save() throws -> [URL] {
         guard let dir = outputDirectory else { return [] }
-        let release = try StateDict(module: model, dtype: .f16)
-        let pth = dir.appendingPathComponent(releaseBaseName + ".pth")
-        let st = dir.appendingPathComponent(releaseBaseName + ".safetensors")
-        try PTHFile.write(release, to: pth)
-        try Safetensors.write(release, to: st, metadata: ["format": "pt", "producer": "MiniMindV"])
+        var weights: [URL]
+        if let lora = recipe.lora {
+            // The base weights did not change: only the adapters are written, as PEFT saves them.
+            weights = try PEFTAdapter.write(model, config: lora, to: dir)
+        } else {
+            let release = try StateDict(module: model, dtype: .f16)
+            weights = [dir.appendingPathComponent(releaseBaseName + ".pth"), dir.appendingPathComponent(releaseBaseName + ".safetensors")]
+            try PTHFile.write(release, to: weights[0])
+            try Safetensors.write(release, to: weights[1], metadata: ["format": "pt", "producer": "MiniMindV"])
+        }
 
         var state = try StateDict(module: model)
         var resume = StateDict()
@@ -40,7 +45,7 @@ extension VLMTrainer {
         try Safetensors.write(state, to: resumeURL, metadata: meta)
         let svg = dir.appendingPathComponent(lossCurveFileName)
         try LossCurveSVG.render(losses: losses, title: "\(recipe.stage.rawValue) loss").write(to: svg, atomically: true, encoding: .utf8)
-        return [pth, st, resumeURL, svg]
+        return weights + [resumeURL, svg]
     }
 
     /// Continues an interrupted run from a resume file written by `save()`: model weights, AdamW

@@ -57,6 +57,10 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     /// (bfloat16 inputs, float32 accumulation; float32 master weights and optimizer state).
     /// Optional so that resume files written before the field existed still decode.
     public var precision: ComputePrecision?
+    /// LoRA fine-tuning (nil: off): the trainer attaches these adapters (unless the model has some)
+    /// and trains them alone — `trainable` and `frozen` are then not used — and saves them in PEFT's
+    /// layout (adapter_config.json + adapter_model.safetensors) instead of the release weights.
+    public var lora: LoRAConfig?
 
     public init(stage: Stage, weightPrefix: String, trainable: [String], learningRate: Double, batchSize: Int,
                 epochs: Int, maxSeqLen: Int) {
@@ -140,6 +144,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         if let maxSteps { try InputRange.check("--max-steps", maxSteps, in: 1...Int.max) }
         if let steps { try InputRange.check("steps", steps, in: 1...(L.maxMicroSteps / accumulationSteps)) }
         if let maxSamples { try InputRange.check("--max-samples", maxSamples, in: 1...Int.max) }
+        try lora?.validate()
         if let lengthBuckets {
             try InputRange.check("--length-buckets", lengthBuckets, in: 0...L.maxLengthBuckets, note: "0 or 1 turns bucketing off")
         }

@@ -64,6 +64,8 @@ public final class VLMTrainer: Trainer {
         if let own = try objective.trainableParameters(model: model) {
             guard !own.isEmpty else { throw TrainingError.nothingToTrain("the objective names no trainable tensor") }
             parameters = own
+        } else if let lora = recipe.lora {
+            parameters = try model.prepareLoRATraining(lora, seed: recipe.seed)
         } else {
             let trainable = try recipe.applyFreezePolicy(to: model)
             guard !trainable.isEmpty else {

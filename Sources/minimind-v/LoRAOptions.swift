@@ -1,0 +1,32 @@
+// `minimind-v sft --lora-rank R [--lora-alpha A] [--lora-dropout P] [--lora-targets LIST]`: LoRA
+// fine-tuning (adapters only, saved in PEFT's layout); Docs/Compression.md, "LoRA".
+import ArgumentParser
+import MiniMindV
+
+struct LoRAOptions: ParsableArguments {
+    @Option(name: .customLong("lora-rank"), help: "Train LoRA adapters of this rank instead of the weights (1...\(LoRALimits.maxRank)); writes adapter_config.json + adapter_model.safetensors (PEFT's layout) to --out.")
+    var rank: Int?
+
+    @Option(name: .customLong("lora-alpha"), help: "LoRA alpha: the adapters' product B·A is scaled by alpha / rank (default: 2 × rank).")
+    var alpha: Double?
+
+    @Option(name: .customLong("lora-dropout"), help: "Dropout on the adapters' input in training, 0 ≤ p < 1 (default: 0).")
+    var dropout: Double?
+
+    @Option(name: .customLong("lora-targets"), help: "Comma-separated layer names to adapt (PEFT's target_modules; 'vision_proj' adapts the projector). Default: \(LoRAConfig.languageTargets.joined(separator: ",")).")
+    var targets: String?
+
+    func validate() throws {
+        if rank == nil && (alpha != nil || dropout != nil || targets != nil) {
+            throw ValidationError("--lora-alpha, --lora-dropout and --lora-targets need --lora-rank")
+        }
+    }
+
+    /// The adapters asked for (nil: no --lora-rank, full fine-tuning). Ranges are checked with the recipe.
+    func config(baseModel: String?) -> LoRAConfig? {
+        guard let rank else { return nil }
+        let names = targets.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) } }
+        return LoRAConfig(rank: rank, alpha: alpha ?? 2 * Double(rank), dropout: dropout ?? 0,
+                          targets: names ?? LoRAConfig.languageTargets, baseModel: baseModel)
+    }
+}
