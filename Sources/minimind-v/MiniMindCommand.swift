@@ -21,5 +21,6 @@ struct MiniMindCommand: AsyncParsableCommand {
             DemoCommand.self,
             PretrainCommand.self,
             SFTCommand.self,
+            DistillCommand.self,
         ])
 }
