@@ -22,5 +22,6 @@ struct MiniMindCommand: AsyncParsableCommand {
             PretrainCommand.self,
             SFTCommand.self,
             DistillCommand.self,
+            CompressCommand.self,
         ])
 }
