@@ -6,10 +6,11 @@ import MiniMindV
 struct CompressCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress",
-        abstract: "Write a smaller model folder: low-rank factors of linear layers.",
+        abstract: "Write a smaller model folder: low-rank factors of linear layers, or pruned channels and heads.",
         // One subcommand a line, so that adding one is a one-line change.
         subcommands: [
             CompressLowRankCommand.self,
+            CompressPruneCommand.self,
         ])
 }
 

@@ -25,5 +25,7 @@ struct MiniMindCommand: AsyncParsableCommand {
             PretrainCommand.self,
             SFTCommand.self,
             MergeLoRACommand.self,
+            DistillCommand.self,
+            CompressCommand.self,
         ])
 }

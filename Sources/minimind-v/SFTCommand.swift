@@ -18,5 +18,5 @@ struct SFTCommand: ParsableCommand {
     @OptionGroup var options: TrainingOptions
     @OptionGroup var lora: LoRAOptions
 
-    func run() throws { try options.run(stage: .sft, lora: lora) }
+    func run() throws { try options.run(stage: .sft, variant: TrainingVariant(lora: lora.config(baseModel: options.fromWeights ?? options.preset))) }
 }

@@ -59,8 +59,9 @@ struct TrainingOptions: ParsableArguments {
 
     static func url(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
 
-    func recipe(_ stage: TrainingRecipe.Stage, config: VLMConfig, lora: LoRAConfig? = nil) -> TrainingRecipe {
+    func recipe(_ stage: TrainingRecipe.Stage, config: VLMConfig, variant: TrainingVariant = TrainingVariant()) -> TrainingRecipe {
         var r = stage == .pretrain ? TrainingRecipe.pretrain(for: config) : TrainingRecipe.sft(for: config)
+        variant.recipeDefaults(&r)  // before the flags, which win
         if let epochs { r.epochs = epochs }
         if let batchSize { r.batchSize = batchSize }
         if let lr { r.learningRate = lr }
@@ -80,28 +81,28 @@ struct TrainingOptions: ParsableArguments {
         r.padToMaxLength = padToMaxLength
         r.lengthBuckets = lengthBuckets
         r.precision = precision
-        r.lora = lora
+        r.lora = variant.lora
         return r
     }
 
     @Option(name: .long, help: "Precision of the large matrix products, forward and backward: f32 (default, exact parity) or bf16 (bfloat16 inputs with float32 accumulation on AMX/AVX512-BF16; float32 weights and optimizer state; Docs/Distributed.md).")
     var precision: ComputePrecision = .f32
 
-    func run(stage: TrainingRecipe.Stage, lora: LoRAOptions? = nil) throws {
+    func run(stage: TrainingRecipe.Stage, variant: TrainingVariant = TrainingVariant()) throws {
         let comm = try DistributedTraining.communicator()
-        let adapters = lora?.config(baseModel: fromWeights ?? preset)
-        try DistributedTraining.run(comm) { try run(stage: stage, lora: adapters, communicator: comm) }
+        try DistributedTraining.run(comm) { try run(stage: stage, variant: variant, communicator: comm) }
     }
 
     /// One rank's run: rank 0 reads the resume file, reports progress and writes every file.
-    private func run(stage: TrainingRecipe.Stage, lora: LoRAConfig?, communicator comm: any Communicator) throws {
+    private func run(stage: TrainingRecipe.Stage, variant: TrainingVariant, communicator comm: any Communicator) throws {
         try InputRange.setThreads(threads ?? DistributedTraining.defaultThreads(for: comm))
         if precision == .bf16 && !Compute.bf16Available && comm.isRoot {
             FileHandle.standardError.write(Data("note: --precision bf16 runs as f32 here: \(Compute.bf16Unavailability)\n".utf8))
         }
         let start = try fromWeights.map { try Weights.read(Self.url($0)) }
         let config: VLMConfig
-        if let preset { config = try VLMPreset.named(preset).config }
+        if let own = variant.config { config = own }
+        else if let preset { config = try VLMPreset.named(preset).config }
         else if let fromWeights, let start, TransformersVLMExport.isLayout(Self.url(fromWeights)) {
             // Upstream's transformers folder says its own configuration (the tower comes from --vision).
             config = try TransformersVLMExport.config(json: try JSONValue.load(Self.url(fromWeights).appendingPathComponent("config.json")),
@@ -110,7 +111,7 @@ struct TrainingOptions: ParsableArguments {
         else if let start { config = try ConfigInference.vlm(from: Weights.shapes(start)) }
         else { throw ValidationError("give --preset, or --from-weights to infer the model from") }
         // Every number is checked before the vision tower, tokenizer and data are read.
-        try recipe(stage, config: config, lora: lora).validate()
+        try recipe(stage, config: config, variant: variant).validate()
         if let maxSeqLen {
             let positions = config.language.maxPositionEmbeddings
             try InputRange.check("--max-seq-len", maxSeqLen, in: 2...positions, note: "the model has \(positions) positions")
@@ -119,17 +120,17 @@ struct TrainingOptions: ParsableArguments {
         let model = try MiniMindVLM.forTraining(config: config, vision: encoder, startWeights: start,
                                                 allowMissingProjector: stage == .pretrain, seed: seed)
         let tok = try Tokenizer(contentsOf: Self.url(tokenizer))
-        let recipe = recipe(stage, config: model.config, lora: lora)
+        let recipe = recipe(stage, config: model.config, variant: variant)
         let outDir = Self.url(out)
         let data = try openConversationDataset(Self.url(data), imageFolder: images.map(Self.url))
         let log = { (s: String) in if comm.isRoot { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
         log("\(stage.rawValue): \(data.count) rows from \(self.data); trainable: "
-            + (lora.map { "LoRA r=\($0.rank) alpha=\($0.alpha) dropout=\($0.dropout) on \($0.targets.joined(separator: ","))" } ?? recipe.trainable.joined(separator: ", ")))
+            + (variant.lora.map { "LoRA r=\($0.rank) alpha=\($0.alpha) dropout=\($0.dropout) on \($0.targets.joined(separator: ","))" } ?? recipe.trainable.joined(separator: ", ")))
         if comm.size > 1 { log("data parallel: \(comm.size) ranks × batch \(recipe.batchSize), \(Threads.count) threads per rank") }
         // Rank 0 encodes the images into the feature cache first; the other ranks then read it.
         if !comm.isRoot { try comm.barrier() }
         let trainer = try VLMTrainer.forConversations(
-            model: model, tokenizer: tok, recipe: recipe, data: data,
+            model: model, tokenizer: tok, recipe: recipe, data: data, objective: try variant.objective?(model) ?? VisionLanguageObjective(),
             featureCache: featureCache.map(Self.url) ?? outDir.appendingPathComponent("feature-cache"),
             outputDirectory: comm.isRoot ? outDir : nil, warn: log,
             progress: { done, total in
@@ -161,6 +162,16 @@ struct TrainingOptions: ParsableArguments {
             : "finished \(summary.steps) steps")
         for file in Set(summary.savedFiles.map(\.path)).sorted() { log("saved \(file)") }
     }
+}
+
+/// What a command built on these options changes in the run (`distill`: the student's own
+/// configuration, its recipe defaults and the distillation objective); the default is plain training.
+struct TrainingVariant {
+    var config: VLMConfig?
+    /// LoRA adapters to train instead of the model's weights (sft --lora-rank).
+    var lora: LoRAConfig?
+    var recipeDefaults: (inout TrainingRecipe) -> Void = { _ in }
+    var objective: ((MiniMindVLM) throws -> TrainingObjective)?
 }
 
 /// Ctrl-C stops after the current optimizer step, saving the resume file; a second Ctrl-C exits at once.

@@ -51,6 +51,9 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
     /// YaRN RoPE extension at inference (upstream `inference_rope_scaling`); off by default.
     public var yarn: Bool = false
     public var moe: MoEConfig?
+    /// Parameter sharing: blocks 2k and 2k+1 are one block run twice (half the block parameters,
+    /// the same compute). Our option, not upstream's; `share_block_pairs` in config.json.
+    public var shareBlockPairs: Bool = false
 
     /// The FFN width MiniMind2 derives from the hidden size: `64·ceil(int(8·hidden/3)/64)`.
     public static func minimind2Intermediate(_ hidden: Int) -> Int { 64 * ((8 * hidden / 3 + 63) / 64) }
@@ -104,6 +107,10 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
         guard numAttentionHeads > 0, numKeyValueHeads > 0, numAttentionHeads % numKeyValueHeads == 0 else {
             throw fail("num_attention_heads \(numAttentionHeads) must be a positive multiple of num_key_value_heads \(numKeyValueHeads)")
         }
+        if shareBlockPairs {
+            guard numHiddenLayers % 2 == 0 else { throw fail("share_block_pairs needs an even num_hidden_layers, got \(numHiddenLayers)") }
+            guard moe == nil else { throw fail("share_block_pairs needs dense feed-forwards (a shared MoE block's router loss would count once)") }
+        }
         guard headDim % 2 == 0 else { throw fail("head_dim \(headDim) must be even for RoPE") }
         for (name, id) in [("bos", bosTokenId), ("eos", eosTokenId), ("pad", padTokenId)] where !(0..<vocabSize).contains(id) {
             throw ModelError.tokenIdOutOfRange(name: name, id: id, vocabulary: vocabSize)
@@ -128,7 +135,7 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
         case numExperts = "num_experts", nRoutedExperts = "n_routed_experts", expertsPerToken = "num_experts_per_tok"
         case sharedExperts = "n_shared_experts", moeIntermediateSize = "moe_intermediate_size"
         case routerAuxLossCoef = "router_aux_loss_coef", auxLossAlpha = "aux_loss_alpha", normTopK = "norm_topk_prob"
-        case modelType = "model_type", moeFlavour = "moe_flavour"
+        case modelType = "model_type", moeFlavour = "moe_flavour", shareBlockPairs = "share_block_pairs"
     }
 
     public init(from decoder: Decoder) throws {
@@ -158,6 +165,7 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
         padTokenId = try get(.padTokenId) ?? 0
         dropout = try get(.dropout) ?? 0
         yarn = try get(.yarn) ?? false
+        shareBlockPairs = try get(.shareBlockPairs) ?? false
         if try get(.useMoe) ?? false {
             let flavour: MoEConfig.Flavour = try get(.moeFlavour) ?? (qkNorm ? .minimind3 : .minimind2)
             moe = MoEConfig(flavour: flavour,
@@ -190,6 +198,7 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
         try c.encode(dropout, forKey: .dropout)
         try c.encode(yarn, forKey: .yarn)
         try c.encode(moe != nil, forKey: .useMoe)
+        if shareBlockPairs { try c.encode(true, forKey: .shareBlockPairs) }  // absent: configs without sharing stay as they were
         if let moe {
             try c.encode(moe.flavour, forKey: .moeFlavour)
             try c.encode(moe.numExperts, forKey: .numExperts)

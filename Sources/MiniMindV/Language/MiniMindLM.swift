@@ -9,7 +9,12 @@ public final class MiniMindModel: Module {
     init(config: LanguageModelConfig, generator: inout SeededGenerator) {
         embedTokens = Embedding(config.vocabSize, config.hiddenSize, generator: &generator)
         var blocks: [DecoderBlock] = []
-        for _ in 0..<config.numHiddenLayers { blocks.append(DecoderBlock(config: config, generator: &generator)) }
+        for i in 0..<config.numHiddenLayers {
+            // Shared pairs: the odd block is the even one again (one object, registered under both
+            // keys, so files and exports still list every layer and gradients of both uses add up).
+            if config.shareBlockPairs && i % 2 == 1 { blocks.append(blocks[i - 1]) }
+            else { blocks.append(DecoderBlock(config: config, generator: &generator)) }
+        }
         layers = ModuleList(blocks)
         norm = RMSNorm(config.hiddenSize, eps: config.rmsNormEps)
         super.init()
@@ -102,7 +107,8 @@ public final class MiniMindLM: Module, LanguageModel {
     /// `transform(key path, layer)` (`model.layers.3.self_attn.o_proj`, `lm_head`), keys unchanged.
     /// MoE experts and routers are left alone. `setDecodeDType` is built on it.
     public func swapLinears(_ transform: (String, Linear) -> Linear) {
-        for (i, block) in model.layers.enumerated() {
+        var seen = Set<ObjectIdentifier>()  // a shared block is swapped once, under its first key
+        for (i, block) in model.layers.enumerated() where seen.insert(ObjectIdentifier(block)).inserted {
             let prefix = "model.layers.\(i)."
             block.selfAttn.swapLinears { transform(prefix + "self_attn." + $0, $1) }
             block.dense?.swapLinears { transform(prefix + "mlp." + $0, $1) }

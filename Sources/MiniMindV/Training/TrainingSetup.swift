@@ -23,7 +23,8 @@ extension VLMTrainer {
     /// defaults to the one in the tokenizer's tokenizer_config.json.
     public static func forConversations(model: MiniMindVLM, tokenizer: Tokenizer, template: ChatTemplate? = nil,
                                         recipe: TrainingRecipe,
-                                        data: ConversationDataset, featureCache: URL?, outputDirectory: URL?,
+                                        data: ConversationDataset, objective: TrainingObjective = VisionLanguageObjective(),
+                                        featureCache: URL?, outputDirectory: URL?,
                                         warn: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
                                         progress: (Int, Int) -> Void = { _, _ in }) throws -> VLMTrainer {
         let builder = SampleBuilder(tokenizer: tokenizer, template: try template ?? ChatTemplate(tokenizer: tokenizer), config: model.config,
@@ -36,7 +37,8 @@ extension VLMTrainer {
         if !source.skipped.isEmpty {
             warn("skipped \(source.skipped.count) malformed row\(source.skipped.count == 1 ? "" : "s") of \(min(data.count, recipe.maxSamples ?? Int.max)); \(source.count) remain")
         }
-        let trainer = try VLMTrainer(model: model, recipe: recipe, samples: source, features: extractor, outputDirectory: outputDirectory)
+        let trainer = try VLMTrainer(model: model, recipe: recipe, samples: source, features: extractor, objective: objective,
+                                      outputDirectory: outputDirectory)
         trainer.warn = warn
         return trainer
     }
