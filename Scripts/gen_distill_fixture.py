@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generates Tests/Fixtures/distill/distill_loss.json: the reference for the Swift
-distillationLoss (knowledge distillation, Docs/Compression-distill.md).
+distillationLoss (knowledge distillation, Docs/Compression.md).
 
 Pinned versions (checked at runtime): torch 2.13.0+cpu.
 

@@ -13,7 +13,7 @@ struct CompressPruneCommand: ParsableCommand {
             ‖q rows‖·‖o columns‖), or with --calibration the mean contribution of each channel and head on those
             samples. OUT is a model folder with its own config.json that chat, caption, eval, serve and convert load.
             Recover quality with a short `minimind-v distill --teacher MODEL --student-config OUT/config.json
-            --from-weights OUT/model.safetensors ...` (Docs/Compression-distill.md). Dense models only (no MoE).
+            --from-weights OUT/model.safetensors ...` (Docs/Compression.md). Dense models only (no MoE).
             """)
 
     @Argument(help: "Model folder to prune (config.json, model.safetensors, tokenizer, vision/).")

@@ -13,7 +13,7 @@ struct DistillCommand: ParsableCommand {
             --student-config, or inferred from --from-weights) but the teacher's tokenizer and vision tower
             (give --vision <teacher>/vision --tokenizer <teacher>). The data and recipe flags are sft's; the whole
             student trains by default. Writes <out>/distill_vlm_<hidden>.pth and .safetensors, the resume file,
-            metrics and loss curve (Docs/Compression-distill.md).
+            metrics and loss curve (Docs/Compression.md).
             """)
 
     @Option(name: .long, help: "Teacher model folder (config.json, model.safetensors, tokenizer, vision/).")

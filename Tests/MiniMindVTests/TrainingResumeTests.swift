@@ -65,6 +65,19 @@ final class TrainingResumeTests: XCTestCase {
         }
     }
 
+    func testAStepsRunEndingInsideAnEpochLeavesAResumableFile() throws {
+        let (make, samples, base) = try setup()
+        var recipe = base
+        recipe.steps = 4  // 3 steps per epoch: the run ends after the first step of epoch 2
+        let dir = try makeFolder()
+        let done = try VLMTrainer(model: try make(), recipe: recipe, samples: PreparedSamples(samples), outputDirectory: dir).run()
+        XCTAssertEqual(done.steps, 4)
+        let again = try VLMTrainer(model: try make(), recipe: recipe, samples: PreparedSamples(samples), outputDirectory: dir)
+        try again.resume(from: dir.appendingPathComponent(again.resumeFileName))
+        XCTAssertEqual(again.position.optimizerSteps, 4)
+        XCTAssertEqual(try again.run().losses, done.losses, "a finished run resumes to nothing more")
+    }
+
     func testResumeRejectsADifferentBatchSize() throws {
         let (make, samples, recipe) = try setup()
         let dir = try makeFolder()

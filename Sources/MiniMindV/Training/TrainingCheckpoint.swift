@@ -105,7 +105,9 @@ extension VLMTrainer {
             try InputRange.check("position.epoch", p.epoch, in: 0...epochs)
             try InputRange.check("position.microBatch", p.microBatch, in: 0...max(microBatchesPerEpoch - 1, 0))
             try InputRange.check("position.optimizerSteps", p.optimizerSteps, in: 0...totalSteps)
-            let expected = p.epoch * stepsPerEpoch + (p.microBatch + recipe.accumulationSteps - 1) / recipe.accumulationSteps
+            // A `steps` run ends inside its last epoch and saves the next epoch's start: its total.
+            let expected = min(p.epoch * stepsPerEpoch + (p.microBatch + recipe.accumulationSteps - 1) / recipe.accumulationSteps,
+                               totalSteps)
             try InputRange.check("position.optimizerSteps", p.optimizerSteps, in: expected...expected,
                                  note: "epoch \(p.epoch), micro-batch \(p.microBatch) follow \(expected) steps")
         } catch let error as InputRangeError {
