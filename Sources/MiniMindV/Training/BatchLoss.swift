@@ -1,16 +1,29 @@
 import Foundation
 
 extension MiniMindVLM {
-    /// Cross-entropy of one batch (mean over its counted targets, no MoE auxiliary loss): the
+    /// Cross-entropy of one batch (mean over its counted targets, with the batch's label smoothing
+    /// and target weights; no MoE auxiliary loss): the
     /// training loss path, shared by `VLMTrainer` and `Perplexity`. Image features come from the
     /// extractor (computed once per image) or from precomputed `.features` images.
     public func loss(_ batch: TrainingBatch, features: VisionFeatureExtractor?) throws -> Tensor {
+        let projected = try projectedImages(batch, features: features)
+        return loss(ids: batch.ids, targets: batch.targets, batch: batch.batch, images: projected,
+                    imagesPerSample: projected == nil ? [] : batch.imagesPerSample,
+                    labelSmoothing: batch.labelSmoothing, targetWeights: batch.targetWeights)
+    }
+
+    /// The batch's images through the vision features (extractor or precomputed) and the
+    /// projector: [images, tokens, hidden], nil for a batch without images.
+    public func projectedImages(_ batch: TrainingBatch, features: VisionFeatureExtractor?) throws -> Tensor? {
         var projected: Tensor?
         if !batch.images.isEmpty {
             var feats: [Tensor] = []
             for b in 0..<batch.batch {
                 let imgs = batch.imagesPerSample[b].map { batch.images[$0] }
-                if let features { feats += try features.features(for: imgs, row: batch.sampleNames[b]) }
+                if let features {
+                    feats += try features.features(for: imgs, row: batch.sampleNames[b],
+                                                   augmentation: batch.imageAugmentation.map { a -> (ImageAugmentation, seed: UInt64) in (a.0, seed: a.seeds[b]) })
+                }
                 else {
                     for img in imgs {
                         guard case .features(let t) = img else {
@@ -22,7 +35,6 @@ extension MiniMindVLM {
             }
             projected = project(Tensor.stack(feats))
         }
-        return loss(ids: batch.ids, targets: batch.targets, batch: batch.batch, images: projected,
-                    imagesPerSample: projected == nil ? [] : batch.imagesPerSample)
+        return projected
     }
 }

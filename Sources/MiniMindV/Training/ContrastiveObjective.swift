@@ -116,9 +116,7 @@ public final class RegionContrastiveObjective: TrainingObjective {
         }
     }
 
-    func normalise(_ x: Tensor) -> Tensor {
-        x / ((x * x).sum(axis: -1, keepDims: true) + 1e-6).sqrt()
-    }
+    func normalise(_ x: Tensor) -> Tensor { l2Normalised(x) }
 
     /// Mean of each token list's embeddings: [B, dim] (padding masked out).
     static func meanEmbedding(_ lists: [[Int]], table: Embedding) -> Tensor {
