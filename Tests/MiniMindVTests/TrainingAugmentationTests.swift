@@ -110,5 +110,5 @@ final class TrainingAugmentationTests: XCTestCase {
 
 private extension SIMD3 where Scalar == UInt8 {
     /// Each channel doubled, clamped to 255 (brightness factor 2 by definition).
-    var map2x: SIMD3<UInt8> { SIMD3(UInt8(min(255, 2 * Int(x))), UInt8(min(255, 2 * Int(y))), UInt8(min(255, 2 * Int(z)))) }
+    var map2x: SIMD3<UInt8> { SIMD3(UInt8(Swift.min(255, 2 * Int(x))), UInt8(Swift.min(255, 2 * Int(y))), UInt8(Swift.min(255, 2 * Int(z)))) }
 }
