@@ -28,6 +28,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Model preset (\(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))); default: inferred from --from-weights.")
     var preset: String?
 
+    @Option(name: .long, help: "The model's config.json (a MiniMindV model folder's), for a model no preset or weight shapes describe (e.g. the demo's).")
+    var config: String?
+
     @Option(name: .long, help: "Epochs (recipe default).") var epochs: Int?
     @Option(name: .customLong("batch-size"), help: "Samples per micro-batch, per rank under mpirun (recipe default).") var batchSize: Int?
     @Option(name: .long, help: "Base learning rate (recipe default).") var lr: Double?
@@ -57,6 +60,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("length-buckets"), help: "Sort each window of N batches by sample length so batches carry little padding (default: off, upstream's order).")
     var lengthBuckets: Int?
 
+    @OptionGroup(title: "Training remedies") var remedies: RemedyOptions
+
     static func url(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
 
     func recipe(_ stage: TrainingRecipe.Stage, config: VLMConfig, variant: TrainingVariant = TrainingVariant()) -> TrainingRecipe {
@@ -82,6 +87,7 @@ struct TrainingOptions: ParsableArguments {
         r.lengthBuckets = lengthBuckets
         r.precision = precision
         r.lora = variant.lora
+        remedies.apply(to: &r)
         return r
     }
 
@@ -101,8 +107,10 @@ struct TrainingOptions: ParsableArguments {
         }
         let start = try fromWeights.map { try Weights.read(Self.url($0)) }
         let config: VLMConfig
+        if preset != nil && self.config != nil { throw ValidationError("give --preset or --config, not both") }
         if let own = variant.config { config = own }
         else if let preset { config = try VLMPreset.named(preset).config }
+        else if let file = self.config { config = try JSONDecoder().decode(VLMConfig.self, from: Data(contentsOf: Self.url(file))) }
         else if let fromWeights, let start, TransformersVLMExport.isLayout(Self.url(fromWeights)) {
             // Upstream's transformers folder says its own configuration (the tower comes from --vision).
             config = try TransformersVLMExport.config(json: try JSONValue.load(Self.url(fromWeights).appendingPathComponent("config.json")),
@@ -111,6 +119,7 @@ struct TrainingOptions: ParsableArguments {
         else if let start { config = try ConfigInference.vlm(from: Weights.shapes(start)) }
         else { throw ValidationError("give --preset, or --from-weights to infer the model from") }
         // Every number is checked before the vision tower, tokenizer and data are read.
+        try remedies.validateNumbers()
         try recipe(stage, config: config, variant: variant).validate()
         if let maxSeqLen {
             let positions = config.language.maxPositionEmbeddings
@@ -138,6 +147,7 @@ struct TrainingOptions: ParsableArguments {
             })
         if comm.isRoot { try comm.barrier() }
         trainer.communicator = comm
+        trainer.validation = try remedies.validationSet(for: trainer, tokenizer: tok, imageFolder: images.map(Self.url), warn: log)
         log("\(trainer.samples.count) samples, \(trainer.totalSteps) optimizer steps, \(model.parameterCount(trainableOnly: true)) trainable parameters")
         if comm.isRoot && (resume || resumeFrom != nil) {
             let file = resumeFrom.map(Self.url) ?? outDir.appendingPathComponent(trainer.resumeFileName)
@@ -153,11 +163,21 @@ struct TrainingOptions: ParsableArguments {
             trainer.callbacks = [ProgressLineCallback(interval: 10), try MetricsLogCallback(url: metricsURL), InterruptCallback()]
             InterruptCallback.install()
         }
+        if trainer.validation != nil && comm.isRoot {
+            trainer.callbacks.append(ClosureCallback { event, _ in
+                if case .validation(let p) = event { log("validation loss \(p.loss) at step \(p.step)") }
+                return .proceed
+            })
+        }
         let stepsBefore = trainer.position.optimizerSteps, runStart = monotonicSeconds()
         let summary = try trainer.run()
         if let line = DistributedTraining.allreduceSummary(comm, steps: summary.steps - stepsBefore, seconds: monotonicSeconds() - runStart) { log(line) }
         if let failure = replicas.failure { throw failure }
-        log(summary.stoppedEarly
+        if let best = summary.bestValidation {
+            log("best validation loss \(best.loss) at step \(best.step): \(outDir.appendingPathComponent(trainer.bestWeightsFileName).path)")
+        }
+        log(trainer.stoppedByEarlyStopping ? "early stopping after step \(summary.steps): no validation improvement in \(recipe.earlyStopping?.patience ?? 0) checks"
+            : summary.stoppedEarly
             ? "stopped after step \(summary.steps) of \(summary.totalSteps); continue with --resume"
             : "finished \(summary.steps) steps")
         for file in Set(summary.savedFiles.map(\.path)).sorted() { log("saved \(file)") }

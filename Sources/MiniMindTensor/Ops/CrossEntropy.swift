@@ -18,8 +18,9 @@ public enum LossReduction: Sendable {
 ///
 /// With gradients on, the reduced forms write dL/dlogits = (softmax − onehot)·scale during the
 /// forward pass (llm.c style), so backward is a scale by the incoming gradient or nothing at all.
+/// `labelSmoothing` (PyTorch's ε) and `weights` (one per row) are defined in SmoothedCrossEntropy.swift.
 public func crossEntropy(logits: Tensor, targets: [Int], ignoreIndex: Int = -100,
-                         reduction: LossReduction = .mean) -> Tensor {
+                         reduction: LossReduction = .mean, labelSmoothing: Float = 0, weights: [Float]? = nil) -> Tensor {
     opRequire(logits.rank >= 1, "crossEntropy: logits must be [..., vocab], got shape \(logits.shape)")
     let v = logits.shape[logits.rank - 1]
     let rows = v == 0 ? 0 : logits.count / v
@@ -29,6 +30,10 @@ public func crossEntropy(logits: Tensor, targets: [Int], ignoreIndex: Int = -100
     for (r, t) in targets.enumerated() where t != ignoreIndex {
         opRequire(t >= 0 && t < v, "crossEntropy: target \(t) at row \(r) is outside 0..<\(v) (ignoreIndex \(ignoreIndex))")
         counted += 1
+    }
+    if labelSmoothing != 0 || weights != nil {
+        return weightedSmoothedCrossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex, reduction: reduction,
+                                            labelSmoothing: labelSmoothing, weights: weights)
     }
     if reduction == .none {
         return perTokenCrossEntropy(logits, targets: targets, ignoreIndex: ignoreIndex, rows: rows, vocab: v)

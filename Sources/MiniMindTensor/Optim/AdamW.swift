@@ -30,6 +30,9 @@ public final class AdamW {
     public let parameters: [Tensor]
     /// State by parameter index; nil until the parameter's first update.
     public internal(set) var states: [ParameterState?]
+    /// Each parameter's learning rate as a multiple of `lr` (default 1): a PyTorch parameter group
+    /// whose lr is `scale · lr` (decay and step both use it), e.g. the projector's LR ratio.
+    public var lrScales: [Double]
 
     /// `parameters`: named tensors, usually `module.namedParameters(trainableOnly: true)`.
     public init(parameters: [(String, Tensor)], lr: Double, betas: (Double, Double) = (0.9, 0.999),
@@ -48,6 +51,7 @@ public final class AdamW {
         self.parameterNames = parameters.map { $0.0 }
         self.parameters = parameters.map { $0.1 }
         self.states = Array(repeating: nil, count: parameters.count)
+        self.lrScales = Array(repeating: 1, count: parameters.count)
         self.lr = lr
         self.betas = betas
         self.eps = eps
@@ -75,7 +79,7 @@ public final class AdamW {
             state.step += 1
             AdamWKernel.update(param: param.mutablePointer, grad: grad.pointer,
                                expAvg: state.expAvg.mutablePointer, expAvgSq: state.expAvgSq.mutablePointer,
-                               count: param.count, factors: factors(step: state.step))
+                               count: param.count, factors: factors(step: state.step, lrScale: lrScales[index]))
         }
     }
 
@@ -85,7 +89,9 @@ public final class AdamW {
     }
 
     /// The per-step scalars, computed in Double and rounded to Float where PyTorch meets the tensor.
-    func factors(step: Int) -> AdamWKernel.Factors {
+    func factors(step: Int, lrScale: Double = 1) -> AdamWKernel.Factors {
+        precondition(lrScales.count == parameters.count, "AdamW: \(lrScales.count) lrScales for \(parameters.count) parameters")
+        let lr = self.lr * lrScale
         let (beta1, beta2) = betas
         let biasCorrection1 = 1 - Foundation.pow(beta1, Double(step))
         let biasCorrection2 = 1 - Foundation.pow(beta2, Double(step))

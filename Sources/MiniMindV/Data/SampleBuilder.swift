@@ -15,12 +15,16 @@ public struct SampleBuilder {
     public let rolesByPosition: Bool
     public let augmentation: ChatAugmentation?
     public let seed: UInt64
+    /// Per-token loss weights written into each sample (nil: none, every counted token weighs 1).
+    public let lossWeights: LossWeights?
 
     let answerStart: [Int]
     let answerEnd: [Int]
+    let emptyThink: [Int]
 
     public init(tokenizer: Tokenizer, template: ChatTemplate, config: VLMConfig, maxSeqLen: Int,
-                rolesByPosition: Bool? = nil, augmentation: ChatAugmentation? = nil, seed: UInt64 = 42) {
+                rolesByPosition: Bool? = nil, augmentation: ChatAugmentation? = nil, seed: UInt64 = 42,
+                lossWeights: LossWeights? = nil) {
         precondition(maxSeqLen > 1, "SampleBuilder: maxSeqLen must be > 1, got \(maxSeqLen)")
         self.tokenizer = tokenizer
         self.template = template
@@ -31,6 +35,8 @@ public struct SampleBuilder {
         self.seed = seed
         answerStart = tokenizer.encode("<|im_start|>assistant\n")
         answerEnd = tokenizer.encode("<|im_end|>\n")
+        emptyThink = tokenizer.encode(ChatAugmentation.emptyThinkBlock)
+        self.lossWeights = lossWeights
     }
 
     /// The sample of `row` for `epoch` (augmentation draws depend on seed, epoch and row only).
@@ -56,11 +62,31 @@ public struct SampleBuilder {
         do { all = try assembler.tokenize(text, images: row.images).ids } catch { throw bad("\(error)") }
         let ids = Array(all.prefix(maxSeqLen))
         let labels = Self.labels(ids: ids, start: answerStart, end: answerEnd, maxLength: maxSeqLen)
-        let sample = TrainingSample(ids: ids, labels: labels, images: row.images, name: row.name)
+        var sample = TrainingSample(ids: ids, labels: labels, images: row.images, name: row.name)
+        if let lossWeights {
+            sample.lossWeights = Self.weights(ids: ids, labels: labels, template: [answerEnd, emptyThink], rule: lossWeights,
+                                              source: row.attributes["source"]?.stringValue)
+        }
         guard sample.countedLabels > 0 else {
             throw bad("too long: no assistant token within max_seq_len \(maxSeqLen) (the sample has \(all.count) tokens)")
         }
         return sample
+    }
+
+    /// The weight of every label position under `rule`: 0 where nothing counts, `template` on the
+    /// counted tokens of any `template` sequence (end marker, empty think block), `answer` on the
+    /// other counted tokens, all times the source's weight.
+    public static func weights(ids: [Int], labels: [Int], template: [[Int]], rule: LossWeights, source: String?) -> [Float] {
+        let sourceWeight = source.flatMap { rule.sources[$0] } ?? 1
+        var w = labels.map { $0 == TrainingSample.ignoreLabel ? 0 : Float(rule.answer * sourceWeight) }
+        for pattern in template where !pattern.isEmpty && pattern.count <= ids.count {
+            for i in 0...(ids.count - pattern.count) where ids[i..<(i + pattern.count)].elementsEqual(pattern) {
+                for j in i..<(i + pattern.count) where labels[j] != TrainingSample.ignoreLabel {
+                    w[j] = Float(rule.template * sourceWeight)
+                }
+            }
+        }
+        return w
     }
 
     /// Upstream's label rule: for each `start` subsequence, label every id from just after it

@@ -14,6 +14,8 @@ public struct TrainingSample: @unchecked Sendable {
     /// The images whose features fill the placeholder runs of `ids`, in order.
     public var images: [PromptImage]
     public var name: String
+    /// Weight of each position's label in the language loss (`LossWeights`); nil: all 1.
+    public var lossWeights: [Float]?
 
     public init(ids: [Int], labels: [Int], images: [PromptImage] = [], name: String = "") {
         precondition(ids.count == labels.count, "TrainingSample: \(ids.count) ids but \(labels.count) labels")

@@ -7,6 +7,8 @@ public final class DecoderBlock: Module {
     /// Exactly one of the two feed-forwards exists, registered as `mlp`.
     public let dense: FeedForward?
     public let moe: MoEFeedForward?
+    /// Dropout on the attention and feed-forward outputs in training mode (set by the language model).
+    var dropout: TrainingDropout?
 
     public init(config: LanguageModelConfig, generator: inout SeededGenerator) {
         selfAttn = SelfAttention(config: config, generator: &generator)
@@ -33,8 +35,13 @@ public final class DecoderBlock: Module {
     }
 
     public func callAsFunction(_ h: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil) -> Tensor {
-        let a = h + selfAttn(inputLayernorm(h), rope: rope, keyPaddingMask: keyPaddingMask)
-        return a + feedForward(postAttentionLayernorm(a))
+        let a = h + dropped(selfAttn(inputLayernorm(h), rope: rope, keyPaddingMask: keyPaddingMask))
+        return a + dropped(feedForward(postAttentionLayernorm(a)))
+    }
+
+    private func dropped(_ x: Tensor) -> Tensor {
+        guard let dropout, isTraining else { return x }
+        return dropout(x, training: true)
     }
 
     /// Cached path (inference, no autograd): fills the cache for all T positions of `h` [B, T, H] and

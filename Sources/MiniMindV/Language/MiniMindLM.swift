@@ -27,7 +27,7 @@ public final class MiniMindModel: Module {
 /// MiniMind language model of either generation (Docs/Model.md, "Language model"), dense or MoE:
 /// `model.*` + `lm_head` — tied to the embedding table (upstream's layout) unless the config's
 /// `tie_word_embeddings` is false, when the head has its own `lm_head.weight`.
-public final class MiniMindLM: Module, LanguageModel {
+public final class MiniMindLM: Module, LanguageModel, DropoutTrainable {
     public let config: LanguageModelConfig
     public let model: MiniMindModel
     public private(set) var lmHead: Linear
@@ -51,9 +51,16 @@ public final class MiniMindLM: Module, LanguageModel {
 
     public var embeddingTable: Tensor { model.embedTokens.weight }
 
+    /// Dropout in training mode (TrainingDropout.swift); nil: none. The trainer sets it from the recipe.
+    public var trainingDropout: TrainingDropout? {
+        didSet { for block in model.layers { block.dropout = trainingDropout } }
+    }
+
     public func embed(_ ids: [Int], batch: Int) -> Tensor {
         precondition(batch > 0 && ids.count % batch == 0, "MiniMindLM.embed: \(ids.count) ids do not split into \(batch) rows")
-        return model.embedTokens(ids, shape: [batch, ids.count / batch])
+        let h = model.embedTokens(ids, shape: [batch, ids.count / batch])
+        guard let trainingDropout, isTraining else { return h }
+        return trainingDropout(h, training: true)
     }
 
     public var auxiliaryLoss: Tensor? {
@@ -74,6 +81,14 @@ public final class MiniMindLM: Module, LanguageModel {
         let h = decoderOutput(embeddings: embeddings, keyPaddingMask: keyPaddingMask)
         let flat = h.reshaped([h.count / config.hiddenSize, config.hiddenSize])
         return lmHead(model.norm(indexSelect(flat, axis: 0, indices: rows)))
+    }
+
+    /// Final-norm hidden states [rows.count, hidden] of the flat positions `rows` and their logits,
+    /// from one forward (an objective that needs both, e.g. `GroundingObjective`).
+    public func hiddenStatesAndLogits(embeddings: Tensor, keyPaddingMask: Tensor?, rows: [Int]) -> (hidden: Tensor, logits: Tensor) {
+        let h = decoderOutput(embeddings: embeddings, keyPaddingMask: keyPaddingMask)
+        let normed = model.norm(indexSelect(h.reshaped([h.count / config.hiddenSize, config.hiddenSize]), axis: 0, indices: rows))
+        return (normed, lmHead(normed))
     }
 
     /// The blocks' output [B, T, hidden] before the final norm (training path, with autograd).

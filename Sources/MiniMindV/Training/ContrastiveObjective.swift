@@ -99,9 +99,7 @@ public final class RegionContrastiveObjective: TrainingObjective {
         try pixels.pixels(image, encoder: encoder, row: row)
     }
 
-    func normalise(_ x: Tensor) -> Tensor {
-        x / ((x * x).sum(axis: -1, keepDims: true) + 1e-6).sqrt()
-    }
+    func normalise(_ x: Tensor) -> Tensor { l2Normalised(x) }
 
     /// Mean of each token list's embeddings: [B, dim] (padding masked out).
     static func meanEmbedding(_ lists: [[Int]], table: Embedding) -> Tensor {

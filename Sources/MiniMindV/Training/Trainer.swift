@@ -122,6 +122,8 @@ public struct TrainingSummary: Sendable {
     public var savedFiles: [URL]
     /// Held-out losses measured during this run (empty without `TrainingValidation`).
     public var validation: [ValidationPoint] = []
+    /// The best validation point under early stopping (its weights: `{prefix}_{hidden}_best.pth`).
+    public var bestValidation: ValidationPoint?
     /// Wall-clock seconds of this run.
     public var seconds: Double = 0
 }

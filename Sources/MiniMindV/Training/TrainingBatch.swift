@@ -17,6 +17,13 @@ public struct TrainingBatch {
     public let sampleNames: [String]
     /// Real (non-padding) input tokens.
     public let realTokens: Int
+    /// Weight of each target in the language loss (from the samples' `lossWeights`; nil: all 1).
+    /// The trainer clears it for validation, which measures the plain loss.
+    public var targetWeights: [Float]?
+    /// Label smoothing ε of the language loss (the trainer sets the recipe's for training batches).
+    public var labelSmoothing: Float = 0
+    /// Training only: the augmentation of the batch's pictures and one seed per sample (nil: plain views).
+    public var imageAugmentation: (ImageAugmentation, seeds: [UInt64])?
 
     /// `padTo`: upstream's fixed length. It runs `fixedLength − 1` positions (MiniMind2-V: X = ids[:-1]),
     /// or all `fixedLength` with `inputsAtFullLength` (minimind-3v feeds the whole padded sequence and
@@ -30,7 +37,12 @@ public struct TrainingBatch {
         var imagesPerSample: [[Int]] = []
         var images: [PromptImage] = []
         var real = 0
+        var weights: [Float]? = samples.contains { $0.lossWeights != nil }
+            ? [Float](repeating: 1, count: samples.count * length) : nil
         for (b, s) in samples.enumerated() {
+            if let w = s.lossWeights {
+                for t in 0..<min(w.count - 1, length) { weights?[b * length + t] = w[t + 1] }
+            }
             let n = min(s.ids.count, length)
             for t in 0..<n { ids[b * length + t] = s.ids[t] }
             for t in 0..<min(s.labels.count - 1, length) { targets[b * length + t] = s.labels[t + 1] }
@@ -46,5 +58,6 @@ public struct TrainingBatch {
         self.images = images
         self.sampleNames = samples.map(\.name)
         self.realTokens = real
+        self.targetWeights = weights
     }
 }

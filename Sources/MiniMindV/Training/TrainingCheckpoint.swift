@@ -39,6 +39,7 @@ extension VLMTrainer {
         let meta = ["position": String(decoding: try encoder.encode(position), as: UTF8.self),
                     "losses": String(decoding: try encoder.encode(losses), as: UTF8.self),
                     "recipe": String(decoding: try encoder.encode(recipe), as: UTF8.self),
+                    "early_stopping": String(decoding: try encoder.encode(earlyStopping), as: UTF8.self),
                     "ranks": String(communicator.size),
                     "producer": "MiniMindV"]
         let resumeURL = dir.appendingPathComponent(resumeFileName)
@@ -96,6 +97,13 @@ extension VLMTrainer {
         do { try optimizer.loadState(moments) } catch { throw fail("optimizer: \(error)") }
         position = saved
         if let text = file.metadata["losses"], let l = try? decoder.decode([Double].self, from: Data(text.utf8)) { losses = l }
+        if let text = file.metadata["early_stopping"], let e = try? decoder.decode(EarlyStoppingState.self, from: Data(text.utf8)) {
+            guard e.checksWithoutImprovement >= 0, e.checksWithoutImprovement <= saved.optimizerSteps else {
+                throw fail(InputRangeError(field: "metadata early_stopping.checksWithoutImprovement", value: "\(e.checksWithoutImprovement)",
+                                           allowed: "0...\(saved.optimizerSteps)").description)
+            }
+            earlyStopping = e
+        }
     }
 
     /// The saved position must be one this run can reach: epoch and micro-batch inside the run,

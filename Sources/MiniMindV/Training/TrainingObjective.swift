@@ -46,7 +46,8 @@ public final class LanguageModelObjective: TrainingObjective {
         if let b = batch.imagesPerSample.firstIndex(where: { !$0.isEmpty }) {
             throw TrainingDataError.malformedRow(row: batch.sampleNames[b], reason: "has an image but the objective is text-only language modelling")
         }
-        var loss = model.loss(ids: batch.ids, targets: batch.targets, batch: batch.batch)
+        var loss = model.loss(ids: batch.ids, targets: batch.targets, batch: batch.batch,
+                              labelSmoothing: batch.labelSmoothing, targetWeights: batch.targetWeights)
         if let aux = model.language.auxiliaryLoss { loss = loss + aux }
         return loss
     }

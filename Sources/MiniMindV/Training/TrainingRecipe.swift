@@ -62,6 +62,23 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     /// layout (adapter_config.json + adapter_model.safetensors) instead of the release weights.
     public var lora: LoRAConfig?
 
+    // Remedies (TrainingRemedies.swift, Docs/Training.md "When the model goes wrong"); optional so
+    // resume files written before they existed still decode.
+    /// Dropout rate while training (nil: the model config's `dropout`, upstream's meaning; 0 at inference).
+    public var dropout: Double?
+    /// Label smoothing ε of the language cross-entropy (nil or 0: none).
+    public var labelSmoothing: Double?
+    /// Stop when the validation loss stops improving, keeping the best weights (nil: off).
+    public var earlyStopping: EarlyStopping?
+    /// Per-token weights on the language loss (nil: every counted token weighs 1).
+    public var lossWeights: LossWeights?
+    /// The projector's learning rate as a multiple of the base rate (nil: 1).
+    public var projectorLRRatio: Double?
+    /// Seeded image augmentation of training pictures before the frozen encoder (nil: off).
+    public var imageAugmentation: ImageAugmentation?
+    /// Weight of the image–text contrastive term (`GroundingObjective`) added to the language loss (nil or 0: off).
+    public var groundingWeight: Double?
+
     public init(stage: Stage, weightPrefix: String, trainable: [String], learningRate: Double, batchSize: Int,
                 epochs: Int, maxSeqLen: Int) {
         self.stage = stage
@@ -148,6 +165,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         if let lengthBuckets {
             try InputRange.check("--length-buckets", lengthBuckets, in: 0...L.maxLengthBuckets, note: "0 or 1 turns bucketing off")
         }
+        try validateRemedies()
     }
 
     /// Micro-batches of the whole run for `samples` rows, checked so that no position overflows.

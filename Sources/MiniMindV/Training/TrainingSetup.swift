@@ -28,7 +28,8 @@ extension VLMTrainer {
                                         warn: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
                                         progress: (Int, Int) -> Void = { _, _ in }) throws -> VLMTrainer {
         let builder = SampleBuilder(tokenizer: tokenizer, template: try template ?? ChatTemplate(tokenizer: tokenizer), config: model.config,
-                                    maxSeqLen: recipe.maxSeqLen, augmentation: recipe.augmentation, seed: recipe.seed)
+                                    maxSeqLen: recipe.maxSeqLen, augmentation: recipe.augmentation, seed: recipe.seed,
+                                    lossWeights: recipe.lossWeights)
         let source = ConversationSampleSource(dataset: data, builder: builder, maxSamples: recipe.maxSamples)
         try source.validate(strict: recipe.strict, warn: warn)
         let cache = try featureCache.map { try VisionFeatureCache(root: $0, encoderIdentity: VisionFeatureCache.identity(of: model.vision)) }

@@ -6,11 +6,12 @@ public struct TrainingStage {
     public var name: String
     public var recipe: TrainingRecipe
     public var samples: TrainingSampleSource
-    public var objective: TrainingObjective
+    /// nil: the recipe's (`TrainingRecipe.defaultObjective`).
+    public var objective: TrainingObjective?
     public var validation: TrainingValidation?
 
     public init(name: String, recipe: TrainingRecipe, samples: TrainingSampleSource,
-                objective: TrainingObjective = VisionLanguageObjective(), validation: TrainingValidation? = nil) {
+                objective: TrainingObjective? = nil, validation: TrainingValidation? = nil) {
         self.name = name
         self.recipe = recipe
         self.samples = samples

@@ -32,6 +32,8 @@ public final class VLMTrainer: Trainer {
     /// Held-out samples measured during the run (nil: none).
     public var validation: TrainingValidation?
     public private(set) var validationLosses: [ValidationPoint] = []
+    /// The best validation point and the checks since it (`recipe.earlyStopping`, VLMTrainer+Remedies.swift).
+    public internal(set) var earlyStopping = EarlyStoppingState()
     /// Where release weights, the resume file, metrics and the loss curve go (nil: nothing saved).
     public let outputDirectory: URL?
     public private(set) var optimizer: AdamW
@@ -44,7 +46,7 @@ public final class VLMTrainer: Trainer {
     private var schedule: LRSchedule { recipe.schedule(totalMicroSteps: totalMicroBatches) }
 
     public init(model: MiniMindVLM, recipe: TrainingRecipe, samples: TrainingSampleSource,
-                features: VisionFeatureExtractor? = nil, objective: TrainingObjective = VisionLanguageObjective(),
+                features: VisionFeatureExtractor? = nil, objective: TrainingObjective? = nil,
                 outputDirectory: URL? = nil) throws {
         try recipe.validate()
         guard samples.count > 0 else { throw TrainingError.noSamples("the dataset has no usable rows") }
@@ -57,6 +59,7 @@ public final class VLMTrainer: Trainer {
         self.recipe = recipe
         self.samples = samples
         self.features = features
+        let objective = objective ?? recipe.defaultObjective  // nil: the recipe's (language loss, + grounding when weighted)
         self.objective = objective
         self.outputDirectory = outputDirectory
         stageName = recipe.stage.rawValue
@@ -75,6 +78,9 @@ public final class VLMTrainer: Trainer {
         }
         optimizer = AdamW(parameters: parameters, lr: recipe.learningRate,
                           betas: (recipe.beta1, recipe.beta2), eps: recipe.eps, weightDecay: recipe.weightDecay)
+        if let ratio = recipe.projectorLRRatio {
+            optimizer.lrScales = optimizer.parameterNames.map { $0.hasPrefix("vision_proj.") ? ratio : 1 }
+        }
         if let outputDirectory {
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
         }
@@ -119,14 +125,20 @@ public final class VLMTrainer: Trainer {
         try objective.loss(batch, model: model, features: features)
     }
 
-    /// Mean loss of `samples` without gradients, in batches of the recipe's size.
+    /// Mean loss of `samples` without gradients, in batches of the recipe's size, in eval mode
+    /// (no dropout, no MoE aux) and without the training-only smoothing and token weights.
     public func evaluate(_ samples: [TrainingSample]) throws -> Double {
         guard !samples.isEmpty else { return 0 }
         var total = 0.0, batches = 0
+        // The plain loss: comparable between runs with and without remedies.
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
         try noGrad {
             for start in stride(from: 0, to: samples.count, by: recipe.batchSize) {
-                let chunk = Array(samples[start..<min(start + recipe.batchSize, samples.count)])
-                total += Double(try loss(TrainingBatch(chunk)).item)
+                var batch = TrainingBatch(Array(samples[start..<min(start + recipe.batchSize, samples.count)]))
+                batch.targetWeights = nil
+                total += Double(try loss(batch).item)
                 batches += 1
             }
         }
@@ -148,6 +160,8 @@ public final class VLMTrainer: Trainer {
     }
 
     public func run() throws -> TrainingSummary {
+        try enterRemedies()
+        defer { leaveRemedies() }
         model.train()
         let leavePrecision = enterPrecision()  // recipe.precision for the run (VLMTrainer+Precision.swift)
         defer { leavePrecision() }
@@ -181,7 +195,8 @@ public final class VLMTrainer: Trainer {
                 }
                 let weight = try dataParallelLossWeight(batchSamples)
                 if !batchSamples.isEmpty {
-                    let batch = TrainingBatch(batchSamples, padTo: fixed, inputsAtFullLength: model.config.projector == .mlp)
+                    var batch = TrainingBatch(batchSamples, padTo: fixed, inputsAtFullLength: model.config.projector == .mlp)
+                    prepareRemedies(&batch, microBatch: t)
                     let positions = model.config.language.maxPositionEmbeddings
                     guard batch.length <= positions else {
                         throw InputRangeError(field: "sample length (--max-seq-len \(recipe.maxSeqLen))", value: "\(batch.length + 1)",
@@ -229,6 +244,10 @@ public final class VLMTrainer: Trainer {
                     let point = ValidationPoint(step: position.optimizerSteps, loss: try evaluate(validation.samples))
                     validationLosses.append(point)
                     stop = emit(.validation(point)) || stop
+                    let (stopHere, bestFiles) = try observeEarlyStopping(point)
+                    saved += bestFiles
+                    if !bestFiles.isEmpty { stop = emit(.saved(bestFiles)) || stop }
+                    stop = stopHere || stop
                 }
                 if position.optimizerSteps % recipe.saveInterval == 0 || stop || finished {
                     try checkTrainedWeights()
@@ -245,6 +264,7 @@ public final class VLMTrainer: Trainer {
         var summary = TrainingSummary(losses: losses, steps: position.optimizerSteps, totalSteps: totalSteps,
                                       stoppedEarly: stoppedEarly, savedFiles: saved)
         summary.validation = validationLosses
+        if let step = earlyStopping.bestStep, let loss = earlyStopping.bestLoss { summary.bestValidation = ValidationPoint(step: step, loss: loss) }
         summary.seconds = monotonicSeconds() - start
         emit(.stageFinished(stageInfo, summary))
         return summary

@@ -9,6 +9,8 @@ public final class VisionFeatureExtractor {
     private var memory: [String: Tensor] = [:]
     public private(set) var computed = 0
     public private(set) var reused = 0
+    /// Augmented views encoded (never cached).
+    public private(set) var augmented = 0
 
     public init(encoder: any VisionEncoder, cache: VisionFeatureCache?) {
         self.encoder = encoder
@@ -64,11 +66,25 @@ public final class VisionFeatureExtractor {
     }
 
     /// Features [images.count, tokens, dim] for one sample's images, computing those not seen yet.
-    public func features(for images: [PromptImage], row: String) throws -> [Tensor] {
+    /// With `augmentation` (training), each picture is augmented from the seed (image k of the
+    /// sample draws from seed + k) and encoded afresh: augmented views bypass the cache.
+    /// Precomputed features and pixels are used as they are.
+    public func features(for images: [PromptImage], row: String,
+                         augmentation: (ImageAugmentation, seed: UInt64)? = nil) throws -> [Tensor] {
         var out: [Tensor] = []
-        for image in images {
+        for (k, image) in images.enumerated() {
             if case .features(let t) = image { out.append(t); continue }
             if case .pixels(let p) = image { out.append(encode(p.reshaped([1] + p.shape))); continue }
+            if let augmentation {
+                var g = SeededGenerator(seed: augmentation.seed &+ UInt64(k))
+                let view: RGBImage
+                do { view = try augmentation.0.apply(try decode(image, row: row), generator: &g) } catch let e as TrainingDataError { throw e } catch {
+                    throw TrainingDataError.malformedRow(row: row, reason: "image augmentation failed: \(error)")
+                }
+                out.append(try encodeOne(.image(view), row: row))
+                augmented += 1
+                continue
+            }
             guard let key = try key(image, row: row) else { continue }
             if let t = cached(key) { reused += 1; out.append(t); continue }
             let t = try encodeOne(image, row: row)

@@ -76,16 +76,19 @@ public final class MiniMindVLM: Module {
     }
 
     /// Training loss: mean cross-entropy over the input positions whose target is not -100
+    /// (optionally label-smoothed and weighted per target, SmoothedCrossEntropy.swift)
     /// (`targets`: one per position of `ids`). Only those positions go through the final norm, the
     /// LM head and the softmax, so loss and gradients are the full-logits computation's without
     /// the [B·T, vocab] work on prompts, images and padding.
     public func loss(ids: [Int], targets: [Int], batch: Int = 1, images: Tensor? = nil, imagesPerSample: [[Int]] = [],
-                     keyPaddingMask: Tensor? = nil) -> Tensor {
+                     keyPaddingMask: Tensor? = nil, labelSmoothing: Float = 0, targetWeights: [Float]? = nil) -> Tensor {
         precondition(targets.count == ids.count, "MiniMindVLM.loss: \(targets.count) targets for \(ids.count) ids")
+        precondition(targetWeights.map { $0.count == ids.count } ?? true, "MiniMindVLM.loss: target weights must match the ids")
         let counted = targets.indices.filter { targets[$0] != TrainingSample.ignoreLabel }
         let logits = language.logits(embeddings: embeddings(ids: ids, batch: batch, images: images, imagesPerSample: imagesPerSample),
                                      keyPaddingMask: keyPaddingMask, rows: counted)
-        return crossEntropy(logits: logits, targets: counted.map { targets[$0] }, ignoreIndex: TrainingSample.ignoreLabel)
+        return crossEntropy(logits: logits, targets: counted.map { targets[$0] }, ignoreIndex: TrainingSample.ignoreLabel,
+                            labelSmoothing: labelSmoothing, weights: targetWeights.map { w in counted.map { w[$0] } })
     }
 
     /// Full-sequence logits [B, T, vocab] (training and checks).
