@@ -19,6 +19,24 @@ public final class ContrastiveHeads: Module {
     }
 }
 
+/// An objective that trains a vision tower with its contrastive heads instead of the VLM: the
+/// tower's and the heads' tensors are the trainable set, and the tower is left frozen and in eval
+/// mode when the run ends.
+public protocol VisionTowerObjective: TrainingObjective {
+    var encoder: Module & VisionEncoder { get }
+    var heads: ContrastiveHeads { get }
+}
+
+public extension VisionTowerObjective {
+    func trainableParameters(model: MiniMindVLM) throws -> [(String, Tensor)]? {
+        encoder.unfreeze()
+        return encoder.namedParameters(trainableOnly: true).map { ("vision." + $0.0, $0.1) } + heads.namedParameters(trainableOnly: true)
+    }
+
+    func willTrain() { encoder.unfreeze(); encoder.train() }
+    func didTrain() { encoder.freeze(); encoder.eval() }
+}
+
 /// CLIP-style pretraining of a vision tower per region (as region-level CLIP does): every output
 /// token of the tower (one image region, e.g. one patch) through the image head is scored against
 /// the embeddings of every class phrase (text embedding = mean of the phrase's token embeddings
@@ -28,7 +46,7 @@ public final class ContrastiveHeads: Module {
 ///
 /// Samples carry one image each (`TrainingSample.images`); `regionClasses(sampleName)` gives
 /// the class index of each of the tower's output tokens, in token order.
-public final class RegionContrastiveObjective: TrainingObjective {
+public final class RegionContrastiveObjective: VisionTowerObjective {
     public let encoder: Module & VisionEncoder
     public let heads: ContrastiveHeads
     /// Token ids of each class phrase, in class order.
@@ -45,14 +63,6 @@ public final class RegionContrastiveObjective: TrainingObjective {
         self.regionClasses = regionClasses
         heads = ContrastiveHeads(vocabSize: vocabSize, textDim: textDim, visionDim: encoder.outputDim, embedDim: embedDim, seed: seed)
     }
-
-    public func trainableParameters(model: MiniMindVLM) throws -> [(String, Tensor)]? {
-        encoder.unfreeze()
-        return encoder.namedParameters(trainableOnly: true).map { ("vision." + $0.0, $0.1) } + heads.namedParameters(trainableOnly: true)
-    }
-
-    public func willTrain() { encoder.unfreeze(); encoder.train() }
-    public func didTrain() { encoder.freeze(); encoder.eval() }
 
     public func loss(_ batch: TrainingBatch, model: MiniMindVLM, features: VisionFeatureExtractor?) throws -> Tensor {
         let (px, targets) = try inputs(batch)

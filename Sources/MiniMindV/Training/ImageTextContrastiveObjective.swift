@@ -9,7 +9,7 @@ import Foundation
 /// (`RegionContrastiveObjective` is the per-region form).
 ///
 /// Samples carry one image each; `texts[sample name]` are the token ids of the image's text.
-public final class ImageTextContrastiveObjective: TrainingObjective {
+public final class ImageTextContrastiveObjective: VisionTowerObjective {
     public let encoder: Module & VisionEncoder
     public let heads: ContrastiveHeads
     public let texts: [String: [Int]]
@@ -23,14 +23,6 @@ public final class ImageTextContrastiveObjective: TrainingObjective {
         self.logitScale = logitScale
         heads = ContrastiveHeads(vocabSize: vocabSize, textDim: textDim, visionDim: encoder.outputDim, embedDim: embedDim, seed: seed)
     }
-
-    public func trainableParameters(model: MiniMindVLM) throws -> [(String, Tensor)]? {
-        encoder.unfreeze()
-        return encoder.namedParameters(trainableOnly: true).map { ("vision." + $0.0, $0.1) } + heads.namedParameters(trainableOnly: true)
-    }
-
-    public func willTrain() { encoder.unfreeze(); encoder.train() }
-    public func didTrain() { encoder.freeze(); encoder.eval() }
 
     public func loss(_ batch: TrainingBatch, model: MiniMindVLM, features: VisionFeatureExtractor?) throws -> Tensor {
         let (px, distinct, targets) = try inputs(batch.sampleNames.indices.map { b in
