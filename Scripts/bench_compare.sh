@@ -2,10 +2,13 @@
 # Runs `minimind-v bench model` and Scripts/bench_torch.py on the same tests, one after the other,
 # and prints the ratio table (Swift rate / PyTorch rate) with the machine facts and load averages.
 # Usage: Scripts/bench_compare.sh [--bin PATH] [--threads N] [--repetitions N] [--tests LIST]
-#                                [--decode-dtype f32|bf16|int8] [PRESET...]
+#                                [--decode-dtype f32|bf16|int8] [--gguf FILE]... [PRESET...]
 #   defaults: --bin .build/release/minimind-v, threads = nproc, repetitions 5,
 #             tests img-encode,pp512,tg128, decode dtype f32, presets minimind2-small-v minimind-3v
 #   --decode-dtype applies to the Swift side only (PyTorch stays float32) and adds its error vs f32.
+#   --gguf FILE (repeatable): also run llama.cpp (Scripts/bench_llamacpp.py) on that GGUF of the first
+#             preset's language model (`minimind-v convert DIR OUT.gguf --format gguf --type T`) for the
+#             pp/tg tests, and print its rows beside the others.
 # Needs python3 with torch 2.13.0+cpu and transformers 5.24.0 (developer tools only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +18,7 @@ REPS=5
 TESTS=img-encode,pp512,tg128
 DECODE=f32
 PRESETS=()
+GGUFS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) BIN=$2; shift 2 ;;
@@ -22,7 +26,8 @@ while [ $# -gt 0 ]; do
     --repetitions) REPS=$2; shift 2 ;;
     --tests) TESTS=$2; shift 2 ;;
     --decode-dtype) DECODE=$2; shift 2 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    --gguf) [ -f "$2" ] || { echo "--gguf: no file at $2" >&2; exit 1; }; GGUFS+=("$2"); shift 2 ;;
+    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     *) PRESETS+=("$1"); shift ;;
   esac
 done
@@ -42,6 +47,12 @@ for p in "${PRESETS[@]}"; do
   echo "loadavg before $p torch: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   python3 Scripts/bench_torch.py --preset "$p" --tests "$TESTS" --repetitions "$REPS" --threads "$THREADS" --json > "$OUT/torch-$p.json" 2>/dev/null
   echo "$(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/load-torch-$p"
+done
+LLAMA_TESTS=$(echo "$TESTS" | tr ',' '\n' | grep -E '^(pp|tg)[0-9]+$' | paste -sd, || true)
+for i in "${!GGUFS[@]}"; do
+  [ -n "$LLAMA_TESTS" ] || break
+  echo "loadavg before llama.cpp ${GGUFS[$i]}: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  python3 Scripts/bench_llamacpp.py --gguf "${GGUFS[$i]}" --tests "$LLAMA_TESTS" --repetitions "$REPS" --threads "$THREADS" > "$OUT/llama-$i.json" 2>/dev/null
 done
 
 python3 - "$OUT" "${PRESETS[@]}" <<'PY'
@@ -66,4 +77,13 @@ for p in presets:
         print(f"{p}: {a['dtype']} decode vs f32 over {a['steps']} greedy steps: max |logit diff| {a['max_abs_logit_diff']:.4f} "
               f"(max |logit| {a['max_abs_logit']:.2f}), argmax agreement {100 * a['argmax_agreement']:.1f} %, "
               f"free-running ids equal for the first {a['matching_prefix']}")
+import glob, os
+for f in sorted(glob.glob(f"{out}/llama-*.json")):
+    l = json.load(open(f)); s0 = json.load(open(f"{out}/swift-{presets[0]}.json"))
+    mine = {r["test"]: r for r in s0["results"]}
+    print(f"\nllama.cpp ({l['engine']}) on {os.path.basename(l['gguf'])}, {l['threads']} threads:")
+    for r in l["results"]:
+        m = mine.get(r["test"])
+        ratio = f" · minimind-v / llama.cpp {m['mean'] / r['mean']:.2f}×" if m else ""
+        print(f"  {r['test']}: {r['mean']:.2f} ± {r['stddev']:.2f} {r['unit']}{ratio}")
 PY
