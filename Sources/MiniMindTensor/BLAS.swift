@@ -87,7 +87,7 @@ public enum BLAS {
             let bOffset = transB ? columns.lowerBound * ldb : columns.lowerBound
             let c0 = c + rows.lowerBound * ldc + columns.lowerBound
             let m = rows.count, n = columns.count
-            if bf16 != nil || GEMMRoute.usesOneDNNFloat32(m: m, n: n, k: k, alpha: alpha, beta: beta) {
+            if bf16 != nil || GEMMRoute.usesOneDNNFloat32(m: m, n: n, k: k, transA: transA, transB: transB, alpha: alpha, beta: beta) {
                 let key = OneDNN.Key(m: m, n: n, k: k, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc,
                                      bf16: bf16 != nil, accumulate: beta == 1)
                 if let plan = OneDNN.plan(key) {

@@ -6,10 +6,13 @@ import Foundation
 ///   32 rows and columns and 128 of depth, alpha 1 and beta 0 or 1. Smaller ones (decode steps)
 ///   and scaled ones (attention scores) stay float32: rounding both inputs costs a pass over them
 ///   that a small product does not repay.
-/// - float32: OpenBLAS, unless `MINIMIND_GEMM=onednn`. One-thread oneDNN f32 against OpenBLAS's
-///   Cooperlake kernels at the model shapes measured 0.89–1.35× (Docs/Performance.md, "GEMM
-///   backends"): no shape rule beat noise, and OpenBLAS keeps float32 results as they were.
-/// `MINIMIND_GEMM=openblas` turns oneDNN off altogether (bf16 then falls back to float32).
+/// - float32: oneDNN for forward-shaped products x·Wᵀ (B transposed, A not) of 9–512 rows per
+///   block, OpenBLAS for the rest. On a quiet Xeon one thread of oneDNN f32 ran those 1.03–1.74×
+///   OpenBLAS's Cooperlake kernels (prefill, image encoding, small batches), and 0.90–0.99× on
+///   1,280-row blocks and on the transposed products of the backward pass (Docs/Performance.md,
+///   "GEMM backends"). One to eight rows stay on `SkinnyGEMM`, one on GEMV.
+/// `MINIMIND_GEMM=openblas` turns oneDNN off altogether (bf16 then falls back to float32);
+/// `MINIMIND_GEMM=onednn` runs every float32 product of two or more rows on oneDNN.
 enum GEMMRoute {
     enum Mode: String { case auto, openblas, onednn }
 
@@ -25,15 +28,27 @@ enum GEMMRoute {
             && m >= bf16Minimum.rows && n >= bf16Minimum.columns && k >= bf16Minimum.depth
     }
 
-    static func usesOneDNNFloat32(m: Int, n: Int, k: Int, alpha: Float, beta: Float) -> Bool {
-        mode == .onednn && m > 1 && alpha == 1 && (beta == 0 || beta == 1) && OneDNN.isAvailable
+    /// The rows per block in which oneDNN's float32 x·Wᵀ beat OpenBLAS (see above).
+    static let float32Rows = 9...512
+
+    static func usesOneDNNFloat32(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float, beta: Float) -> Bool {
+        guard m > 1 && alpha == 1 && (beta == 0 || beta == 1) && OneDNN.isAvailable else { return false }
+        switch mode {
+        case .openblas: return false
+        case .onednn: return true
+        case .auto: return transB && !transA && float32Rows.contains(m)
+        }
     }
 
     /// One line for reports: which backend runs which products now.
     static var summary: String {
         var parts: [String] = []
         let dnnl = OneDNN.isAvailable ? "oneDNN \(OneDNN.version ?? "?")" : nil
-        parts.append(mode == .onednn && dnnl != nil ? "f32: \(dnnl!)" : "f32: OpenBLAS")
+        switch (mode, dnnl) {
+        case (.onednn, let d?): parts.append("f32: \(d)")
+        case (.auto, let d?): parts.append("f32: \(d) for x·Wᵀ of \(float32Rows.lowerBound)–\(float32Rows.upperBound) rows, OpenBLAS otherwise")
+        default: parts.append("f32: OpenBLAS")
+        }
         switch (Compute.precision, Compute.effectivePrecision) {
         case (.bf16, .bf16): parts.append("bf16 (large products): \(dnnl ?? "-")")
         case (.bf16, _): parts.append("bf16 requested, unavailable (\(Compute.bf16Unavailability)): f32")

@@ -58,6 +58,31 @@ final class GEMMBackendTests: XCTestCase {
         }
     }
 
+    /// The float32 rule: forward-shaped x·Wᵀ blocks of 9–512 rows on oneDNN, everything else on
+    /// OpenBLAS (GEMV, SkinnyGEMM, the backward's transposed products, 1,280-row blocks); and
+    /// `BLAS.gemm` through it equals the float64 product at a shape each side of the rule.
+    func testFloat32RouteFollowsTheMeasuredRule() {
+        func route(_ m: Int, transA: Bool = false, transB: Bool = true) -> Bool {
+            GEMMRoute.usesOneDNNFloat32(m: m, n: 512, k: 512, transA: transA, transB: transB, alpha: 1, beta: 0)
+        }
+        if GEMMRoute.mode == .auto && OneDNN.isAvailable {
+            XCTAssertTrue(route(9)); XCTAssertTrue(route(197)); XCTAssertTrue(route(512))
+        }
+        XCTAssertFalse(route(1)); XCTAssertFalse(route(8))
+        if GEMMRoute.mode != .onednn {
+            XCTAssertFalse(route(1280)); XCTAssertFalse(route(64, transA: true, transB: false)); XCTAssertFalse(route(64, transB: false))
+        }
+        XCTAssertFalse(GEMMRoute.usesOneDNNFloat32(m: 64, n: 64, k: 64, transA: false, transB: true, alpha: 0.5, beta: 0))
+        for (index, c) in [Case(m: 40, n: 72, k: 150, transA: false, transB: true), Case(m: 600, n: 24, k: 40, transA: false, transB: true)].enumerated() {
+            let (a, b, c0) = inputs(c, seed: 20 + UInt64(index))
+            for beta: Float in [0, 1] {
+                var out = c0
+                BLAS.gemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, a: a, b: b, beta: beta, c: &out)
+                check(out, reference(c, a, b, c0, beta: Double(beta)), k: c.k, "routed f32 \(c) beta \(beta)")
+            }
+        }
+    }
+
     func testBF16ProductIsTheProductOfRoundedInputs() {
         for (index, c) in cases.enumerated() {
             let (a, b, c0) = inputs(c, seed: 10 + UInt64(index))
