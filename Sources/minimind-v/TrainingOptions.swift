@@ -139,7 +139,7 @@ struct TrainingOptions: ParsableArguments {
         // Rank 0 encodes the images into the feature cache first; the other ranks then read it.
         if !comm.isRoot { try comm.barrier() }
         let trainer = try VLMTrainer.forConversations(
-            model: model, tokenizer: tok, recipe: recipe, data: data, objective: try variant.objective?(model) ?? VisionLanguageObjective(),
+            model: model, tokenizer: tok, recipe: recipe, data: data, objective: try variant.objective?(model),
             featureCache: featureCache.map(Self.url) ?? outDir.appendingPathComponent("feature-cache"),
             outputDirectory: comm.isRoot ? outDir : nil, warn: log,
             progress: { done, total in

@@ -80,4 +80,16 @@ final class TrainingGroundingTests: XCTestCase {
         recipe.groundingWeight = -1
         XCTAssertThrowsError(try recipe.validate())
     }
+
+    /// A trainer given no objective takes the recipe's: with a grounding weight, the grounding
+    /// objective (the CLI's `--grounding-weight` once passed an explicit plain objective and was ignored).
+    func testTrainerWithoutObjectiveTakesTheRecipes() throws {
+        let (model, samples, base) = try TrainingRegularisationTests.tinyModel()
+        var recipe = base
+        recipe.groundingWeight = 0.2
+        let grounded = try VLMTrainer(model: model, recipe: recipe, samples: PreparedSamples(samples))
+        XCTAssertEqual((grounded.objective as? GroundingObjective)?.weight, 0.2)
+        let plain = try VLMTrainer(model: model, recipe: base, samples: PreparedSamples(samples))
+        XCTAssertTrue(plain.objective is VisionLanguageObjective)
+    }
 }

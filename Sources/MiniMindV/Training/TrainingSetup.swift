@@ -20,10 +20,11 @@ extension VLMTrainer {
     /// max_seq_len, augmentation, seed and max_samples), malformed rows counted and skipped (or
     /// thrown when `recipe.strict`), every image's features computed once through the frozen encoder
     /// into `featureCache` (a folder; nil keeps them in memory), then the trainer. `template`
-    /// defaults to the one in the tokenizer's tokenizer_config.json.
+    /// defaults to the one in the tokenizer's tokenizer_config.json; `objective` to the recipe's
+    /// (`recipe.defaultObjective`: the language loss, plus grounding when `groundingWeight` > 0).
     public static func forConversations(model: MiniMindVLM, tokenizer: Tokenizer, template: ChatTemplate? = nil,
                                         recipe: TrainingRecipe,
-                                        data: ConversationDataset, objective: TrainingObjective = VisionLanguageObjective(),
+                                        data: ConversationDataset, objective: TrainingObjective? = nil,
                                         featureCache: URL?, outputDirectory: URL?,
                                         warn: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
                                         progress: (Int, Int) -> Void = { _, _ in }) throws -> VLMTrainer {
