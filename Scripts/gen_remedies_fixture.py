@@ -6,7 +6,8 @@
   * per-token weights: (F.cross_entropy(..., reduction="none", label_smoothing=eps) * w).sum()
     / counted rows, and its gradient (the weighted mean our trainer uses);
   * the grounding loss: symmetric InfoNCE between L2-normalised pooled image and text vectors,
-    (CE(s·I·Tᵀ, arange) + CE(s·T·Iᵀ, arange)) / 2, and its gradients with respect to I and T.
+    (CE(s·I·Tᵀ, arange) + CE(s·T·Iᵀ, arange)) / 2, and its gradients with respect to I and T;
+    and the same with groups: off-diagonal scores of pairs in one group masked to -inf (false negatives).
 
 Run from the repository root:  python3 Scripts/gen_remedies_fixture.py
 """
@@ -58,7 +59,20 @@ nce.backward()
 grounding = {"batch": B, "dim": H, "scale": SCALE, "image": flat(image), "text": flat(text), "loss": float(nce.detach()),
              "gradImage": flat(image.grad), "gradText": flat(text.grad)}
 
+G = [0, 1, 0, 2, 1, 3]
+image = torch.randn(len(G), H).requires_grad_()
+text = torch.randn(len(G), H).requires_grad_()
+i, t = F.normalize(image, dim=-1), F.normalize(text, dim=-1)
+g = torch.tensor(G)
+mask = (g[:, None] == g[None, :]) & ~torch.eye(len(G), dtype=torch.bool)
+scores = (SCALE * i @ t.T).masked_fill(mask, float("-inf"))
+labels = torch.arange(len(G))
+nce = (F.cross_entropy(scores, labels) + F.cross_entropy(scores.T, labels)) / 2
+nce.backward()
+grouped = {"batch": len(G), "dim": H, "scale": SCALE, "groups": G, "image": flat(image), "text": flat(text),
+           "loss": float(nce.detach()), "gradImage": flat(image.grad), "gradText": flat(text.grad)}
+
 with open(os.path.join(OUT, "remedies.json"), "w") as f:
     json.dump({"producer": f"torch {torch.__version__}", "smoothing": smoothing, "weighted": weighted,
-               "grounding": grounding}, f, indent=1)
+               "grounding": grounding, "groundingGroups": grouped}, f, indent=1)
 print("wrote", os.path.join(OUT, "remedies.json"))

@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     *) RUNS+=("$1"); shift ;;
   esac
 done
-[ ${#RUNS[@]} -eq 0 ] && RUNS=(start plain grounding weights overfit overfit-dropout overfit-smoothing overfit-jitter overfit-crop overfit-early)
+[ ${#RUNS[@]} -eq 0 ] && RUNS=(start plain grounding grounding-mismatch weights overfit overfit-dropout overfit-smoothing overfit-jitter overfit-crop overfit-early)
 [ -d "$DEMO/model" ] || "$BIN" demo --quick --out "$DEMO"
 M=$DEMO/model
 mkdir -p "$OUT"
@@ -36,6 +36,7 @@ flags() {
     start) echo "(the demo's model, not trained further)" ;;
     plain) echo "--max-steps $STEPS" ;;
     grounding) echo "--max-steps $STEPS --grounding-weight 0.1" ;;
+    grounding-mismatch) echo "--max-steps $STEPS --grounding-weight 0.5 --grounding-term mismatch" ;;
     weights) echo "--max-steps $STEPS --answer-weight 2 --template-weight 0.5 --lr-projector-ratio 5" ;;
     overfit) echo "$overfit" ;;
     overfit-dropout) echo "$overfit --dropout 0.1" ;;

@@ -33,8 +33,12 @@ struct RemedyOptions: ParsableArguments {
     var augmentFlip = false
     @Option(name: .customLong("augment-jitter"), help: "Colour jitter of training pictures: brightness, contrast and saturation factors uniform in [1 − J, 1 + J] (default: off). 0...1.")
     var augmentJitter: Double?
-    @Option(name: .customLong("grounding-weight"), help: "Weight of the image–text contrastive (InfoNCE) term against answers that ignore the image (default: off; needs batches of ≥ 2).")
+    @Option(name: .customLong("grounding-weight"), help: "Weight of the grounding term against answers that ignore the image (default: off; needs batches of ≥ 2).")
     var groundingWeight: Double?
+    @Option(name: .customLong("grounding-term"), help: "contrastive (default: InfoNCE between pooled image tokens and answer states) or mismatch (a margin on the answer's likelihood with another sample's picture; a second forward).")
+    var groundingTerm: GroundingObjective.Term?
+    @Option(name: .customLong("grounding-margin"), help: "For --grounding-term mismatch: the mean answer NLL in nats another picture must add (default 1). 0...100.")
+    var groundingMargin: Double?
 
     struct SourceWeight { var name: String; var weight: Double }
 
@@ -62,6 +66,8 @@ struct RemedyOptions: ParsableArguments {
                                                     brightness: j, contrast: j, saturation: j)
         }
         if let groundingWeight { r.groundingWeight = groundingWeight }
+        if let groundingTerm { r.groundingTerm = groundingTerm }
+        if let groundingMargin { r.groundingMargin = groundingMargin }
     }
 
     /// The numbers the recipe does not hold (checked before the recipe is made: a crop share
@@ -85,3 +91,4 @@ struct RemedyOptions: ParsableArguments {
         return TrainingValidation(samples: samples, interval: validationInterval)
     }
 }
+extension GroundingObjective.Term: ExpressibleByArgument {}

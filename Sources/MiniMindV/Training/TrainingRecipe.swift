@@ -76,8 +76,11 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     public var projectorLRRatio: Double?
     /// Seeded image augmentation of training pictures before the frozen encoder (nil: off).
     public var imageAugmentation: ImageAugmentation?
-    /// Weight of the image–text contrastive term (`GroundingObjective`) added to the language loss (nil or 0: off).
+    /// Weight of the grounding term (`GroundingObjective`) added to the language loss (nil or 0: off).
     public var groundingWeight: Double?
+    /// Which grounding term (nil: `.contrastive`) and, for `.mismatch`, its margin in nats (nil: 1).
+    public var groundingTerm: GroundingObjective.Term?
+    public var groundingMargin: Double?
 
     public init(stage: Stage, weightPrefix: String, trainable: [String], learningRate: Double, batchSize: Int,
                 epochs: Int, maxSeqLen: Int) {

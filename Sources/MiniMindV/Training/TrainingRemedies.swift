@@ -75,11 +75,14 @@ extension TrainingRecipe {
         }
         try validateImageAugmentation()
         if let groundingWeight { try InputRange.check("--grounding-weight", groundingWeight, in: 0...LossWeights.maxWeight) }
+        if let groundingMargin { try InputRange.check("--grounding-margin", groundingMargin, in: 0...100) }
     }
 
     /// The objective the recipe asks for: the language loss, plus the grounding term when its weight is > 0.
     public var defaultObjective: TrainingObjective {
-        if let w = groundingWeight, w > 0 { return GroundingObjective(weight: Float(w)) }
+        if let w = groundingWeight, w > 0 {
+            return GroundingObjective(weight: Float(w), term: groundingTerm ?? .contrastive, margin: Float(groundingMargin ?? 1))
+        }
         return VisionLanguageObjective()
     }
 }
