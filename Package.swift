@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CStb", path: "Sources/CStb", providers: [.apt(["libstb-dev"])]),
         .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        // AVX-512 kernels of the packed decode weights, chosen at run time (`DecodeKernel`); empty off x86-64.
+        .target(name: "CDecodeKernels", path: "Sources/CDecodeKernels"),
 
         .target(name: "MiniMindTensor",
                 // Linux links the Debian system libraries; Apple platforms use Accelerate for BLAS.
@@ -36,7 +38,7 @@ let package = Package(
                                .target(name: "CDNNL", condition: .when(platforms: [.linux]))]),
         .target(name: "MiniMindFormats", dependencies: ["MiniMindTensor", "CSnappy", "CZstd"]),
         .target(name: "MiniMindTokenizer", dependencies: []),
-        .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb"]),
+        .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb", "CDecodeKernels"]),
         // `minimind-v bench`: speed and accuracy measurements on MiniMindV's public API only.
         .target(name: "MiniMindVBench", dependencies: ["MiniMindV"]),
         .target(name: "MiniMindVServer", dependencies: [

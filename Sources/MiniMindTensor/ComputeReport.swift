@@ -15,12 +15,16 @@ public struct ComputeReport: Codable, Sendable {
     /// The precision large products use now and the GEMM backends that run them.
     public var computePrecision: String
     public var gemm: String
+    /// The kernel of packed (bf16/int8/int4) decode weights (`DecodeKernel`); optional so reports
+    /// written before it existed still decode.
+    public var decodeKernel: String?
 
     enum CodingKeys: String, CodingKey {
         case cpuModel = "cpu_model", cpuFeatures = "cpu_features", blasLibrary = "blas_library"
         case blasVersion = "blas_version", kernelCore = "kernel_core", kernelCoreDetected = "kernel_core_detected"
         case kernelCoreSource = "kernel_core_source", threads
         case computePrecision = "compute_precision", gemm
+        case decodeKernel = "decode_kernel"
     }
 
     /// The report for this process (makes the kernel selection happen if it has not yet).
@@ -35,13 +39,14 @@ public struct ComputeReport: Codable, Sendable {
         return ComputeReport(cpuModel: cpuModelName(), cpuFeatures: s.features.names, blasLibrary: library,
                              blasVersion: s.version, kernelCore: s.core, kernelCoreDetected: s.detectedCore,
                              kernelCoreSource: s.source.rawValue, threads: threads,
-                             computePrecision: Compute.effectivePrecision.rawValue, gemm: GEMMRoute.summary)
+                             computePrecision: Compute.effectivePrecision.rawValue, gemm: GEMMRoute.summary,
+                             decodeKernel: DecodeKernel.current.rawValue)
     }
 
     /// One line for a benchmark header.
     public var summary: String {
         "CPU \(cpuModel) · BLAS \(blasVersion.map { "OpenBLAS \($0)" } ?? blasLibrary) · kernel core \(kernelCore ?? "n/a")"
-            + " · threads \(threads) · compute \(computePrecision) · GEMM \(gemm)"
+            + " · threads \(threads) · compute \(computePrecision) · GEMM \(gemm) · decode kernel \(decodeKernel ?? "n/a")"
     }
 
     /// `lscpu`'s "Model name": /proc/cpuinfo's first `model name` line, or the architecture.

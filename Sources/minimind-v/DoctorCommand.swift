@@ -6,7 +6,7 @@ import MiniMindV
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Print the CPU, its features, the BLAS library, its kernel core and the thread count.",
+        abstract: "Print the CPU, its features, the BLAS library, its kernel core, the decode kernel and the thread count.",
         discussion: """
             The kernel core is chosen by the CPU's features at first use: MINIMIND_BLAS_CORE=NAME forces an \
             OpenBLAS core (keep: OpenBLAS's own pick); an OPENBLAS_CORETYPE weaker than the features allow is \
@@ -31,6 +31,7 @@ struct DoctorCommand: ParsableCommand {
         print("BLAS version:   \(r.blasVersion ?? "unknown")")
         print("kernel core:    \(r.kernelCore ?? "n/a") (\(r.kernelCoreSource))")
         if let d = r.kernelCoreDetected, d != r.kernelCore { print("OpenBLAS chose: \(d)") }
+        print("decode kernel:  \(r.decodeKernel ?? "n/a") (packed bf16/int8/int4 decode weights)")
         print("threads:        \(r.threads) (MINIMIND_THREADS or all cores; OpenBLAS itself single-threaded)")
         for name in ["MINIMIND_BLAS_CORE", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MINIMIND_THREADS"] {
             if let v = env[name] { print("environment:    \(name)=\(v)") }

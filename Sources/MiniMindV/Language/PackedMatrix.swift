@@ -72,11 +72,19 @@ final class PackedMatrix {
         PackedLayout.index(c, cols: cols, group: PackedLayout.bf16Group, PackedLayout.bf16)
     }
 
-    /// y [m, rows] = x [m, cols] · Wᵀ, or y += x · Wᵀ when `accumulate` (a residual add).
-    func multiply(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    /// y [m, rows] = x [m, cols] · Wᵀ, or y += x · Wᵀ when `accumulate` (a residual add), with
+    /// `kernel` (this CPU's best by default; tests also run `.portable`). The output rows are split
+    /// into chunks of at least ~32 K weights across `Threads`, so the handoff stays small against the work.
+    func multiply(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                  kernel: DecodeKernel = .current) {
         let rows = self.rows, cols = self.cols
-        // Chunks of at least ~32 K weights so the thread handoff stays small against the work.
         let minChunk = Swift.max(1, 32_768 / Swift.max(cols, 1))
+        #if arch(x86_64)
+        if kernel == .avx512 {
+            multiplyAVX512(x, m: m, into: y, accumulate: accumulate, minChunk: minChunk)
+            return
+        }
+        #endif
         switch storage {
         case .bf16(let w):
             w.withUnsafeBufferPointer { wb in

@@ -1,0 +1,27 @@
+#pragma once
+// Matrix–vector kernels of the packed decode weights (MiniMindV's `PackedMatrix`) for CPUs with
+// AVX-512 F/BW/DQ/VL. Each function carries its own target attribute, so this file builds with the
+// baseline x86-64 flags and the caller decides at run time (`DecodeKernel`) whether to call it.
+// Nothing is declared on other architectures.
+//
+// All three compute y[i·ldy + r] = Σ_c W[r, c]·x[i·cols + c] (plus the old y[i·ldy + r] when
+// `accumulate`) for weight rows r in [r0, r1) and input rows i < m, with float32 products and sums
+// (the same numbers as the portable Swift kernels up to summation order). The weights are stored in
+// `PackedLayout`'s orders; row r starts at element r·cols (bf16, int8) or word r·wordsPerRow (int4).
+#include <stdint.h>
+
+#if defined(__x86_64__)
+/// bfloat16 weights, groups of 16 (word j = values j and 8 + j), the last cols % 16 values in order.
+void mm_decode_bf16_avx512(const uint16_t *w, const float *x, float *y, long cols, long m, long ldy,
+                           long r0, long r1, int accumulate);
+
+/// int8 weights in blocks of 32 (byte k of word j = value 8k + j), one scale per `group` values of a
+/// row (`group` a multiple of 32 dividing `cols`, itself a multiple of 32).
+void mm_decode_int8_avx512(const int8_t *w, const float *scales, long group, const float *x, float *y,
+                           long cols, long m, long ldy, long r0, long r1, int accumulate);
+
+/// int4 weights, 8 words per 64 values (nibble k of word j = value 8k + j, stored as q + 8), one
+/// scale per 32 values; `cols` a multiple of 32, rows (cols + 63) / 64 · 8 words apart.
+void mm_decode_int4_avx512(const uint32_t *w, const float *scales, const float *x, float *y,
+                           long cols, long m, long ldy, long r0, long r1, int accumulate);
+#endif
