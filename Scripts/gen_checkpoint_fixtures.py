@@ -28,20 +28,12 @@ import zipfile
 import numpy as np
 import torch
 
+from fixture_common import FIXTURES, require
+
 PINNED = {"torch": "2.13.0+cpu", "safetensors": "0.8.0", "numpy": "2.4.6",
           "transformers": "5.24.0", "huggingface_hub": "2.4.0"}
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "Fixtures", "checkpoints")
-
-
-def check_versions():
-    import safetensors, transformers, huggingface_hub
-    found = {"torch": torch.__version__, "safetensors": safetensors.__version__, "numpy": np.__version__,
-             "transformers": transformers.__version__, "huggingface_hub": huggingface_hub.__version__}
-    bad = {k: (PINNED[k], v) for k, v in found.items() if v != PINNED[k]}
-    if bad:
-        sys.exit(f"version mismatch (expected, found): {bad}")
+OUT = os.path.join(FIXTURES, "checkpoints")
 
 
 def describe(t):
@@ -343,7 +335,7 @@ def validate_safetensors(paths):
 
 
 def main():
-    check_versions()
+    require(PINNED)
     if len(sys.argv) > 1 and sys.argv[1] == "--validate-pth":
         return validate_pth(sys.argv[2:])
     if len(sys.argv) > 1 and sys.argv[1] == "--validate-safetensors":

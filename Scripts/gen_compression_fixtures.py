@@ -15,23 +15,19 @@
    head stay float32, as in a quantised model folder. Logits of every prompt position.
 Run from the repository root:  python3 Scripts/gen_compression_fixtures.py
 """
-import json, os, sys
+import json, os
+
+from fixture_common import FIXTURES, fixture_dir, require
 
 PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "numpy": "2.4.6"}
+require(PINNED)
 import numpy as np
 import torch
-import transformers
 from safetensors.torch import load_file
-
-for mod, want in [(torch, PINNED["torch"]), (transformers, PINNED["transformers"]), (np, PINNED["numpy"])]:
-    if mod.__version__ != want:
-        sys.exit(f"{mod.__name__} {mod.__version__} found, {want} pinned: install the pinned version")
 
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures")
-MODELS, OUT = os.path.join(ROOT, "models"), os.path.join(ROOT, "compression")
-os.makedirs(OUT, exist_ok=True)
+MODELS, OUT = os.path.join(FIXTURES, "models"), fixture_dir("compression")
 rng = np.random.default_rng(19)
 torch.set_num_threads(1)
 

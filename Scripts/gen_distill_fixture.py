@@ -20,22 +20,16 @@ Usage: python3 Scripts/gen_distill_fixture.py
 """
 import json
 import os
-import sys
+
+from fixture_common import FIXTURES, require
+
+PINNED = {"torch": "2.13.0"}
+require(PINNED)
 
 import torch
 import torch.nn.functional as F
 
-PINNED = {"torch": "2.13.0"}
-
-
-def check_versions():
-    found = torch.__version__.split("+")[0]
-    if found != PINNED["torch"]:
-        sys.exit(f"version mismatch: expected torch {PINNED['torch']}, found {found}")
-
-
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "distill",
-                   "distill_loss.json")
+OUT = os.path.join(FIXTURES, "distill", "distill_loss.json")
 
 # name, rows, vocab (37: a SIMD body of 32 plus a tail), temperature, alpha, teacher logit scale
 CASES = [
@@ -75,7 +69,6 @@ def case(gen, name, rows, vocab, temperature, alpha, teacher_scale):
 
 
 def main():
-    check_versions()
     gen = torch.Generator().manual_seed(19)
     cases = [case(gen, *c) for c in CASES]
     os.makedirs(os.path.dirname(OUT), exist_ok=True)

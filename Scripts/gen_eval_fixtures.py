@@ -16,24 +16,21 @@ reference implementations give them, for the Swift metrics in Sources/MiniMindV/
 
 Run from the repository root:  python3 Scripts/gen_eval_fixtures.py
 """
-import glob, importlib.metadata, importlib.util, io, json, os, random, subprocess, sys, tempfile, unicodedata, zipfile
+import glob, importlib.util, io, json, os, random, subprocess, sys, tempfile, unicodedata, zipfile
 from contextlib import redirect_stdout
+
+from fixture_common import fixture_dir, require
 
 PINNED = {"sacrebleu": "2.6.0", "pycocoevalcap": "1.2", "rouge-score": "0.1.2", "numpy": "2.4.6"}
 LAVIS = "salesforce-lavis==1.0.2"
-
-for name, want in PINNED.items():
-    have = importlib.metadata.version(name)
-    if have != want:
-        sys.exit(f"{name} {have} found, {want} pinned: pip install {name}=={want}")
+require(PINNED)
 
 import sacrebleu
 from sacrebleu.metrics import BLEU
 from pycocoevalcap.cider.cider import Cider
 from rouge_score import rouge_scorer
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "eval")
-os.makedirs(OUT, exist_ok=True)
+OUT = fixture_dir("eval")
 
 
 def load_vqa_eval():

@@ -4,18 +4,17 @@ Examples/SFT): 24 PNG pictures of coloured shapes (32x32), a JSONL caption set i
 MiniMind-V format (conversations + image file names) and a Parquet SFT set in the current format
 (conversations JSON string + image_bytes). Run from the repository root.
 """
-import io, json, os, random, sys
+import io, json, os, random
+
+from fixture_common import REPO, require
 
 PINNED = {"pillow": "13.0.0", "pyarrow": "26.0.1"}
-import PIL
+require(PINNED)
 import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
-if PIL.__version__ != PINNED["pillow"] or pa.__version__ != PINNED["pyarrow"]:
-    sys.exit(f"pillow {PIL.__version__} / pyarrow {pa.__version__} found, {PINNED} pinned")
-
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Examples", "Data")
+OUT = os.path.join(REPO, "Examples", "Data")
 os.makedirs(os.path.join(OUT, "shapes"), exist_ok=True)
 rng = random.Random(0)
 COLOURS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (230, 200, 30)}

@@ -8,16 +8,15 @@ takes the same values from the same file, MiniMindV's `minimindv_*` fields inclu
 keeps unknown fields as attributes and writes them back).
 Run from the repository root:  python3 Scripts/gen_generation_config_fixtures.py
 """
-import json, os, shutil, sys, tempfile
+import json, os, shutil, tempfile
+
+from fixture_common import fixture_dir, require
 
 PINNED = {"transformers": "5.24.0"}
-import transformers
-if transformers.__version__ != PINNED["transformers"]:
-    sys.exit(f"transformers {transformers.__version__} found, {PINNED['transformers']} pinned: install the pinned version")
+require(PINNED)
 from transformers import GenerationConfig
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "generation")
-os.makedirs(OUT, exist_ok=True)
+OUT = fixture_dir("generation")
 
 CASES = {
     # The demo's kind: greedy, short answers, its caption prompt and example questions.

@@ -13,26 +13,21 @@
    `MiniMindForCausalLM.generate` (lines quoted below).
 Run from the repository root:  python3 Scripts/gen_generation_fixtures.py
 """
-import json, os, sys
+import json, os
+
+from fixture_common import fixture_dir, require
 
 PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "safetensors": "0.8.0", "numpy": "2.4.6"}
+require(PINNED)
 
 import numpy as np
 import torch
-import transformers
-import safetensors
 from safetensors.torch import save_file
-
-for mod, want in [(torch, PINNED["torch"]), (transformers, PINNED["transformers"]),
-                  (safetensors, PINNED["safetensors"]), (np, PINNED["numpy"])]:
-    if mod.__version__ != want:
-        sys.exit(f"{mod.__name__} {mod.__version__} found, {want} pinned: install the pinned version")
 
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "generation")
-os.makedirs(OUT, exist_ok=True)
+OUT = fixture_dir("generation")
 torch.manual_seed(0)
 torch.set_num_threads(1)
 VOCAB, NEW = 96, 16

@@ -24,20 +24,17 @@ Run from the repository root:  python3 Scripts/gen_gguf_fixtures.py
 """
 import json, os, sys, tempfile
 
+from fixture_common import FIXTURES, require
+
 PINNED = {"gguf": "0.19.0", "numpy": "2.4.6"}
+require(PINNED)
 import numpy as np
 import gguf
 from gguf import GGUFWriter, GGUFReader, GGMLQuantizationType as QT
 from gguf import quants
-from importlib.metadata import version as pkg_version
 
-for name, want in [("gguf", PINNED["gguf"]), ("numpy", PINNED["numpy"])]:
-    if pkg_version(name) != want:
-        sys.exit(f"{name} {pkg_version(name)} found, {want} pinned: pip install {name}=={want}")
-
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-OUT = os.path.join(ROOT, "Tests", "Fixtures", "gguf")
-TOKENIZER = os.path.join(ROOT, "Tests", "Fixtures", "upstream", "minimind2-v")
+OUT = os.path.join(FIXTURES, "gguf")
+TOKENIZER = os.path.join(FIXTURES, "upstream", "minimind2-v")
 
 # The two tiny decoders (MiniMind2 = llama without QK-norm, minimind-3 = qwen3 with it).
 MODELS = {

@@ -14,31 +14,27 @@ import json
 import os
 import shutil
 import struct
-import sys
 import warnings
 import zlib
 
+from fixture_common import FIXTURES, require
+
+PINNED = {"pillow": "13.0.0", "numpy": "2.4.6", "transformers": "5.24.0"}
+require(PINNED)
+
 import numpy as np
-import PIL
 from PIL import Image
-import transformers
 from transformers import CLIPImageProcessorPil, SiglipImageProcessorPil
 
-PINNED = {"pillow": (PIL.__version__, "13.0.0"), "numpy": (np.__version__, "2.4.6"),
-          "transformers": (transformers.__version__, "5.24.0")}
-for name, (found, wanted) in PINNED.items():
-    if found != wanted:
-        sys.exit(f"{name} {found} installed, fixtures are pinned to {wanted}")
 warnings.filterwarnings("ignore")
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(REPO, "Tests", "Fixtures", "images")
+OUT = os.path.join(FIXTURES, "images")
 # The committed upstream eval JPEGs (Tests/Fixtures/upstream/NOTICE.md): only minimind-3v's, which are
 # small enough to ship (178 KB for six); minimind2-v's eight weigh 1.8 MB and are not committed.
-ASSETS = os.path.join(REPO, "Tests", "Fixtures", "upstream")
+ASSETS = os.path.join(FIXTURES, "upstream")
 rng = np.random.default_rng(20240607)
 manifest = {"generator": "Scripts/gen_image_fixtures.py",
-            "versions": {k: v[0] for k, v in PINNED.items()},
+            "versions": PINNED,
             "sources": [], "resize": [], "preprocess": [], "preset_samples": [], "eval_images": []}
 
 

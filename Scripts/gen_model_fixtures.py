@@ -7,27 +7,22 @@ here from Docs/Model.md because no public class implements them — the two MoE 
 image-feature splice of the full VLM. Outputs: weights as safetensors (HF key names), inputs and
 outputs as .npy, configs as JSON. Run from the repository root:  python3 Scripts/gen_model_fixtures.py
 """
-import json, math, os, sys
+import json, math, os
+
+from fixture_common import fixture_dir, require
 
 PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "safetensors": "0.8.0", "numpy": "2.4.6"}
+require(PINNED)
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-import transformers
-import safetensors
 from safetensors.torch import save_file
-
-for mod, want in [(torch, PINNED["torch"]), (transformers, PINNED["transformers"]),
-                  (safetensors, PINNED["safetensors"]), (np, PINNED["numpy"])]:
-    if mod.__version__ != want:
-        sys.exit(f"{mod.__name__} {mod.__version__} found, {want} pinned: install the pinned version")
 
 from transformers import (LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM,
                           CLIPConfig, CLIPModel, SiglipVisionConfig, SiglipVisionModel)
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "models")
-os.makedirs(OUT, exist_ok=True)
+OUT = fixture_dir("models")
 torch.manual_seed(0)
 torch.set_num_threads(1)
 

@@ -21,23 +21,20 @@ only so the weights load as a MiniMind-V model.
 
 Run from the repository root:  python3 Scripts/gen_moe_padding_fixture.py
 """
-import json, os, sys
+import json, os
+
+from fixture_common import FIXTURES, require
 
 PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "safetensors": "0.8.0"}
+require(PINNED)
 
 import torch
 import torch.nn.functional as F
-import transformers
-import safetensors
 from safetensors.torch import save_file
-
-for mod, want in [(torch, PINNED["torch"]), (transformers, PINNED["transformers"]), (safetensors, PINNED["safetensors"])]:
-    if mod.__version__ != want:
-        sys.exit(f"{mod.__name__} {mod.__version__} found, {want} pinned: install the pinned version")
 
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "training")
+OUT = os.path.join(FIXTURES, "training")
 torch.set_num_threads(1)
 torch.manual_seed(5)
 

@@ -13,15 +13,16 @@ QuickGELUActivation, silu(gate) * up, F.embedding.
 import json
 import os
 
+from fixture_common import FIXTURES, require
+
+PINNED = {"torch": "2.13.0", "transformers": "5.24.0"}
+require(PINNED)
+
 import torch
 import torch.nn.functional as F
-import transformers
 from transformers.activations import QuickGELUActivation
 
-assert torch.__version__.startswith("2.13.0"), f"expected torch 2.13.0, found {torch.__version__}"
-assert transformers.__version__ == "5.24.0", f"expected transformers 5.24.0, found {transformers.__version__}"
-
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "opsA", "opsa_parity.json")
+OUT = os.path.join(FIXTURES, "opsA", "opsa_parity.json")
 torch.manual_seed(0)
 fixture = {}
 

@@ -17,15 +17,16 @@ import json
 import math
 import os
 
+from fixture_common import FIXTURES, require
+
+PINNED = {"torch": "2.13.0", "transformers": "5.24.0"}
+require(PINNED)
+
 import torch
-import transformers
 from transformers import LlamaConfig
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
 
-assert torch.__version__.startswith("2.13.0"), f"expected torch 2.13.0, found {torch.__version__}"
-assert transformers.__version__ == "5.24.0", f"expected transformers 5.24.0, found {transformers.__version__}"
-
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "opsB", "opsb_parity.json")
+OUT = os.path.join(FIXTURES, "opsB", "opsb_parity.json")
 POSITIONS = [0, 1, 2, 3, 7, 100, 1000, 2047, 2048, 5000, 20000, 32767]
 fixture = {}
 

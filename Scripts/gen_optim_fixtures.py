@@ -22,26 +22,15 @@ import functools
 import json
 import math
 import os
-import sys
 
 import numpy as np
 import torch
-import transformers
 from transformers import optimization as hf_opt
 
+from fixture_common import FIXTURES, require
+
 PINNED = {"torch": "2.13.0", "numpy": "2.4.6", "transformers": "5.24.0"}
-
-
-def check_versions():
-    found = {"torch": torch.__version__.split("+")[0], "numpy": np.__version__,
-             "transformers": transformers.__version__}
-    bad = {k: (PINNED[k], v) for k, v in found.items() if v != PINNED[k]}
-    if bad:
-        sys.exit(f"version mismatch (expected, found): {bad}")
-
-
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "optim",
-                   "optim_fixtures.json")
+OUT = os.path.join(FIXTURES, "optim", "optim_fixtures.json")
 STEPS = 5
 
 # name, shape, requires_grad, which steps (1-based) have a gradient, gradient kind
@@ -144,7 +133,7 @@ def schedules():
 
 
 def main():
-    check_versions()
+    require(PINNED)
     torch.manual_seed(0)
     initial = make_initial()
     grads = make_grads()

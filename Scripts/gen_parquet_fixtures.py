@@ -19,19 +19,17 @@ import random
 import struct
 import sys
 
+from fixture_common import FIXTURES, require
+
+PINNED = {"pyarrow": "26.0.1", "pillow": "13.0.0", "numpy": "2.4.6"}
+require(PINNED)
+
 import numpy
-import PIL
 import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
-PINNED = {"pyarrow": (pa.__version__, "26.0.1"), "pillow": (PIL.__version__, "13.0.0"), "numpy": (numpy.__version__, "2.4.6")}
-for name, (found, wanted) in PINNED.items():
-    if found != wanted:
-        sys.exit(f"{name} {found} is installed; this script is pinned to {wanted}")
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "Fixtures", "parquet")
+OUT = os.path.join(FIXTURES, "parquet")
 
 TEXTS = [
     "你好，请描述这张图片。",

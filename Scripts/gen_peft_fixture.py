@@ -23,17 +23,16 @@ MiniMindV computed (DIR/logits.npy), float32, ≤ 1e-4.
 """
 import json, os, shutil, sys
 
+from fixture_common import FIXTURES, require
+
 PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "peft": "0.21.2", "numpy": "2.4.6", "safetensors": "0.8.0"}
-import numpy as np, torch, transformers, peft, safetensors
+require(PINNED)
+import numpy as np, torch, peft
 from safetensors.torch import save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 from peft import LoraConfig, PeftModel, get_peft_model
 
-for mod, want in [(torch, "torch"), (transformers, "transformers"), (peft, "peft"), (np, "numpy"), (safetensors, "safetensors")]:
-    if mod.__version__ != PINNED[want]:
-        sys.exit(f"{want} {mod.__version__} found, {PINNED[want]} pinned")
-
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "peft")
+OUT = os.path.join(FIXTURES, "peft")
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 ADAPTERS = {
     "all": dict(r=4, lora_alpha=8, lora_dropout=0.1, target_modules=TARGETS),

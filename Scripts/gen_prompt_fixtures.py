@@ -19,18 +19,15 @@ import json
 import os
 import sys
 
-PINNED = {"transformers": "5.24.0", "tokenizers": "0.23.3"}
+from fixture_common import FIXTURES, REPO, require
 
-import tokenizers  # noqa: E402
+PINNED = {"transformers": "5.24.0", "tokenizers": "0.23.3"}
+require(PINNED)
+
 import transformers  # noqa: E402
 
-for name, module in (("transformers", transformers), ("tokenizers", tokenizers)):
-    if module.__version__ != PINNED[name]:
-        sys.exit(f"{name} {module.__version__} is installed; this script is pinned to {PINNED[name]}")
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ASSETS = os.path.join(REPO, "Tests", "Fixtures", "upstream")
-OUT = os.path.join(REPO, "Tests", "Fixtures", "prompt")
+ASSETS = os.path.join(FIXTURES, "upstream")
+OUT = os.path.join(FIXTURES, "prompt")
 PLACEHOLDER = {"minimind2-v": ("@", 196), "minimind-3v": ("<|image_pad|>", 64)}
 THINK_FLAG = {"minimind2-v": "enable_thinking", "minimind-3v": "open_thinking"}
 

@@ -11,17 +11,16 @@
 
 Run from the repository root:  python3 Scripts/gen_remedies_fixture.py
 """
-import json, os, sys
+import json, os
+
+from fixture_common import fixture_dir, require
 
 PINNED = {"torch": "2.13.0+cpu"}
+require(PINNED)
 import torch
 import torch.nn.functional as F
 
-if torch.__version__ != PINNED["torch"]:
-    sys.exit(f"torch {torch.__version__} found, {PINNED['torch']} pinned: install the pinned version")
-
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "remedies")
-os.makedirs(OUT, exist_ok=True)
+OUT = fixture_dir("remedies")
 torch.manual_seed(23)
 torch.set_default_dtype(torch.float64)
 

@@ -21,19 +21,16 @@ import os
 import random
 import sys
 
-PINNED = {"tokenizers": "0.23.3", "transformers": "5.24.0"}
+from fixture_common import FIXTURES, REPO, require
 
-import tokenizers  # noqa: E402
+PINNED = {"tokenizers": "0.23.3", "transformers": "5.24.0"}
+require(PINNED)
+
 import transformers  # noqa: E402
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
 
-for name, module in (("tokenizers", tokenizers), ("transformers", transformers)):
-    if module.__version__ != PINNED[name]:
-        sys.exit(f"{name} {module.__version__} is installed; this script is pinned to {PINNED[name]}")
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(REPO, "Tests", "Fixtures", "tokenizer")
-ASSETS = os.path.join(REPO, "Tests", "Fixtures", "upstream")
+OUT = os.path.join(FIXTURES, "tokenizer")
+ASSETS = os.path.join(FIXTURES, "upstream")
 REAL = ["minimind2-v", "minimind-3v"]
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 

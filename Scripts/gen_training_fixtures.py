@@ -18,26 +18,21 @@ fixture also shows that trimming does not change the numbers. Loss: cross-entrop
 against labels[t+1] (labels -100 outside assistant answers), mean over counted tokens, divided by
 the accumulation steps. Run from the repository root:  python3 Scripts/gen_training_fixtures.py
 """
-import json, math, os, sys
+import json, math, os
+
+from fixture_common import fixture_dir, require
 
 PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "safetensors": "0.8.0", "numpy": "2.4.6"}
+require(PINNED)
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-import transformers
-import safetensors
 from safetensors.torch import save_file
-
-for mod, want in [(torch, PINNED["torch"]), (transformers, PINNED["transformers"]),
-                  (safetensors, PINNED["safetensors"]), (np, PINNED["numpy"])]:
-    if mod.__version__ != want:
-        sys.exit(f"{mod.__name__} {mod.__version__} found, {want} pinned: install the pinned version")
 
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "training")
-os.makedirs(OUT, exist_ok=True)
+OUT = fixture_dir("training")
 torch.set_num_threads(1)
 
 VOCAB, HIDDEN, LAYERS, VISION_DIM, IMAGE_TOKENS = 96, 32, 3, 24, 9

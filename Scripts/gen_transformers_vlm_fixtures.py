@@ -31,19 +31,18 @@ with the fixture logits (float32, ≤ 1e-4).
 """
 import json, os, shutil, sys
 
-PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "numpy": "2.4.6", "safetensors": "0.8.0", "PIL": "13.0.0"}
-import numpy as np, torch, transformers, safetensors, PIL
+from fixture_common import FIXTURES, require
+
+PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "numpy": "2.4.6", "safetensors": "0.8.0", "pillow": "13.0.0"}
+require(PINNED)
+import numpy as np, torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from transformers import (AutoTokenizer, CLIPConfig, CLIPImageProcessor, CLIPModel, GenerationConfig, LlamaConfig,
                           LlamaForCausalLM, PretrainedConfig, Qwen3Config, Qwen3ForCausalLM, SiglipImageProcessor,
                           SiglipVisionConfig, SiglipVisionModel)
 
-for mod, want in [(torch, "torch"), (transformers, "transformers"), (np, "numpy"), (safetensors, "safetensors"), (PIL, "PIL")]:
-    if mod.__version__ != PINNED[want]:
-        sys.exit(f"{want} {mod.__version__} found, {PINNED[want]} pinned")
-
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures")
+ROOT = FIXTURES
 OUT = os.path.join(ROOT, "transformers-vlm")
 AUTO_MAP = {"AutoConfig": "model_vlm.VLMConfig", "AutoModelForCausalLM": "model_vlm.MiniMindVLM"}
 QUESTION = "<image>\n描述一下这张图片的内容。"

@@ -5,24 +5,20 @@ untied LM head (tie_word_embeddings=False) and biases on every attention and MLP
 saved as its own tensor, and for biased o_proj/down_proj in the cached decode path.
 Run from the repository root:  python3 Scripts/gen_untied_bias_fixture.py
 """
-import json, os, sys
+import json, os
+
+from fixture_common import FIXTURES, require
 
 PINNED = {"torch": "2.13.0+cpu", "transformers": "5.24.0", "safetensors": "0.8.0", "numpy": "2.4.6"}
+require(PINNED)
 
 import numpy as np
 import torch
-import transformers
-import safetensors
 from safetensors.torch import save_file
-
-for mod, want in [(torch, PINNED["torch"]), (transformers, PINNED["transformers"]),
-                  (safetensors, PINNED["safetensors"]), (np, PINNED["numpy"])]:
-    if mod.__version__ != want:
-        sys.exit(f"{mod.__name__} {mod.__version__} found, {want} pinned: install the pinned version")
 
 from transformers import LlamaConfig, LlamaForCausalLM
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "models")
+OUT = os.path.join(FIXTURES, "models")
 torch.manual_seed(14)
 torch.set_num_threads(1)
 

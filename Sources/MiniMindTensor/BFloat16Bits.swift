@@ -1,7 +1,9 @@
-/// bfloat16 as the upper half of a float32's bits.
+/// bfloat16 as the upper half of a float32's bits: the library's one bfloat16 rounding (bf16 GEMM
+/// operands, packed decode weights, bf16 tensors in safetensors/GGUF files).
 public enum BFloat16Bits {
-    /// Round to nearest even, as PyTorch's `.to(torch.bfloat16)`; NaN stays NaN.
-    @inline(__always)
+    /// Round to nearest even, as PyTorch's `.to(torch.bfloat16)` (c10's `round_to_nearest_even`);
+    /// NaN stays a quiet NaN with its sign.
+    @inlinable @inline(__always)
     public static func round(_ f: Float) -> UInt16 {
         let bits = f.bitPattern
         if f.isNaN { return UInt16(bits >> 16) | 0x40 }
@@ -9,7 +11,7 @@ public enum BFloat16Bits {
         return UInt16((bits &+ rounding) >> 16)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
 
     /// A new buffer (the caller deallocates) of `count` values rounded to bfloat16, across the pool.

@@ -12,13 +12,12 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .missingTemplate:
             return "the tokenizer has no chat_template in tokenizer_config.json; choose one explicitly with "
-                + "ChatTemplate(kind: .minimind2) or ChatTemplate(kind: .minimind3) (CLI: --chat-template minimind2|minimind3)"
+                + "ChatTemplate(kind: .minimind2) or ChatTemplate(kind: .minimind3)"
         case let .unknownTemplate(fingerprint, excerpt):
             return "the chat_template in tokenizer_config.json is not one this SDK renders (fingerprint \(fingerprint), "
                 + "starts with \(excerpt.debugDescription)). Supported: "
                 + ChatTemplateKind.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ")
-                + ". If your template renders like one of them, pass it explicitly: ChatTemplate(kind: .minimind2) "
-                + "or --chat-template minimind2"
+                + ". If your template renders like one of them, choose it explicitly: ChatTemplate(kind: .minimind2)"
         case .emptyConversation:
             return "a conversation needs at least one message (the templates read messages[0])"
         case let .badMessage(message):

@@ -19,9 +19,13 @@ func printJSON<T: Encodable>(_ value: T) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-/// What `bench model` and `bench train` share: repetitions after warm-up, threads, the seed of the
-/// random weights and the output format. Threads are range-checked by `InputRange.setThreads` in `apply()`.
+/// What `bench model` and `bench train` share: the preset and the seed of its random weights,
+/// repetitions after warm-up, threads, `--compute` and the output format. Threads are range-checked
+/// by `InputRange.setThreads` in `apply()`.
 struct BenchRunOptions: ParsableArguments {
+    @Option(help: "Model preset: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var preset: String = VLMPreset.minimind2SmallV.rawValue
+
     @Option(help: "Timed repetitions per test.")
     var repetitions: Int = 5
 
@@ -37,15 +41,23 @@ struct BenchRunOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a markdown table.")
     var json = false
 
+    @OptionGroup var computeOptions: ComputeOptions
+
     func validate() throws {
+        guard VLMPreset(rawValue: preset) != nil else {
+            throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard repetitions > 0 else { throw ValidationError("--repetitions must be positive, found \(repetitions)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be zero or more, found \(warmup)") }
     }
 
+    /// The preset (checked by `validate()`).
+    func modelPreset() throws -> VLMPreset { try VLMPreset.named(preset) }
+
     /// Sets the thread count (checked) and `--compute`'s precision.
-    func apply(_ compute: ComputeOptions) throws {
+    func apply() throws {
         try InputRange.setThreads(threads)
-        compute.apply()
+        computeOptions.apply()
     }
 }
 
@@ -60,9 +72,6 @@ struct ModelBench: ParsableCommand {
             after the warm-up runs. Scripts/bench_torch.py measures the same tests in PyTorch.
             """)
 
-    @Option(help: "Model preset: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var preset: String = VLMPreset.minimind2SmallV.rawValue
-
     @Option(help: "Comma-separated tests: img-encode, ppN, tgN.")
     var tests: String = "img-encode,pp512,tg128"
 
@@ -73,8 +82,6 @@ struct ModelBench: ParsableCommand {
 
     @Option(help: "Quantise the attention and feed-forward layers as `convert --quantize int8|int4` writes them (the layers of a quantised model folder).")
     var quantize: String?
-
-    @OptionGroup var computeOptions: ComputeOptions
 
     func parsedTests() throws -> [ModelBenchTest] {
         let names = tests.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -88,9 +95,6 @@ struct ModelBench: ParsableCommand {
     }
 
     func validate() throws {
-        guard VLMPreset(rawValue: preset) != nil else {
-            throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         _ = try parsedTests()
         if let quantize, WeightQuantization.Scheme(rawValue: quantize) == nil {
             throw ValidationError("--quantize must be int8 or int4 (got \(quantize))")
@@ -98,16 +102,16 @@ struct ModelBench: ParsableCommand {
     }
 
     func run() throws {
-        try options.apply(computeOptions)
-        let p = try VLMPreset.named(preset)
-        progress("building \(preset) with random weights (seed \(options.seed))")
+        try options.apply()
+        let p = try options.modelPreset()
+        progress("building \(p.rawValue) with random weights (seed \(options.seed))")
         let model = try MiniMindVLM(config: p.config, seed: options.seed)
         if let scheme = quantize.flatMap(WeightQuantization.Scheme.init(rawValue:)), let lm = model.language as? MiniMindLM {
             progress("quantising the attention and feed-forward layers: \(scheme.rawValue)")
             try QuantizedWeights.quantize(lm, WeightQuantization(scheme))
         }
         model.language.setDecodeDType(decodeDType)
-        let bench = ModelBenchmark(model: model, presetName: preset, repetitions: options.repetitions, warmup: options.warmup)
+        let bench = ModelBenchmark(model: model, presetName: p.rawValue, repetitions: options.repetitions, warmup: options.warmup)
         let report = bench.run(try parsedTests(), progress: progress)
         if options.json { try printJSON(report) } else { print(ModelBenchmark.markdown(report)) }
     }

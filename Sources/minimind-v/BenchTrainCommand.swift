@@ -19,9 +19,6 @@ struct TrainBench: ParsableCommand {
     @Argument(help: "step or recipe.")
     var mode: String = "step"
 
-    @Option(help: "Model preset.")
-    var preset: String = VLMPreset.minimind2SmallV.rawValue
-
     @Option(help: "Trainable set: pretrain or sft (the preset's upstream freeze policy).")
     var stage: String = "sft"
 
@@ -60,10 +57,8 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "recipe: skip the one-time vision-encoder pass.")
     var noEncoder = false
 
-    @OptionGroup var computeOptions: ComputeOptions
-
     func run() throws {
-        let p = try VLMPreset.named(preset)
+        let p = try options.modelPreset()
         guard let st = TrainingRecipe.Stage(rawValue: stage) else { throw ValidationError("--stage must be pretrain or sft, found \(stage)") }
         guard batch > 0, length > 1, samples > 0, epochs > 0, promptTokens >= 0 else {
             throw ValidationError("--batch, --samples, --epochs must be positive, --length > 1, --prompt-tokens ≥ 0")
@@ -76,7 +71,7 @@ struct TrainBench: ParsableCommand {
             }
             textTokens = parts[0]...parts[1]
         }
-        try options.apply(computeOptions)
+        try options.apply()
         if let writeWeights {
             try TrainingBenchmark.writeWeights(preset: p, seed: options.seed, to: URL(fileURLWithPath: writeWeights))
             print("wrote \(writeWeights)")
@@ -88,7 +83,7 @@ struct TrainBench: ParsableCommand {
             let r = try TrainingBenchmark.step(preset: p, stage: st, batch: batch, length: length,
                                                warmup: options.warmup, repetitions: options.repetitions, seed: options.seed)
             if options.json { try printJSON(r); return }
-            print("\(preset) \(r.stage) step \(r.batch)×\(r.length) (\(r.trainableParameters) trainable), \(r.threads) threads: "
+            print("\(p.rawValue) \(r.stage) step \(r.batch)×\(r.length) (\(r.trainableParameters) trainable), \(r.threads) threads: "
                   + String(format: "%.3f ± %.3f s", r.step.meanSeconds, r.step.stddevSeconds) + " (n=\(r.step.repetitions))")
         case "recipe":
             let r = try TrainingBenchmark.recipeRun(preset: p, stage: st, samples: samples, epochs: epochs, batch: batch,
@@ -98,7 +93,7 @@ struct TrainBench: ParsableCommand {
                                                     weights: weights.map { URL(fileURLWithPath: $0) },
                                                     encoder: !noEncoder, seed: options.seed)
             if options.json { try printJSON(r); return }
-            print("\(preset) \(r.stage) recipe \(r.samples) samples × \(r.epochs) epochs, batch \(r.batch), max \(r.maxSeqLen)"
+            print("\(p.rawValue) \(r.stage) recipe \(r.samples) samples × \(r.epochs) epochs, batch \(r.batch), max \(r.maxSeqLen)"
                   + (r.padToMaxLength ? " (padded)" : "") + (r.lengthBuckets.map { ", length buckets \($0)" } ?? "")
                   + ", \(r.threads) threads: "
                   + String(format: "encoder %.2f s + train %.2f s = %.2f s", r.encoderSeconds, r.trainSeconds, r.encoderSeconds + r.trainSeconds)

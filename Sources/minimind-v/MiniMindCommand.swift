@@ -28,4 +28,19 @@ struct MiniMindCommand: AsyncParsableCommand {
             DistillCommand.self,
             CompressCommand.self,
         ])
+
+    /// Runs the chosen command; whatever it throws passes through `FlagAdvice`, which adds the flag
+    /// that fixes a library error (the library's messages speak of its own fields, not of flags).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: FlagAdvice.advising(error))
+        }
+    }
 }

@@ -36,28 +36,28 @@ struct ModelLoadingOptions: ParsableArguments {
     @OptionGroup var computeOptions: ComputeOptions
 
     /// Loads the model, tokenizer and chat template (and sets the compute precision), with the
-    /// --lora adapters attached.
+    /// --lora adapters attached. Errors carry their flag advice (eval prints them itself).
     func load() throws -> VLMBundle {
         computeOptions.apply()
-        let bundle = try loadBase()
-        if let lora {
-            try FlagAdvice.adding { try PEFTAdapter.load(folder: URL(fileURLWithPath: (lora as NSString).expandingTildeInPath), into: bundle.model) }
+        return try FlagAdvice.adding {
+            let bundle = try loadBase()
+            if let lora {
+                try PEFTAdapter.load(folder: URL(fileURLWithPath: (lora as NSString).expandingTildeInPath), into: bundle.model)
+            }
+            return bundle
         }
-        return bundle
     }
 
     private func loadBase() throws -> VLMBundle {
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
         // Upstream's transformers layout (model_type minimind-v) has no vision weights: --vision gives them.
         if let dir = (model ?? weights).map(url), TransformersVLMExport.isLayout(dir) {
-            return try FlagAdvice.adding { try TransformersVLMExport.load(folder: dir, vision: vision.map(url), tokenizer: tokenizer.map(url)) }
+            return try TransformersVLMExport.load(folder: dir, vision: vision.map(url), tokenizer: tokenizer.map(url))
         }
-        if let model { return try FlagAdvice.adding { try VLMBundle.load(folder: url(model)) } }
+        if let model { return try VLMBundle.load(folder: url(model)) }
         guard let weights else { throw ValidationError("give --model DIR, or --weights FILE with --tokenizer DIR (and --vision DIR for images)") }
-        return try FlagAdvice.adding {
-            try VLMBundle.load(path: url(weights), vision: vision.map(url), tokenizer: tokenizer.map(url),
-                               preset: try preset.map(VLMPreset.named))
-        }
+        return try VLMBundle.load(path: url(weights), vision: vision.map(url), tokenizer: tokenizer.map(url),
+                                  preset: try preset.map(VLMPreset.named))
     }
 }
 

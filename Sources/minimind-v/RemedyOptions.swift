@@ -5,7 +5,7 @@ import Foundation
 import MiniMindV
 
 struct RemedyOptions: ParsableArguments {
-    @Option(name: .long, help: "Dropout while training, on embeddings, attention output and feed-forward output (default: the model config's, usually 0; never at inference). 0...0.99.")
+    @Option(name: .long, help: "Dropout while training, on embeddings, attention probabilities, attention output and feed-forward output (default: the model config's, usually 0; never at inference). 0...0.99.")
     var dropout: Double?
     @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε of the language loss (PyTorch's definition; default 0). 0...1.")
     var labelSmoothing: Double?

@@ -24,7 +24,7 @@ final class HalfPrecisionTests: XCTestCase {
             let b = UInt16(oursBF[2 * i]) | UInt16(oursBF[2 * i + 1]) << 8
             if x[i].isNaN {
                 // NaN payload bits are not specified; torch's CPU paths differ among themselves.
-                if !HalfPrecision.halfBitsToFloat(h).isNaN || !HalfPrecision.bfloat16BitsToFloat(b).isNaN { mismatches.append("NaN \(i)") }
+                if !HalfPrecision.halfBitsToFloat(h).isNaN || !BFloat16Bits.float(b).isNaN { mismatches.append("NaN \(i)") }
                 continue
             }
             if Int64(h) != half[i] { mismatches.append("f16 \(x[i]) (0x\(String(x[i].bitPattern, radix: 16))): ours 0x\(String(h, radix: 16)) torch 0x\(String(half[i], radix: 16))") }

@@ -13,15 +13,18 @@ final class OpsBAttentionTests: XCTestCase {
     }
 
     /// Naive Double attention: explicit visibility test per (query, key), softmax over visible keys,
-    /// zero output for rows that see nothing.
+    /// zero output for rows that see nothing. `dropout`: each probability times its mask entry
+    /// (`AttentionDropout.mask`, indexed by the key over the row's causally visible keys).
     static func reference(_ q: [Double], _ k: [Double], _ v: [Double], _ n: Dims, causal: Bool, keep: [Bool]?,
-                          scale: Double) -> [Double] {
+                          scale: Double, dropout: AttentionDropout? = nil) -> [Double] {
         var out = [Double](repeating: 0, count: n.outCount)
         let group = n.hq / n.hkv
         for b in 0..<n.b {
             for h in 0..<n.hq {
                 let g = h / group
                 for i in 0..<n.tq {
+                    let visible = causal ? max(0, min(n.tk, n.tk - n.tq + i + 1)) : n.tk
+                    let mask = dropout?.mask(row: (b * n.hq + h) * n.tq + i, visible: visible)
                     var scores: [Double] = [], keys: [Int] = []
                     for j in 0..<n.tk {
                         if causal && j > n.tk - n.tq + i { continue }
@@ -35,8 +38,9 @@ final class OpsBAttentionTests: XCTestCase {
                     let w = scores.map { exp($0 - m) }
                     let z = w.reduce(0, +)
                     for (wj, j) in zip(w, keys) {
+                        let kept = mask.map { Double($0[j]) } ?? 1
                         for e in 0..<n.dv {
-                            out[((b * n.hq + h) * n.tq + i) * n.dv + e] += wj / z * v[((b * n.hkv + g) * n.tk + j) * n.dv + e]
+                            out[((b * n.hq + h) * n.tq + i) * n.dv + e] += wj / z * kept * v[((b * n.hkv + g) * n.tk + j) * n.dv + e]
                         }
                     }
                 }

@@ -114,5 +114,10 @@ final class CLINumbersTests: XCTestCase {
         let picture = try CLISupport.picture(in: dir)
         try expectFailure(["caption", "--model", model.path, "--max-new-tokens", "2", picture],
                           mentions: ["loaded without a vision encoder", "--vision DIR"])
+        // Errors that reach the top level (convert's) get their advice there.
+        try expectFailure(["convert", model.path, dir.appendingPathComponent("m.pth").path, "--preset", "minimind2-small-v"],
+                          mentions: ["a weights file (m.pth) holds tensors only", "drop --preset and --config"])
+        try expectFailure(["convert", model.path, dir.appendingPathComponent("m.gguf").path, "--dtype", "f16"],
+                          mentions: ["GGUF output has its own weight types", "--type f32|f16|q8_0|q4_0 instead of --dtype"])
     }
 }

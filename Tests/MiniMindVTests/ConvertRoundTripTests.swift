@@ -59,7 +59,8 @@ final class ConvertRoundTripTests: XCTestCase {
         // Without a config the head count of these weights is unknown: refused, not guessed.
         XCTAssertThrowsError(try ModelConversion(input: pth, output: back, vision: source.appendingPathComponent("vision"),
                                                  tokenizer: source).run()) { error in
-            XCTAssertTrue("\(error)".contains("--config"), "\(error)")
+            guard case ModelError.ambiguousConfig? = error as? ModelError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("config.json"), "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: back.path))
         try ModelConversion(input: pth, output: back, configFile: source.appendingPathComponent("config.json"),
@@ -83,7 +84,9 @@ final class ConvertRoundTripTests: XCTestCase {
         }
         // A preset with a weights-file output is meaningless and refused too.
         XCTAssertThrowsError(try ModelConversion(input: source, output: scratch.appendingPathComponent("r.pth"),
-                                                 preset: .minimind2SmallV).run())
+                                                 preset: .minimind2SmallV).run()) { error in
+            XCTAssertEqual(error as? ConversionError, .configForWeightsFile(output: "r.pth"))
+        }
     }
 
     /// Weights of a preset's shapes still convert without --config (the preset is the config).

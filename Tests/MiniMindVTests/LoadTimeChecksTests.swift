@@ -78,11 +78,20 @@ final class LoadTimeChecksTests: XCTestCase {
         }
     }
 
-    /// Library errors name no command-line flag (the CLI adds that advice).
-    func testModelErrorsGiveNoFlagAdvice() {
-        let errors: [ModelError] = [.ambiguousConfig("x"), .noVisionEncoder, .tokenizerMissing(weights: "w.pth"),
-                                    .vocabularyMismatch(tokenizer: 2, model: 1), .tokenIdOutOfRange(name: "eos", id: 9, vocabulary: 3),
-                                    .unsupported("x"), .missingFile("f"), .invalidConfig("x")]
+    /// Library errors name no command-line flag (the CLI adds that advice: FlagAdvice).
+    func testLibraryErrorsGiveNoFlagAdvice() {
+        let errors: [Error] = [
+            ModelError.ambiguousConfig("x"), ModelError.noVisionEncoder, ModelError.tokenizerMissing(weights: "w.pth"),
+            ModelError.vocabularyMismatch(tokenizer: 2, model: 1), ModelError.tokenIdOutOfRange(name: "eos", id: 9, vocabulary: 3),
+            ModelError.unsupported("x"), ModelError.missingFile("f"), ModelError.invalidConfig("x"),
+            ConversionError.quantizedNeedsFolder(output: "m.gguf"), ConversionError.configForWeightsFile(output: "m.pth"),
+            ConversionError.dtypeForGGUF, ConversionError.ggufNeedsTokenizer, ConversionError.configGivenTwice(input: "dir"),
+            ConversionError.quantizedNeedsVisionAndTokenizer,
+            ConversionError.presetContradictsConfig(preset: "minimind2-v", differences: ["hidden_size 768 vs 512"]),
+            ConversionError.presetContradictsWeights(preset: "minimind2-v", differences: ["hidden_size"]),
+            GenerationError.promptTooLong(tokens: 9, context: 8), TrainingDataError.strictStop(row: "data.jsonl line 2", reason: "bad JSON"),
+            ChatTemplateError.missingTemplate, ChatTemplateError.unknownTemplate(fingerprint: "ab", excerpt: "{%"),
+        ]
         for e in errors { XCTAssertFalse("\(e)".contains("--"), "\(e)") }
     }
 

@@ -57,7 +57,7 @@ enum ElementConversion {
         case .bf16:
             let out = dst.assumingMemoryBound(to: UInt16.self)
             Threads.parallelFor(count, minChunk: minChunk) { r in
-                for i in r { out[i] = HalfPrecision.floatToBFloat16Bits(src[i]) }
+                for i in r { out[i] = BFloat16Bits.round(src[i]) }
             }
         case .f64:
             let out = dst.assumingMemoryBound(to: Double.self)

@@ -1,6 +1,6 @@
-/// Exact widening of IEEE half and bfloat16 to Float32, and round-to-nearest-even narrowing that
-/// matches PyTorch's `.half()` / `.bfloat16()` (c10's bit algorithms). Bit arithmetic keeps these
-/// independent of Float16 availability and of the target's F16C support.
+/// Exact widening of IEEE half to Float32, and round-to-nearest-even narrowing that matches
+/// PyTorch's `.half()` (c10's bit algorithm). Bit arithmetic keeps these independent of Float16
+/// availability and of the target's F16C support. bfloat16 is `BFloat16Bits` (MiniMindTensor).
 enum HalfPrecision {
     /// All 65,536 half values widened (256 KB): a load per element beats branching on subnormals.
     static let halfToFloatTable: [Float] = (0...0xFFFF).map { halfBitsToFloat(UInt16($0)) }
@@ -38,16 +38,4 @@ enum HalfPrecision {
         let nonsign = expBits &+ mantissaBits
         return UInt16(truncatingIfNeeded: (sign >> 16) | (shl1 > 0xFF00_0000 ? 0x7E00 : nonsign))
     }
-
-    /// Round-to-nearest-even Float32 → bfloat16 (c10 `round_to_nearest_even`); NaN → 0x7FC0.
-    @inline(__always)
-    static func floatToBFloat16Bits(_ f: Float) -> UInt16 {
-        if f.isNaN { return 0x7FC0 }
-        let u = f.bitPattern
-        let roundingBias = ((u >> 16) & 1) &+ 0x7FFF
-        return UInt16(truncatingIfNeeded: (u &+ roundingBias) >> 16)
-    }
-
-    @inline(__always)
-    static func bfloat16BitsToFloat(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
 }

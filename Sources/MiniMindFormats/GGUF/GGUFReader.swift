@@ -105,7 +105,7 @@ public struct GGUFFile: @unchecked Sendable {
             switch info.type {
             case .f32: for i in 0..<dst.count { p[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
             case .f16: for i in 0..<dst.count { p[i] = HalfPrecision.halfBitsToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
-            case .bf16: for i in 0..<dst.count { p[i] = HalfPrecision.bfloat16BitsToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
+            case .bf16: for i in 0..<dst.count { p[i] = BFloat16Bits.float(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
             case .q8_0: GGMLQuants.dequantizeQ8_0(raw, count: dst.count, into: p)
             case .q4_0: GGMLQuants.dequantizeQ4_0(raw, count: dst.count, into: p)
             }

@@ -15,8 +15,10 @@ import Foundation
 /// per-row log-sum-exp; backward recomputes the probabilities from q and k (FlashAttention-style),
 /// one block of at most `AttentionKernel.blockElements` scores per thread at a time. Causal blocks multiply
 /// only against the keys their last query sees (about half the work of the full square).
+/// - dropout: drops attention probabilities (training; `AttentionDropout`). nil or p = 0: none.
 public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
-                                      keyPaddingMask: Tensor? = nil, scale: Float? = nil) -> Tensor {
+                                      keyPaddingMask: Tensor? = nil, scale: Float? = nil,
+                                      dropout: AttentionDropout? = nil) -> Tensor {
     precondition(q.rank == 4 && k.rank == 4 && v.rank == 4,
                  "scaledDotProductAttention: q, k, v must be rank 4, got \(q.shape), \(k.shape), \(v.shape)")
     let geo = AttentionGeometry(batch: q.shape[0], queryHeads: q.shape[1], kvHeads: k.shape[1], queries: q.shape[2],
@@ -34,15 +36,16 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: B
                      "scaledDotProductAttention: keyPaddingMask \(keyPaddingMask.shape) must be [\(geo.batch), \(geo.keys)]")
         keep = keyPaddingMask.toArray().map { $0 != 0 }
     }
+    let drop = dropout.flatMap { $0.p > 0 ? $0 : nil }
     let out = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries, geo.valueDim])
     let lse = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries])
-    AttentionKernel.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep,
+    AttentionKernel.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
                             out: out.mutablePointer, lse: lse.mutablePointer)
     return Tensor.record("attention", output: out, inputs: [q, k, v]) { g in
         let gq = q.needsGrad ? Tensor.uninitialized(q.shape) : nil
         let gk = k.needsGrad ? Tensor.zeros(k.shape) : nil
         let gv = v.needsGrad ? Tensor.zeros(v.shape) : nil
-        AttentionKernel.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, lse: lse.pointer,
+        AttentionKernel.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
                                  gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
         return [gq, gk, gv]
     }
@@ -96,8 +99,8 @@ enum AttentionKernel {
 
     /// Forward: one unit per (batch, kv head, row block); a unit's GEMMs and softmax run on one thread.
     static func forward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
-                        v: UnsafePointer<Float>, keep: [Bool]?, out: UnsafeMutablePointer<Float>,
-                        lse: UnsafeMutablePointer<Float>) {
+                        v: UnsafePointer<Float>, keep: [Bool]?, dropout: AttentionDropout? = nil,
+                        out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>) {
         let rows = geo.group * geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
         if rows == 0 || geo.batch == 0 || geo.kvHeads == 0 { return }
         // Widest blocks first, so the threads finish together.
@@ -106,10 +109,10 @@ enum AttentionKernel {
         Threads.forEach(units: pairs * blocks.count, scratchCount: blockRows(geo) * tk) { unit, scores in
             let (r0, n, w) = blocks[unit / pairs]
             let b = unit % pairs / geo.kvHeads, h = unit % geo.kvHeads
-            let qg = q + (b * geo.queryHeads + h * geo.group) * geo.queries * d
+            let groupRow = (b * geo.queryHeads + h * geo.group) * geo.queries
+            let qg = q + groupRow * d
             let kh = k + (b * geo.kvHeads + h) * tk * d, vh = v + (b * geo.kvHeads + h) * tk * dv
-            let og = out + (b * geo.queryHeads + h * geo.group) * geo.queries * dv
-            let lg = lse + (b * geo.queryHeads + h * geo.group) * geo.queries
+            let og = out + groupRow * dv, lg = lse + groupRow
             if w == 0 {
                 (og + r0 * dv).update(repeating: 0, count: n * dv)
                 (lg + r0).update(repeating: -.infinity, count: n)
@@ -121,6 +124,9 @@ enum AttentionKernel {
                     let i = (r0 + r) % geo.queries
                     lg[r0 + r] = softmaxRow(scores + r * w, count: w, visible: geo.visibleEnd(query: i),
                                             keep: kp, scale: geo.scale)
+                    // The log-sum-exp stays the undropped one: backward recomputes P from it.
+                    dropout?.apply(row: groupRow + r0 + r, scores + r * w, scores + r * w,
+                                   visible: geo.visibleEnd(query: i), count: w)
                 }
             }
             BLAS.gemm(m: n, n: dv, k: w, a: scores, b: vh, c: og + r0 * dv)
@@ -130,7 +136,8 @@ enum AttentionKernel {
     /// Backward: one unit per (batch, kv head), since its row blocks all accumulate into the same
     /// dK and dV rows; within a unit everything runs on one thread.
     static func backward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
-                         v: UnsafePointer<Float>, keep: [Bool]?, lse: UnsafePointer<Float>, gOut: UnsafePointer<Float>,
+                         v: UnsafePointer<Float>, keep: [Bool]?, dropout: AttentionDropout? = nil,
+                         lse: UnsafePointer<Float>, gOut: UnsafePointer<Float>,
                          gq: UnsafeMutablePointer<Float>?, gk: UnsafeMutablePointer<Float>?, gv: UnsafeMutablePointer<Float>?) {
         let rows = geo.group * geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
         if rows == 0 || geo.batch == 0 || geo.kvHeads == 0 { return }
@@ -138,9 +145,11 @@ enum AttentionKernel {
         let blocks = rowBlocks(geo)
         let capacity = Swift.max(1, blockRows(geo) * tk)
         let needScores = gq != nil || gk != nil
-        Threads.forEach(units: geo.batch * geo.kvHeads, scratchCount: 2 * capacity) { unit, scratch in
+        // With dropout a third block holds P ⊙ mask; P itself stays for the softmax backward.
+        Threads.forEach(units: geo.batch * geo.kvHeads, scratchCount: (dropout == nil ? 2 : 3) * capacity) { unit, scratch in
             let b = unit / geo.kvHeads, h = unit % geo.kvHeads
             let probs = scratch, dScores = scratch + capacity
+            let dropped: UnsafeMutablePointer<Float>? = dropout == nil ? nil : scratch + 2 * capacity
             let groupRow = (b * geo.queryHeads + h * geo.group) * geo.queries
             let qg = q + groupRow * d, dog = gOut + groupRow * dv, lg = lse + groupRow
             let kvOffset = (b * geo.kvHeads + h) * tk
@@ -159,13 +168,26 @@ enum AttentionKernel {
                                        scale: geo.scale, lse: lg[r0 + r])
                     }
                 }
-                if let gv {  // dV += Pᵀ · dO
-                    BLAS.gemm(transA: true, m: w, n: dv, k: n, a: probs, b: dog + r0 * dv, beta: 1, c: gv + kvOffset * dv)
+                if let dropout, let dropped {
+                    for r in 0..<n {
+                        dropout.apply(row: groupRow + r0 + r, probs + r * w, dropped + r * w,
+                                      visible: geo.visibleEnd(query: (r0 + r) % geo.queries), count: w)
+                    }
+                }
+                if let gv {  // dV += (P ⊙ mask)ᵀ · dO
+                    BLAS.gemm(transA: true, m: w, n: dv, k: n, a: UnsafePointer(dropped ?? probs), b: dog + r0 * dv, beta: 1,
+                              c: gv + kvOffset * dv)
                 }
                 if needScores {
-                    // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σ P·dP) · scale.
+                    // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σ P·dP) · scale (with dropout, dP ⊙ mask for dP).
                     BLAS.gemm(transB: true, m: n, n: w, k: dv, a: dog + r0 * dv, b: vh, c: dScores)
-                    for r in 0..<n { softmaxBackwardRow(probs + r * w, dScores + r * w, count: w, scale: geo.scale) }
+                    for r in 0..<n {
+                        if let dropped {
+                            droppedSoftmaxBackwardRow(probs + r * w, dropped + r * w, dScores + r * w, count: w, scale: geo.scale)
+                        } else {
+                            softmaxBackwardRow(probs + r * w, dScores + r * w, count: w, scale: geo.scale)
+                        }
+                    }
                     if let gq { BLAS.gemm(m: n, n: d, k: w, a: dScores, b: kh, c: gq + (groupRow + r0) * d) }
                     if let gk {
                         BLAS.gemm(transA: true, m: w, n: d, k: n, a: dScores, b: qg + r0 * d, beta: 1, c: gk + kvOffset * d)
@@ -260,6 +282,19 @@ enum AttentionKernel {
         }
         if let keep { for j in 0..<visible where !keep[j] { s[j] = 0 } }
         if visible < count { (s + visible).update(repeating: 0, count: count - visible) }
+    }
+
+    /// In place on dp, for dropped probabilities pm = p ⊙ mask: with g = mask ⊙ dp the softmax
+    /// backward p ⊙ (g − Σ p·g) is pm ⊙ dp − p · Σ pm·dp, times scale.
+    static func droppedSoftmaxBackwardRow(_ p: UnsafePointer<Float>, _ pm: UnsafePointer<Float>,
+                                          _ dp: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+        let dot = V(repeating: Kernels.dot(pm, UnsafePointer(dp), count: count)), sc = V(repeating: scale)
+        var i = 0
+        while i < count {
+            let g = loadTail(pm, i, count, fill: 0) * loadTail(UnsafePointer(dp), i, count, fill: 0)
+            storeTail((g - loadTail(p, i, count, fill: 0) * dot) * sc, dp, i, count)
+            i += 16
+        }
     }
 
     /// In place on dp: dS = p ⊙ (dp − Σ p·dp) · scale.

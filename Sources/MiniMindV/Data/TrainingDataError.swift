@@ -22,7 +22,7 @@ public enum TrainingDataError: Error, CustomStringConvertible, Equatable {
         case .malformedRow(let row, let reason): return "\(row): \(reason)"
         case .unreadable(let path, let reason): return "cannot read training data \(path): \(reason)"
         case .strictStop(let row, let reason):
-            return "\(row): \(reason) (stopped because of --strict; without it malformed rows are counted and skipped)"
+            return "\(row): \(reason) (stopped in strict mode; without it malformed rows are counted and skipped)"
         }
     }
 }

@@ -68,14 +68,14 @@ public struct ModelConversion {
             throw ModelError.unsupported("\(input.path) holds quantised or low-rank layers; convert reads float models (convert the model they were made from)")
         }
         if quantize != nil && outputKind != .modelFolder {
-            throw ModelError.incompatible("--quantize writes a model folder; \(output.lastPathComponent) names another format")
+            throw ConversionError.quantizedNeedsFolder(output: output.lastPathComponent)
         }
         var state = source.state
         if let dtype { state = try Self.converting(state, to: dtype) }
         switch outputKind {
         case .weightsFile:
             guard preset == nil, configFile == nil else {
-                throw ModelError.incompatible("--preset and --config describe a model folder; a weights file (\(output.lastPathComponent)) holds tensors only")
+                throw ConversionError.configForWeightsFile(output: output.lastPathComponent)
             }
             try Checkpoint.save(state, to: output)
             return "wrote \(output.path): \(state.count) tensors"
@@ -122,9 +122,9 @@ public struct ModelConversion {
     }
 
     private func writeGGUF(source: ModelSource, type: GGUFExport.WeightType) throws -> String {
-        guard dtype == nil else { throw ModelError.incompatible("GGUF output takes --type (f32, f16, q8_0, q4_0), not --dtype") }
+        guard dtype == nil else { throw ConversionError.dtypeForGGUF }
         guard let tokenizerURL = tokenizer ?? source.tokenizerFolder else {
-            throw ModelError.incompatible("GGUF output carries the tokenizer: give --tokenizer DIR (a model folder has its own)")
+            throw ConversionError.ggufNeedsTokenizer
         }
         let lm = try languageModel(source)
         let config = lm.config
@@ -136,7 +136,7 @@ public struct ModelConversion {
     private func writeFolder(source: ModelSource, state: StateDict) throws -> String {
         let given = try configFile.map { try ModelSource.readConfig($0) }
         if given != nil && source.config != nil {
-            throw ModelError.incompatible("\(input.path) has its own config.json; --config is for weights without one")
+            throw ConversionError.configGivenTwice(input: input.path)
         }
         let visionURL = vision ?? source.visionFolder
         let tokenizerURL = tokenizer ?? source.tokenizerFolder
@@ -146,7 +146,7 @@ public struct ModelConversion {
         let dtype = self.dtype ?? Self.commonFloatType(state)
         guard let encoder, let tokenizerURL else {
             if quantize != nil {
-                throw ModelError.incompatible("--quantize writes a complete model folder: give --vision DIR and --tokenizer DIR (a model folder has its own)")
+                throw ConversionError.quantizedNeedsVisionAndTokenizer
             }
             // Weights and config only: check the weights fit the decoder and projector exactly first.
             try Self.checkWeights(state, fit: config)
@@ -181,7 +181,7 @@ public struct ModelConversion {
             if let preset {
                 let differences = Self.differences(preset.config, own)
                 guard differences.isEmpty else {
-                    throw ModelError.incompatible("--preset \(preset.rawValue) contradicts the model's own config.json: \(differences.joined(separator: ", "))")
+                    throw ConversionError.presetContradictsConfig(preset: preset.rawValue, differences: differences)
                 }
             }
         } else if let preset {
@@ -189,14 +189,14 @@ public struct ModelConversion {
             let inferred = try ConfigInference.language(from: shapes)
             let differences = Self.shapeDifferences(config.language, inferred)
             guard differences.isEmpty else {
-                throw ModelError.incompatible("--preset \(preset.rawValue) contradicts the weights: \(differences.joined(separator: ", "))")
+                throw ConversionError.presetContradictsWeights(preset: preset.rawValue, differences: differences)
             }
         } else if let matching = ConfigInference.matchingPreset(for: shapes) {
             config = matching.config
         } else {
             let inferred = try ConfigInference.language(from: shapes)
             guard inferred.qkNorm else {
-                throw ModelError.ambiguousConfig("the weights match no preset and do not say how many attention heads they split into (\(inferred.numAttentionHeads * inferred.headDim) query rows); pass --config with the model's config.json")
+                throw ModelError.ambiguousConfig("the weights match no preset and do not say how many attention heads they split into (\(inferred.numAttentionHeads * inferred.headDim) query rows)")
             }
             config = try ConfigInference.vlm(from: shapes)
         }

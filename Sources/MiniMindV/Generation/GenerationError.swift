@@ -1,6 +1,6 @@
 import Foundation
 
-/// Errors of generation and chat; the message says what to change.
+/// Errors of generation and chat; the message says what to change, in the library's terms.
 public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalidOption(String)
     case emptyPrompt
@@ -16,7 +16,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case .emptyPrompt: return "the prompt is empty: give some text (or an image)"
         case let .promptTooLong(tokens, context):
             return "the prompt is \(tokens) tokens but the context holds \(context) (one new token needs a free slot); "
-                + "shorten the prompt, use fewer images, or raise the context length (--context)"
+                + "shorten the prompt, use fewer images, or raise the context length"
         case let .tokenOutOfVocabulary(id, vocabulary):
             return "token id \(id) is outside the model's vocabulary of \(vocabulary)"
         case let .imageShape(index, form, expected, found):

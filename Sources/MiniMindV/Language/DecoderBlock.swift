@@ -7,7 +7,8 @@ public final class DecoderBlock: Module {
     /// Exactly one of the two feed-forwards exists, registered as `mlp`.
     public let dense: FeedForward?
     public let moe: MoEFeedForward?
-    /// Dropout on the attention and feed-forward outputs in training mode (set by the language model).
+    /// Dropout on the attention probabilities and on the attention and feed-forward outputs in
+    /// training mode (set by the language model).
     var dropout: TrainingDropout?
 
     public init(config: LanguageModelConfig, generator: inout SeededGenerator) {
@@ -35,7 +36,8 @@ public final class DecoderBlock: Module {
     }
 
     public func callAsFunction(_ h: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil) -> Tensor {
-        let a = h + dropped(selfAttn(inputLayernorm(h), rope: rope, keyPaddingMask: keyPaddingMask))
+        let probabilityDropout = isTraining ? dropout?.attentionDropout() : nil
+        let a = h + dropped(selfAttn(inputLayernorm(h), rope: rope, keyPaddingMask: keyPaddingMask, dropout: probabilityDropout))
         return a + dropped(feedForward(postAttentionLayernorm(a)))
     }
 

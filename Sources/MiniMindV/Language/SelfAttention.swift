@@ -54,19 +54,22 @@ public final class SelfAttention: Module {
     }
 
     /// Full-sequence path with autograd (training, or inference without a cache).
-    /// `keyPaddingMask`: [B, T] with 1 for real tokens, 0 for padding.
-    public func callAsFunction(_ x: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil) -> Tensor {
-        oProj(headOutputs(x, rope: rope, keyPaddingMask: keyPaddingMask))
+    /// `keyPaddingMask`: [B, T] with 1 for real tokens, 0 for padding. `dropout`: on the attention
+    /// probabilities (training only; the decoder block passes it).
+    public func callAsFunction(_ x: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil,
+                               dropout: AttentionDropout? = nil) -> Tensor {
+        oProj(headOutputs(x, rope: rope, keyPaddingMask: keyPaddingMask, dropout: dropout))
     }
 
     /// The heads' outputs before `o_proj`, [B, T, heads · headDim] with head h at columns
     /// h·headDim ..< (h+1)·headDim (pruning measures each head's share of the output from them).
-    func headOutputs(_ x: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil) -> Tensor {
+    func headOutputs(_ x: Tensor, rope: RoPETable, keyPaddingMask: Tensor? = nil, dropout: AttentionDropout? = nil) -> Tensor {
         let b = x.shape[0], t = x.shape[1]
         let q = query(x, rope: rope, offset: 0)
         let (k, v) = keysAndValues(x, rope: rope, offset: 0)
         let o = scaledDotProductAttention(q: q.permuted([0, 2, 1, 3]), k: k.permuted([0, 2, 1, 3]),
-                                          v: v.permuted([0, 2, 1, 3]), causal: true, keyPaddingMask: keyPaddingMask)
+                                          v: v.permuted([0, 2, 1, 3]), causal: true, keyPaddingMask: keyPaddingMask,
+                                          dropout: dropout)
         return o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim])
     }
 

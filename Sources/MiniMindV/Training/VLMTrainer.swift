@@ -72,7 +72,7 @@ public final class VLMTrainer: Trainer {
         } else {
             let trainable = try recipe.applyFreezePolicy(to: model)
             guard !trainable.isEmpty else {
-                throw TrainingError.nothingToTrain("the freeze policy (--trainable \(recipe.trainable.joined(separator: " ")), --freeze \(recipe.frozen.joined(separator: " "))) leaves no trainable tensor")
+                throw TrainingError.nothingToTrain("the freeze policy (trainable: \(recipe.trainable.joined(separator: " ")); frozen: \(recipe.frozen.joined(separator: " "))) leaves no trainable tensor")
             }
             parameters = model.namedParameters(trainableOnly: true)
         }

@@ -2,8 +2,9 @@ import Foundation
 
 /// Vision features kept on disk, one small file per image: `<root>/<encoder identity>/<image hash>.f32`
 /// (a 16-byte header "MMVF", tokens, dim as UInt32 little-endian, then tokens·dim float32). The
-/// encoder identity folds in the encoder's config, weights and preprocessing, so a different tower
-/// or preprocessing never reads stale features. Files are written atomically and memory-mapped on read.
+/// encoder identity is the encoder's `fingerprint` (its config and weights, not its Swift type) with
+/// the preprocessing, so another checkpoint or preprocessing never reads stale features. Files are
+/// written atomically and memory-mapped on read.
 public final class VisionFeatureCache {
     public let directory: URL
 
@@ -14,11 +15,10 @@ public final class VisionFeatureCache {
         }
     }
 
-    /// The identity of an encoder + preprocessing: a hash of its config, every weight and the preprocessing.
+    /// The identity of an encoder + preprocessing: a hash of the encoder's fingerprint (config and
+    /// weights) and the preprocessing.
     public static func identity(of encoder: any VisionEncoder) -> String {
-        var parts = ["\(type(of: encoder))", "\(encoder.outputTokens)x\(encoder.outputDim)", "\(encoder.preprocessing)"]
-        for (name, t) in encoder.stateDict() { parts.append(name + ":" + FeatureCacheKey.hex(t)) }
-        return FeatureCacheKey.hex(parts.joined(separator: "\n"))
+        FeatureCacheKey.hex(encoder.fingerprint + "\npreprocessing \(encoder.preprocessing)")
     }
 
     func url(_ key: String) -> URL { directory.appendingPathComponent(key + ".f32") }

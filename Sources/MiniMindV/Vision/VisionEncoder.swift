@@ -21,6 +21,12 @@ public protocol VisionEncoder: Module {
     /// False for a stand-in that has no tower (`MissingVisionEncoder`): callers refuse images,
     /// including preprocessed pixels, with `ModelError.noVisionEncoder`. Default: true.
     var takesImages: Bool { get }
+    /// What the encoder's output depends on besides the pixels — its configuration and weights — as
+    /// a short string: `VisionFeatureCache` keys on it (with the preprocessing), so two checkpoints
+    /// never share cached features. Default: a hash of `visionConfig`, the output size and every
+    /// state-dict tensor (name, shape, values). An encoder with settings outside its state dict and
+    /// `visionConfig` adds them by implementing this.
+    var fingerprint: String { get }
 }
 
 extension VisionEncoder {
@@ -29,6 +35,12 @@ extension VisionEncoder {
     public var visionConfig: VisionConfig? { nil }
 
     public var takesImages: Bool { true }
+
+    public var fingerprint: String {
+        var parts = ["output \(outputTokens)x\(outputDim)", "config \(visionConfig.map { String(describing: $0) } ?? "none")"]
+        for (name, t) in stateDict() { parts.append("\(name) \(t.shape) " + FeatureCacheKey.hex(t)) }
+        return FeatureCacheKey.hex(parts.joined(separator: "\n"))
+    }
 
     public func save(folder: URL) throws {
         throw ModelError.unsupported("a \(type(of: self)) vision encoder has no folder format; only the built-in CLIP/SigLIP encoder can be saved into a model folder")
