@@ -48,6 +48,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),  // `bench serve`'s clients
         ]),
         // Data-parallel training on Open MPI (Docs/Distributed.md): only this target links MPI.
         .target(name: "MiniMindVMPI", dependencies: ["MiniMindV", "CMPI"]),

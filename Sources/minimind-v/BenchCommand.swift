@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed: a model's image encoding, prefill and decode, or the tensor kernels at the model shapes.",
-        subcommands: [ModelBench.self, KernelsBench.self, TrainBench.self])
+        subcommands: [ModelBench.self, KernelsBench.self, TrainBench.self, ServeBench.self])
 }
 
 /// Reports go to stdout (markdown or JSON); progress to stderr so `--json > file` stays clean.

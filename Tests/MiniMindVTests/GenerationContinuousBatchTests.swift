@@ -116,4 +116,67 @@ final class GenerationContinuousBatchTests: XCTestCase {
             XCTAssertEqual(caches[i].length, prompts[i].count + 1)
         }
     }
+
+    /// The packed forward over ragged chunks (one sequence continuing a prompt) equals each sequence
+    /// run alone: its last logits and everything it wrote into its cache (float rounding only).
+    func testPackedForwardEqualsEachSequenceAlone() throws {
+        for qkNorm in [false, true] {
+            let lm = try MiniMindLM(config: GenerationTestSupport.tinyLanguageConfig(vocab: 300, qkNorm: qkNorm), seed: 5)
+            let vocab = lm.config.vocabSize
+            let earlier: [[Int]] = [[], [], [3, 4, 2, 1], []]
+            let chunks = [[5, 9, 30, 41, 7], [7], [60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70], [100, 101, 102]]
+            let packed = chunks.map { _ in lm.makeCache(batch: 1, maxLength: 32) }
+            let alone = chunks.map { _ in lm.makeCache(batch: 1, maxLength: 32) }
+            for (i, ids) in earlier.enumerated() where !ids.isEmpty {
+                _ = lm.logits(embeddings: lm.embed(ids, batch: 1), cache: packed[i], positions: .last)
+                _ = lm.logits(embeddings: lm.embed(ids, batch: 1), cache: alone[i], positions: .last)
+            }
+            let logits = lm.lastLogits(packed: lm.embed(chunks.flatMap { $0 }, batch: 1), counts: chunks.map(\.count), caches: packed)
+            XCTAssertEqual(logits.shape, [chunks.count, vocab])
+            let all = logits.toArray()
+            for i in chunks.indices {
+                let single = lm.logits(embeddings: lm.embed(chunks[i], batch: 1), cache: alone[i], positions: .last).toArray()
+                let row = Array(all[(i * vocab)..<((i + 1) * vocab)])
+                XCTAssertLessThan(zip(row, single).map { abs($0 - $1) }.max() ?? 1, 1e-4, "qkNorm \(qkNorm), sequence \(i) logits")
+                XCTAssertEqual(packed[i].length, earlier[i].count + chunks[i].count)
+                for layer in 0..<lm.config.numHiddenLayers {
+                    for (a, b) in [(packed[i].keys[layer], alone[i].keys[layer]), (packed[i].values[layer], alone[i].values[layer])] {
+                        XCTAssertLessThan(zip(a.toArray(), b.toArray()).map { abs($0 - $1) }.max() ?? 1, 1e-5,
+                                          "qkNorm \(qkNorm), sequence \(i), layer \(layer) cache")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Newcomers of different lengths (one with an image) admitted together are prefilled by one
+    /// packed forward in the first step — or in ragged chunks over several steps — and each answer
+    /// equals `Generator.generate` on that prompt alone (itself checked against transformers).
+    func testNewcomersPrefilledTogetherEqualGeneratorAlone() throws {
+        let generator = try GenerationTestSupport.tinyGenerator()
+        let picture = try GenerationTestSupport.picture(seed: 3)
+        let questions: [(String, [PromptImage])] = [("hello", []), ("<image>\nwhat is in this image", [.image(picture)]),
+                                                 ("describe the picture please, the cat sat on the mat", []),
+                                                 ("the sky is blue", []), ("a picture of a dog in the park", [])]
+        let options = SamplingOptions(greedy: true, maxNewTokens: 12, eosTokenIds: [])
+        let prompts = try questions.map { try generator.chatPrompt($0.0, images: $0.1) }
+        XCTAssertEqual(Set(prompts.map(\.ids.count)).count, prompts.count, "the prompts differ in length")
+        let expected = try prompts.map { try generator.generate($0, options: options) }
+        for chunk in [4096, 9] {
+            let batch = ContinuousBatch(generator: generator, capacity: 8, contextLength: 200, prefillChunk: chunk)
+            let slots = try zip(prompts, questions).map { try batch.add(ids: $0.ids, images: $1.1, options: options) }
+            var results: [ContinuousBatch.Slot: GenerationResult] = [:], streamed: [ContinuousBatch.Slot: String] = [:]
+            let first = batch.step()
+            let started = first.compactMap { event -> ContinuousBatch.Slot? in
+                if case let .started(slot, _) = event { return slot } else { return nil }
+            }
+            if chunk == 4096 { XCTAssertEqual(started, slots, "every prompt is in after the first step") }
+            record(first, into: &results, streamed: &streamed)
+            drain(batch, into: &results, streamed: &streamed)
+            for (i, slot) in slots.enumerated() {
+                XCTAssertEqual(results[slot]?.ids, expected[i].ids, "prompt \(i), chunk \(chunk)")
+                XCTAssertEqual(streamed[slot], expected[i].text, "prompt \(i), chunk \(chunk)")
+            }
+        }
+    }
 }

@@ -4,9 +4,10 @@ import Foundation
 ///
 /// `add` queues a prompt; each `step()` admits queued sequences while fewer than `capacity` decode,
 /// runs at most `prefillChunk` prompt tokens of the admitted sequences, oldest first (so a long
-/// prompt is spread over several steps instead of stalling the others), draws one token for every sequence that has
-/// logits, and runs one batched decode step (`MiniMindLM.logits(embeddings:caches:)`) for all that
-/// go on. Every sequence has its own KV cache, sampler, detokenizer and stop strings, and stops by
+/// prompt is spread over several steps instead of stalling the others) as one packed forward,
+/// draws one token for every sequence that has logits, and runs one batched decode step for all
+/// that go on (both `LanguageModel.lastLogits(packed:counts:caches:)`). Every sequence has its
+/// own KV cache, sampler, detokenizer and stop strings, and stops by
 /// `Generator.generate`'s rules; `remove` drops a sequence (a client that left) before the next step.
 /// Projected image features are shared through `imageFeatures` (keyed by image content).
 ///
@@ -82,23 +83,11 @@ public final class ContinuousBatch {
         return false
     }
 
-    /// One step: admit, prefill one chunk, draw a token for each ready sequence, decode the batch.
+    /// One step: admit, prefill the next prompt chunks, draw a token for each ready sequence, decode the batch.
     public func step() -> [Event] {
         var events: [Event] = []
         while active.count < capacity, !waiting.isEmpty { active.append(waiting.removeFirst()) }
-        // Prompts share one budget of `prefillChunk` tokens per step, in arrival order: requests
-        // that arrive together start together instead of one per decode step.
-        var budget = prefillChunk
-        for s in active where !s.prefillDone && budget > 0 {
-            do {
-                let before = s.prefilled
-                if try prefillChunk(s, maxTokens: budget) { events.append(.started(s.slot, promptTokens: s.promptIds.count)) }
-                budget -= s.prefilled - before
-            } catch {
-                remove(s.slot)
-                events.append(.failed(s.slot, error))
-            }
-        }
+        prefill(&events)
         var feed: [DecodingSequence] = []
         for s in active where s.logits != nil {
             let (id, text) = s.advance()
@@ -113,43 +102,74 @@ public final class ContinuousBatch {
         return events
     }
 
-    /// Runs the next (at most `maxTokens`) of `s`'s prompt; true when the whole prompt is in (its logits are set).
-    private func prefillChunk(_ s: DecodingSequence, maxTokens: Int) throws -> Bool {
-        let model = generator.model
-        if s.cache == nil {
-            let features = try imageFeatures.features(for: s.images, generator: generator, stats: &s.stats)
-            s.embeddings = noGrad {
-                model.embeddings(ids: s.promptIds, batch: 1, images: features,
-                                 imagesPerSample: features == nil ? [] : [Array(0..<s.images.count)])
+    /// Runs the next chunk of every unfinished prompt as one packed forward
+    /// (`LanguageModel.lastLogits(packed:counts:caches:)`). The chunks share one budget of
+    /// `prefillChunk` tokens, in arrival order: requests that arrive together start together, and
+    /// their prefills read the weights once instead of once each.
+    private func prefill(_ events: inout [Event]) {
+        var budget = prefillChunk
+        var chunks: [(sequence: DecodingSequence, embeddings: Tensor, cache: KVCache, rows: Range<Int>)] = []
+        for s in active where !s.prefillDone && budget > 0 {
+            do {
+                let (embeddings, cache) = try prepare(s)
+                let end = min(s.promptIds.count, s.prefilled + budget)
+                chunks.append((s, embeddings, cache, s.prefilled..<end))
+                budget -= end - s.prefilled
+            } catch {
+                remove(s.slot)
+                events.append(.failed(s.slot, error))
             }
-            s.cache = model.language.makeCache(batch: 1, maxLength: min(contextLength, s.promptIds.count + max(s.options.maxNewTokens, 1)))
         }
-        guard let embeddings = s.embeddings, let cache = s.cache else { return false }
+        guard !chunks.isEmpty else { return }
+        let hidden = generator.config.language.hiddenSize
         let start = monotonicSeconds()
-        let end = min(s.promptIds.count, s.prefilled + maxTokens)
-        let logits = noGrad {
-            model.language.logits(embeddings: embeddings.slice(axis: 1, s.prefilled..<end), cache: cache, keyMask: nil, positions: .last)
+        let packed = Tensor.uninitialized([1, chunks.reduce(0) { $0 + $1.rows.count }, hidden])
+        var row = 0
+        for chunk in chunks {
+            (packed.mutablePointer + row * hidden).update(from: chunk.embeddings.pointer + chunk.rows.lowerBound * hidden,
+                                                          count: chunk.rows.count * hidden)
+            row += chunk.rows.count
         }
-        s.stats.prefillSeconds += monotonicSeconds() - start
-        s.prefilled = end
-        guard end == s.promptIds.count else { return false }
-        s.stats.prefillTokens = end
-        s.logits = Array(UnsafeBufferPointer(start: logits.pointer, count: generator.config.language.vocabSize))
-        s.embeddings = nil
-        return true
+        let language = generator.model.language
+        let logits = noGrad {
+            language.lastLogits(packed: packed, counts: chunks.map { $0.rows.count }, caches: chunks.map { $0.cache })
+        }
+        let seconds = monotonicSeconds() - start
+        for (i, chunk) in chunks.enumerated() {
+            let s = chunk.sequence
+            s.stats.prefillSeconds += seconds  // each waited for the whole shared forward
+            s.prefilled = chunk.rows.upperBound
+            guard s.prefilled == s.promptIds.count else { continue }
+            s.stats.prefillTokens = s.prefilled
+            s.logits = (logits, i)
+            s.embeddings = nil
+            events.append(.started(s.slot, promptTokens: s.promptIds.count))
+        }
+    }
+
+    /// The prompt embeddings (images spliced) and the cache of `s`, made when its prefill begins.
+    private func prepare(_ s: DecodingSequence) throws -> (Tensor, KVCache) {
+        if let embeddings = s.embeddings, let cache = s.cache { return (embeddings, cache) }
+        let model = generator.model
+        let features = try imageFeatures.features(for: s.images, generator: generator, stats: &s.stats)
+        let embeddings = noGrad {
+            model.embeddings(ids: s.promptIds, batch: 1, images: features,
+                             imagesPerSample: features == nil ? [] : [Array(0..<s.images.count)])
+        }
+        let cache = model.language.makeCache(batch: 1, maxLength: min(contextLength, s.promptIds.count + max(s.options.maxNewTokens, 1)))
+        s.embeddings = embeddings
+        s.cache = cache
+        return (embeddings, cache)
     }
 
     /// One batched decode step: each sequence's last token into its own cache.
     private func decode(_ sequences: [DecodingSequence]) {
         let language = generator.model.language
-        let vocab = generator.config.language.vocabSize
         let caches = sequences.compactMap(\.cache)
         precondition(caches.count == sequences.count, "ContinuousBatch: a decoding sequence has no cache")
         let logits = noGrad {
             language.logits(embeddings: language.embed(sequences.map(\.lastId), batch: sequences.count), caches: caches)
         }
-        for (i, s) in sequences.enumerated() {
-            s.logits = Array(UnsafeBufferPointer(start: logits.pointer + i * vocab, count: vocab))
-        }
+        for (i, s) in sequences.enumerated() { s.logits = (logits, i) }
     }
 }

@@ -16,8 +16,9 @@ final class DecodingSequence {
     var cache: KVCache?
     /// Prompt tokens already run into the cache.
     var prefilled = 0
-    /// The logits the next token is drawn from (after the prefill or a decode step).
-    var logits: [Float]?
+    /// The logits the next token is drawn from: row `row` of the last forward's output [S, vocab]
+    /// (after the prefill or a decode step; the sampler works on it in place, no copy per row).
+    var logits: (all: Tensor, row: Int)?
 
     private var stream: AnswerStream
     var ids: [Int] { stream.ids }
@@ -40,14 +41,16 @@ final class DecodingSequence {
     /// Draws the next token from `logits`; returns its id and the text it completes (held back
     /// while it could begin a stop string). Sets `reason` when the sequence has ended.
     func advance() -> (id: Int?, text: String) {
-        guard var row = logits else { preconditionFailure("DecodingSequence.advance: no logits") }
+        guard let current = logits else { preconditionFailure("DecodingSequence.advance: no logits") }
         logits = nil
+        let (all, row) = current
         if ids.isEmpty { decodeStart = monotonicSeconds() }
         guard ids.count < options.maxNewTokens else {
             reason = .maxTokens
             return (nil, "")
         }
-        let (id, shown, end) = row.withUnsafeMutableBufferPointer { stream.next(logits: $0) }
+        let vocab = all.shape[1]
+        let (id, shown, end) = stream.next(logits: UnsafeMutableBufferPointer(start: all.mutablePointer + row * vocab, count: vocab))
         if let end { reason = end }
         else if ids.count >= options.maxNewTokens { reason = .maxTokens }
         else if (cache?.remaining ?? 0) == 0 { reason = .contextFull }

@@ -12,37 +12,74 @@ enum CachedAttention {
     static let queryChunk = 64
 
     static func run(q: Tensor, cache: KVCache, layer: Int, past: Int, keyMask: [Float]?) -> Tensor {
-        let b = q.shape[0], t = q.shape[1], hq = q.shape[2], d = q.shape[3]
-        let hkv = cache.kvHeads, rep = hq / hkv, total = past + t, maxLen = cache.maxLength
+        let b = q.shape[0], t = q.shape[1], maxLen = cache.maxLength, total = past + t
+        let segments = (0..<b).map { bi in
+            Segment(cache: cache, batchRow: bi, queryStart: bi * t, queries: t, past: past,
+                    keyMask: keyMask.map { Array($0[(bi * maxLen)..<(bi * maxLen + total)]) })
+        }
+        return run(q: q, segments: segments, layer: layer).reshaped([b, t, q.shape[2] * q.shape[3]])
+    }
+
+    /// One sequence's queries in `run(q:segments:layer:)`: query rows queryStart ..< queryStart +
+    /// queries attend to row `batchRow` of `cache`, query i to positions 0 ..< past + i + 1, skipping
+    /// positions whose `keyMask` entry is 0.
+    struct Segment {
+        let cache: KVCache
+        let batchRow: Int
+        let queryStart: Int
+        let queries: Int
+        let past: Int
+        let keyMask: [Float]?
+    }
+
+    /// Attention of the query rows of q [rows, Hq, D] (any leading shape) for several sequences at
+    /// once, each over its own cache: all sequences' (kv head, query chunk) units share one parallel
+    /// pass. Returns [rows, Hq·D].
+    static func run(q: Tensor, segments: [Segment], layer: Int) -> Tensor {
+        let hq = q.shape[q.rank - 2], d = q.shape[q.rank - 1], rows = q.count / Swift.max(hq * d, 1)
+        let out = Tensor.uninitialized([rows, hq * d])
+        guard let hkv = segments.first?.cache.kvHeads else { return out }
+        let rep = hq / hkv, groupWidth = rep * d
         let scale = 1 / Float(d).squareRoot()
-        let out = Tensor.uninitialized([b, t, hq * d])
-        let chunk = Swift.min(t, queryChunk), chunks = (t + chunk - 1) / chunk
-        // Per kv head g, its queries as [t·rep, d], rows (token, head): [hkv][t·rep][d].
-        let qg = Tensor.uninitialized([hkv, t * rep, d]), og = Tensor.uninitialized([hkv, t * rep, d])
+        // Per segment and kv head g, its queries as [t·rep, d], rows (token, head): [hkv][t·rep][d]
+        // at the segment's own rows.
+        let qg = Tensor.uninitialized([rows * hq * d]), og = Tensor.uninitialized([rows * hq * d])
         let qp = q.pointer, op = out.mutablePointer, qgp = qg.mutablePointer, ogp = og.mutablePointer
-        let groupWidth = rep * d, groupSize = t * rep * d
-        for bi in 0..<b {
-            let mask: [Float]? = keyMask.map { Array($0[(bi * maxLen)..<(bi * maxLen + total)]) }
-            for i in 0..<t {
+        func group(_ s: Segment, _ g: Int, _ i: Int) -> Int { s.queryStart * hq * d + (g * s.queries + i) * groupWidth }
+        for s in segments {
+            for i in 0..<s.queries {
                 for g in 0..<hkv {
-                    (qgp + g * groupSize + i * groupWidth).update(from: qp + ((bi * t + i) * hq + g * rep) * d, count: groupWidth)
+                    (qgp + group(s, g, i)).update(from: qp + ((s.queryStart + i) * hq + g * rep) * d, count: groupWidth)
                 }
             }
-            // One unit per (kv head, query chunk), widest chunks first so the threads finish together;
-            // each unit's GEMMs run single-threaded on its own thread.
-            Threads.forEach(units: hkv * chunks, scratchCount: chunk * rep * total) { unit, scores in
-                let g = unit % hkv, c = chunks - 1 - unit / hkv
-                let i0 = c * chunk, i1 = Swift.min(t, i0 + chunk), rows = (i1 - i0) * rep, width = past + i1
-                let kBase = cache.keys[layer].pointer + (bi * hkv + g) * maxLen * d
-                let vBase = cache.values[layer].pointer + (bi * hkv + g) * maxLen * d
-                BLAS.gemm(transB: true, m: rows, n: width, k: d, alpha: scale, a: qgp + g * groupSize + i0 * groupWidth,
-                          b: kBase, c: scores)
-                softmaxRows(scores, rows: rows, width: width, rep: rep, firstVisible: past + i0 + 1, keyMask: mask)
-                BLAS.gemm(m: rows, n: d, k: width, a: scores, b: vBase, c: ogp + g * groupSize + i0 * groupWidth)
+        }
+        // One unit per (segment, kv head, query chunk), the most work first so the threads finish
+        // together; each unit's GEMMs run single-threaded on its own thread.
+        var units: [(segment: Int, g: Int, i0: Int, i1: Int)] = []
+        var scratch = 0
+        for (si, s) in segments.enumerated() where s.queries > 0 {
+            let chunk = Swift.min(s.queries, queryChunk)
+            scratch = Swift.max(scratch, chunk * rep * (s.past + s.queries))
+            for i0 in stride(from: 0, to: s.queries, by: chunk) {
+                for g in 0..<hkv { units.append((si, g, i0, Swift.min(s.queries, i0 + chunk))) }
             }
-            for i in 0..<t {
+        }
+        func work(_ u: (segment: Int, g: Int, i0: Int, i1: Int)) -> Int { (u.i1 - u.i0) * (segments[u.segment].past + u.i1) }
+        let order = units.sorted { work($0) > work($1) }
+        Threads.forEach(units: order.count, scratchCount: scratch) { unit, scores in
+            let (si, g, i0, i1) = order[unit]
+            let s = segments[si], maxLen = s.cache.maxLength
+            let n = (i1 - i0) * rep, width = s.past + i1
+            let kBase = s.cache.keys[layer].pointer + (s.batchRow * hkv + g) * maxLen * d
+            let vBase = s.cache.values[layer].pointer + (s.batchRow * hkv + g) * maxLen * d
+            BLAS.gemm(transB: true, m: n, n: width, k: d, alpha: scale, a: qgp + group(s, g, i0), b: kBase, c: scores)
+            softmaxRows(scores, rows: n, width: width, rep: rep, firstVisible: s.past + i0 + 1, keyMask: s.keyMask)
+            BLAS.gemm(m: n, n: d, k: width, a: scores, b: vBase, c: ogp + group(s, g, i0))
+        }
+        for s in segments {
+            for i in 0..<s.queries {
                 for g in 0..<hkv {
-                    (op + ((bi * t + i) * hq + g * rep) * d).update(from: ogp + g * groupSize + i * groupWidth, count: groupWidth)
+                    (op + ((s.queryStart + i) * hq + g * rep) * d).update(from: ogp + group(s, g, i), count: groupWidth)
                 }
             }
         }

@@ -18,9 +18,11 @@ public protocol LanguageModel: Module {
     func logits(embeddings: Tensor, keyPaddingMask: Tensor?, rows: [Int]) -> Tensor
     /// Cached forward (inference): appends to `cache`, returns logits of the requested positions.
     func logits(embeddings: Tensor, cache: KVCache, keyMask: [Float]?, positions: LogitPositions) -> Tensor
-    /// One decode step for independent sequences, row i of `embeddings` [B, 1, hidden] appended to
-    /// `caches[i]` (each batch 1): logits [B, vocab]. Continuous batching runs on it.
-    func logits(embeddings: Tensor, caches: [KVCache]) -> Tensor
+    /// One forward for independent sequences, each in its own batch-1 cache: `embeddings` packs
+    /// `counts[i]` new tokens of sequence i after those of the sequences before it (N·hidden values);
+    /// returns the logits [S, vocab] of each sequence's last new token. Continuous batching runs its
+    /// prefills and decode steps on it.
+    func lastLogits(packed embeddings: Tensor, counts: [Int], caches: [KVCache]) -> Tensor
     func makeCache(batch: Int, maxLength: Int) -> KVCache
     /// Sum of the MoE auxiliary losses of the last training forward (nil for dense models).
     var auxiliaryLoss: Tensor? { get }
@@ -31,6 +33,14 @@ public protocol LanguageModel: Module {
 }
 
 extension LanguageModel {
+    /// One decode step for independent sequences, row i of `embeddings` [B, 1, hidden] appended to
+    /// `caches[i]` (each batch 1): logits [B, vocab].
+    public func logits(embeddings: Tensor, caches: [KVCache]) -> Tensor {
+        precondition(embeddings.rank == 3 && embeddings.shape[0] == caches.count && embeddings.shape[1] == 1,
+                     "LanguageModel: embeddings \(embeddings.shape) do not match \(caches.count) caches of one new token")
+        return lastLogits(packed: embeddings, counts: [Int](repeating: 1, count: caches.count), caches: caches)
+    }
+
     public func logits(embeddings: Tensor) -> Tensor { logits(embeddings: embeddings, keyPaddingMask: nil) }
 
     public func logits(embeddings: Tensor, cache: KVCache) -> Tensor {

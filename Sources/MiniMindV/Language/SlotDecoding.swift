@@ -1,61 +1,101 @@
 import Foundation
 
-// One decode step for several independent sequences, each in its own KV cache (batch 1), as
-// continuous batching needs: sequences of different lengths join and leave between steps, so
-// they cannot share one cache's single length. The linear layers and the feed-forward run on all
-// rows together — every weight is read once per step for the whole batch, which is where batched
-// decoding gains — while RoPE, the cache write and attention run per row at that row's position.
+// One forward for several independent sequences, each in its own KV cache (batch 1), as continuous
+// batching needs: its decode step (one new token per sequence) and its prefill of newcomers
+// (prompts, or chunks of them, of different lengths). Sequences join and leave between steps, so
+// they cannot share one cache's single length. Their new tokens are packed one after another into
+// [N, hidden] — no padding, no mask — so the linear layers and the feed-forward run on all rows
+// together (every weight is read once per step for the whole batch), while RoPE, the cache write
+// and attention run per sequence at its own positions over its own cache only.
+
+/// Where each sequence's new tokens sit in a packed forward: rows starts[i] ..< starts[i] + counts[i].
+struct PackedSequences {
+    let caches: [KVCache]
+    let counts: [Int]
+    let starts: [Int]
+
+    init(caches: [KVCache], counts: [Int]) {
+        self.caches = caches
+        self.counts = counts
+        var next = 0
+        starts = counts.map { c in defer { next += c }; return next }
+    }
+
+    /// The packed row of each sequence's last new token.
+    var lastRows: [Int] { zip(starts, counts).map { $0 + $1 - 1 } }
+}
 
 extension SelfAttention {
-    /// x [B, 1, H], row i belonging to `caches[i]`: stores each row's k, v at its cache's length,
-    /// attends each row over its own cache and adds the output projection to `residual` [B, 1, H].
-    /// The caller advances the caches' lengths after all layers.
-    func addCachedRows(_ x: Tensor, rope: RoPETable, caches: [KVCache], layer: Int, into residual: Tensor) {
-        let b = x.shape[0], width = heads * headDim
-        var q = qProj(x).reshaped([b, 1, heads, headDim])
-        var k = kProj(x).reshaped([b, 1, kvHeads, headDim])
-        let v = vProj(x).reshaped([b, 1, kvHeads, headDim])
-        if let qNorm { q = qNorm(q) }
+    /// x [N, H] (packed rows): stores every row's k, v in its sequence's cache at that sequence's
+    /// next positions, attends the query rows — all, or with `lastOnly` each sequence's last — over
+    /// their own cache and adds the output projection to `residual` ([N, H], or [S, H] with
+    /// `lastOnly`). The caller advances the caches' lengths after all layers.
+    func addCachedPacked(_ x: Tensor, rope: RoPETable, packed: PackedSequences, layer: Int, lastOnly: Bool,
+                         into residual: Tensor) {
+        let n = x.shape[0]
+        var k = kProj(x).reshaped([n, kvHeads, headDim])
+        let v = vProj(x).reshaped([n, kvHeads, headDim])
         if let kNorm { k = kNorm(k) }
-        let o = Tensor.uninitialized([b, 1, width])
-        for (i, cache) in caches.enumerated() {
-            let row = i..<(i + 1)
-            cache.store(layer: layer, k: applyRoPE(k.slice(axis: 0, row), table: rope, offset: cache.length),
-                        v: v.slice(axis: 0, row))
-            let qi = applyRoPE(q.slice(axis: 0, row), table: rope, offset: cache.length)
-            let oi = CachedAttention.run(q: qi, cache: cache, layer: layer, past: cache.length, keyMask: nil)
-            (o.mutablePointer + i * width).update(from: oi.pointer, count: width)
+        let queries = lastOnly ? indexSelect(x, axis: 0, indices: packed.lastRows) : x
+        let qn = queries.shape[0]
+        var q = qProj(queries).reshaped([qn, heads, headDim])
+        if let qNorm { q = qNorm(q) }
+        let rotated = Tensor.uninitialized([qn, heads, headDim])
+        var segments: [CachedAttention.Segment] = []
+        segments.reserveCapacity(packed.caches.count)
+        var qRow = 0
+        for (i, cache) in packed.caches.enumerated() {
+            let rows = packed.starts[i]..<(packed.starts[i] + packed.counts[i])
+            let ki = applyRoPE(k.slice(axis: 0, rows), table: rope, offset: cache.length)
+            cache.store(layer: layer, k: ki.reshaped([1, rows.count, kvHeads, headDim]),
+                        v: v.slice(axis: 0, rows).reshaped([1, rows.count, kvHeads, headDim]))
+            let first = lastOnly ? rows.count - 1 : 0, count = rows.count - first
+            let qi = applyRoPE(q.slice(axis: 0, qRow..<(qRow + count)), table: rope, offset: cache.length + first)
+            (rotated.mutablePointer + qRow * heads * headDim).update(from: qi.pointer, count: qi.count)
+            segments.append(CachedAttention.Segment(cache: cache, batchRow: 0, queryStart: qRow, queries: count,
+                                                    past: cache.length + first, keyMask: nil))
+            qRow += count
         }
-        oProj.accumulate(o, into: residual)
+        // All sequences' heads in one parallel pass (not one thread hand-off per sequence).
+        oProj.accumulate(CachedAttention.run(q: rotated, segments: segments, layer: layer), into: residual)
     }
 }
 
 extension DecoderBlock {
-    /// `updateCached` for one new token per row, each row with its own cache; updates `h` in place.
-    func updateCachedRows(_ h: Tensor, rope: RoPETable, caches: [KVCache], layer: Int) {
-        selfAttn.addCachedRows(inputLayernorm(h), rope: rope, caches: caches, layer: layer, into: h)
-        addFeedForward(h)
+    /// The block over packed rows `h` [N, H]: updated in place and returned, or with `lastOnly` the
+    /// output at each sequence's last row [S, H] (the other rows' outputs would be thrown away).
+    func updateCachedPacked(_ h: Tensor, rope: RoPETable, packed: PackedSequences, layer: Int, lastOnly: Bool) -> Tensor {
+        let x = inputLayernorm(h)
+        let out = lastOnly ? indexSelect(h, axis: 0, indices: packed.lastRows) : h
+        selfAttn.addCachedPacked(x, rope: rope, packed: packed, layer: layer, lastOnly: lastOnly, into: out)
+        addFeedForward(out)
+        return out
     }
 }
 
 extension MiniMindLM {
-    /// One decode step for `caches.count` independent sequences: `embeddings` [B, 1, hidden] holds
-    /// each sequence's next token, row i appended to `caches[i]` (each a batch-1 cache with a free
-    /// position, all distinct). Returns logits [B, vocab]. Equal to running each row alone through
-    /// `logits(embeddings:cache:)` up to float rounding of the batched matrix products.
-    public func logits(embeddings: Tensor, caches: [KVCache]) -> Tensor {
-        let b = caches.count
-        precondition(b > 0 && embeddings.shape == [b, 1, config.hiddenSize],
-                     "MiniMindLM: embeddings \(embeddings.shape) do not match \(b) caches of one new token")
-        precondition(caches.allSatisfy { $0.batch == 1 && $0.remaining > 0 }, "MiniMindLM: every cache must be batch 1 with a free position")
-        precondition(Set(caches.map(ObjectIdentifier.init)).count == b, "MiniMindLM: a cache appears twice in one step")
+    /// One forward for `caches.count` independent sequences: `embeddings` (N·hidden values, e.g.
+    /// [1, N, hidden]) packs `counts[i]` new tokens of sequence i after those of sequences 0..<i,
+    /// appended to `caches[i]` (each a batch-1 cache with room, all distinct). Returns the logits
+    /// [S, vocab] of each sequence's last new token. Equal to running each sequence alone through
+    /// `logits(embeddings:cache:positions: .last)` up to float rounding of the batched matrix products.
+    public func lastLogits(packed embeddings: Tensor, counts: [Int], caches: [KVCache]) -> Tensor {
+        let s = caches.count, n = counts.reduce(0, +), hidden = config.hiddenSize
+        precondition(s > 0 && counts.count == s && counts.allSatisfy { $0 > 0 } && embeddings.count == n * hidden,
+                     "MiniMindLM: embeddings \(embeddings.shape) do not pack \(counts) tokens for \(s) caches")
+        precondition(zip(caches, counts).allSatisfy { $0.batch == 1 && $0.remaining >= $1 },
+                     "MiniMindLM: every cache must be batch 1 with room for its new tokens")
+        precondition(Set(caches.map(ObjectIdentifier.init)).count == s, "MiniMindLM: a cache appears twice in one step")
+        let packed = PackedSequences(caches: caches, counts: counts)
         return noGrad {
-            let h = embeddings.copy()
+            var h = embeddings.copy().reshaped([n, hidden])
+            let last = model.layers.count - 1
             for (i, layer) in model.layers.enumerated() {
-                layer.updateCachedRows(h, rope: rope, caches: caches, layer: i)
+                h = layer.updateCachedPacked(h, rope: rope, packed: packed, layer: i, lastOnly: n > s && i == last)
             }
-            for cache in caches { cache.length += 1 }
-            return lmHead(model.norm(h)).reshaped([b, config.vocabSize])
+            for (cache, count) in zip(caches, counts) { cache.length += count }
+            if h.shape[0] > s { h = indexSelect(h, axis: 0, indices: packed.lastRows) }  // a model without blocks
+            return lmHead(model.norm(h)).reshaped([s, config.vocabSize])
         }
     }
 }
