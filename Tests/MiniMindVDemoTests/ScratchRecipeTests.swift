@@ -99,6 +99,10 @@ final class ScratchRecipeTests: XCTestCase {
         XCTAssertEqual(r.stages.map(\.name), ["language model", "vision encoder (image–text contrast)", "pretrain (projector)", "SFT"])
         XCTAssertEqual(r.stages.map(\.summary.steps), [20, 60, 20, 150])
         XCTAssertEqual(r.stages.last?.summary.validation.count, 10)
+        // The tower's held-out retrieval (`VisionTowerObjective.heldOutScore` on the test images) is recorded.
+        let vision = try XCTUnwrap(r.vision)
+        XCTAssertTrue(vision.label.hasPrefix("unseen test images whose nearest text"), vision.label)
+        XCTAssertTrue(vision.value > 0 && vision.value <= 1, "\(vision.value)")
     }
 
     func testRecipeFromQuestionsAndAnswersOnlyLearnsUnseenArrows() throws {

@@ -133,6 +133,7 @@ final class TrainingStagesTests: XCTestCase {
         let summary = try trainer.run()
         XCTAssertLessThan(summary.losses.last ?? 1, 0.5 * (summary.losses.first ?? 0))
         XCTAssertEqual(try objective.regionAccuracy(samples), 1)
+        XCTAssertEqual(try (objective as any VisionTowerObjective).heldOutScore(samples), 1, "the tower objectives' common held-out score")
         XCTAssertEqual(vision.parameterCount(trainableOnly: true), 0, "the tower is frozen afterwards")
         XCTAssertEqual(model.namedParameters().map { $0.1.toArray() }, before, "the VLM itself does not change")
         let wrong = TrainingSample(ids: [0, 0], labels: [-100, -100], images: [red], name: "7")

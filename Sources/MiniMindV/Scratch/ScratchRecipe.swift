@@ -116,11 +116,17 @@ public final class ScratchRecipe {
 
         // 4. Vision tower, contrastive, then frozen.
         let visionPlan = try vision.prepare(encoder: tower, tokenizer: tokenizer, data: data, seed: s.seed &+ 11)
+        var trained: (any VisionTowerObjective)?  // the last objective made is the real run's (a time-budget probe makes one before it)
         let visionResult = try runner.run(.init(index: 1, name: vision.name, recipe: s.recipe(s.vision, trainable: [], seed: 12, prefix: "vision"),
                                                 samples: visionPlan.samples, objective: { [vision, data] in
             // A fresh objective per trainer (a time-budget probe must not share trained heads); same seed, same start.
-            try vision.prepare(encoder: tower, tokenizer: tokenizer, data: data, seed: s.seed &+ 11).objective
-        }, resumable: false), heldOut: { [vision, data] in try vision.heldOut($0, tokenizer: tokenizer, data: data) })
+            let objective = try vision.prepare(encoder: tower, tokenizer: tokenizer, data: data, seed: s.seed &+ 11).objective
+            trained = objective
+            return objective
+        }, resumable: false), heldOut: { [vision, data] in
+            guard let objective = trained, let held = try vision.heldOut(tokenizer: tokenizer, data: data) else { return nil }
+            return try (held.label, objective.heldOutScore(held.samples))
+        })
         record(visionResult)
         result.vision = visionResult.1
         if let v = result.vision { progress?.log(String(format: "%@: %.1f%%", v.label, 100 * v.value)) }

@@ -84,7 +84,7 @@ final class ScratchStageRunner {
     }
 
     /// Runs (or resumes) a stage; a stopped stage throws `ScratchError.interrupted`.
-    func run(_ stage: Stage, heldOut: (TrainingObjective) throws -> (label: String, value: Double)? = { _ in nil })
+    func run(_ stage: Stage, heldOut: () throws -> (label: String, value: Double)? = { nil })
         throws -> (TrainingStageResult, (label: String, value: Double)?) {
         if let record = try finished(stage.index, stage.name) {
             plan.steps[stage.index] = record.totalSteps
@@ -111,7 +111,7 @@ final class ScratchStageRunner {
         }
         let summary = try trainer.run()
         if summary.stoppedEarly { throw ScratchError.interrupted(stage: stage.name) }
-        let score = try heldOut(objective)
+        let score = try heldOut()
         try checkpoints.save(stage.index, ScratchStageRecord(name: stage.name, summary: summary, heldOut: score), model: model, vision: vision)
         plan.steps[stage.index] = recipe.steps
         return (TrainingStageResult(name: stage.name, summary: summary), score)

@@ -10,9 +10,10 @@ public protocol ScratchVisionStage {
     /// A fresh objective training `encoder` and its samples (one per training image). Called again
     /// for a time-budget probe, which must not share trained state with the real run.
     func prepare(encoder: ViTVisionEncoder, tokenizer: Tokenizer, data: ScratchData, seed: UInt64) throws
-        -> (objective: TrainingObjective, samples: [TrainingSample])
-    /// After training: a held-out score of the objective (label for the report, value in 0...1).
-    func heldOut(_ objective: TrainingObjective, tokenizer: Tokenizer, data: ScratchData) throws -> (label: String, value: Double)?
+        -> (objective: any VisionTowerObjective, samples: [TrainingSample])
+    /// The held-out samples the trained objective's `heldOutScore` is measured on (the test images),
+    /// with what the score means (the report's label); nil when there are none.
+    func heldOut(tokenizer: Tokenizer, data: ScratchData) throws -> (label: String, samples: [TrainingSample])?
 }
 
 /// CLIP-style image–text contrast (`ImageTextContrastiveObjective`): each training image against
@@ -22,7 +23,7 @@ public struct ImageTextStage: ScratchVisionStage {
     public var name: String { "vision encoder (image–text contrast)" }
 
     public func prepare(encoder: ViTVisionEncoder, tokenizer: Tokenizer, data: ScratchData, seed: UInt64) throws
-        -> (objective: TrainingObjective, samples: [TrainingSample]) {
+        -> (objective: any VisionTowerObjective, samples: [TrainingSample]) {
         var texts: [String: [Int]] = [:], samples: [TrainingSample] = []
         for (k, entry) in ScratchData.imageTexts(data.pretrainRows).enumerated() {
             let ids = tokenizer.encode(entry.text)
@@ -33,14 +34,25 @@ public struct ImageTextStage: ScratchVisionStage {
                                           images: [entry.image], name: name))
         }
         guard !samples.isEmpty else { throw ScratchError.data("no image has any answer or caption text for the vision stage") }
+        // The test images' texts too, under their own names, so that `heldOutScore` finds them.
+        for entry in heldOutEntries(tokenizer: tokenizer, data: data) { texts[entry.sample.name] = entry.ids }
         return (ImageTextContrastiveObjective(encoder: encoder, texts: texts, vocabSize: tokenizer.vocabSize, seed: seed), samples)
     }
 
-    public func heldOut(_ objective: TrainingObjective, tokenizer: Tokenizer, data: ScratchData) throws -> (label: String, value: Double)? {
-        guard let objective = objective as? ImageTextContrastiveObjective else { return nil }
-        let pairs = ScratchData.imageTexts(data.test).map { (image: $0.image, ids: tokenizer.encode($0.text)) }.filter { !$0.ids.isEmpty }
-        guard !pairs.isEmpty else { return nil }
-        let distinct = Set(pairs.map(\.ids)).count
-        return ("unseen test images whose nearest text (of \(distinct)) is their own answers", try objective.retrievalAccuracy(pairs))
+    public func heldOut(tokenizer: Tokenizer, data: ScratchData) throws -> (label: String, samples: [TrainingSample])? {
+        let entries = heldOutEntries(tokenizer: tokenizer, data: data)
+        guard !entries.isEmpty else { return nil }
+        let distinct = Set(entries.map(\.ids)).count
+        return ("unseen test images whose nearest text (of \(distinct)) is their own answers", entries.map(\.sample))
+    }
+
+    /// One sample per distinct test image with the text of its answers (images without text left out).
+    func heldOutEntries(tokenizer: Tokenizer, data: ScratchData) -> [(sample: TrainingSample, ids: [Int])] {
+        ScratchData.imageTexts(data.test).enumerated().compactMap { k, entry -> (sample: TrainingSample, ids: [Int])? in
+            let ids = tokenizer.encode(entry.text)
+            guard !ids.isEmpty else { return nil }
+            return (TrainingSample(ids: [0, 0], labels: [TrainingSample.ignoreLabel, TrainingSample.ignoreLabel],
+                                   images: [entry.image], name: "held-out \(entry.name)#\(k)"), ids)
+        }
     }
 }

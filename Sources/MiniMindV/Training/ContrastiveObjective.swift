@@ -21,10 +21,14 @@ public final class ContrastiveHeads: Module {
 
 /// An objective that trains a vision tower with its contrastive heads instead of the VLM: the
 /// tower's and the heads' tensors are the trainable set, and the tower is left frozen and in eval
-/// mode when the run ends.
+/// mode when the run ends. `heldOutScore` is how a caller (the from-scratch recipe's vision stage)
+/// scores the trained tower on unseen images without knowing which objective it has.
 public protocol VisionTowerObjective: TrainingObjective {
     var encoder: Module & VisionEncoder { get }
     var heads: ContrastiveHeads { get }
+    /// Zero-shot score in 0...1 on held-out samples of the training samples' form (one image each,
+    /// named as the objective looks its targets up), without gradients.
+    func heldOutScore(_ samples: [TrainingSample]) throws -> Double
 }
 
 public extension VisionTowerObjective {
@@ -68,6 +72,9 @@ public final class RegionContrastiveObjective: VisionTowerObjective {
         let (px, targets) = try inputs(batch)
         return crossEntropy(logits: logits(encoder.encode(px)), targets: targets)
     }
+
+    /// The held-out score: `regionAccuracy(samples)`.
+    public func heldOutScore(_ samples: [TrainingSample]) throws -> Double { try regionAccuracy(samples) }
 
     /// Share of regions whose nearest phrase is their own (zero-shot), on `samples`, without gradients.
     public func regionAccuracy(_ samples: [TrainingSample], batchSize: Int = 256) throws -> Double {

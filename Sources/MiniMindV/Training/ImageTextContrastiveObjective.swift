@@ -8,7 +8,8 @@ import Foundation
 /// the tower is left frozen and in eval mode afterwards. Use it when the data names no regions
 /// (`RegionContrastiveObjective` is the per-region form).
 ///
-/// Samples carry one image each; `texts[sample name]` are the token ids of the image's text.
+/// Samples carry one image each; `texts[sample name]` are the token ids of the image's text (held-out
+/// samples too: name them apart from the training samples).
 public final class ImageTextContrastiveObjective: VisionTowerObjective {
     public let encoder: Module & VisionEncoder
     public let heads: ContrastiveHeads
@@ -37,6 +38,17 @@ public final class ImageTextContrastiveObjective: VisionTowerObjective {
         let images = normalise(heads.imageHead(pooled))
         let text = normalise(heads.textHead(RegionContrastiveObjective.meanEmbedding(texts, table: heads.tokenEmbedding)))
         return matmul(images, text, transposeB: true) * logitScale
+    }
+
+    /// The held-out score: retrieval (`retrievalAccuracy`) of each sample's text, `texts[name]`,
+    /// among the samples' distinct texts.
+    public func heldOutScore(_ samples: [TrainingSample]) throws -> Double {
+        try retrievalAccuracy(samples.map { s -> (image: PromptImage, ids: [Int]) in
+            guard s.images.count == 1, let ids = texts[s.name], !ids.isEmpty else {
+                throw TrainingDataError.malformedRow(row: s.name, reason: "a held-out sample needs exactly one image and a text")
+            }
+            return (s.images[0], ids)
+        })
     }
 
     /// Share of `pairs` (image, token ids) whose image scores its own text highest among the
