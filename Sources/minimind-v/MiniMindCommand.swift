@@ -26,7 +26,6 @@ struct MiniMindCommand: AsyncParsableCommand {
             SFTCommand.self,
             MergeLoRACommand.self,
             DistillCommand.self,
-            CompressCommand.self,
         ])
 
     /// Runs the chosen command; whatever it throws passes through `FlagAdvice`, which adds the flag
