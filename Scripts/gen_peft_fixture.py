@@ -11,7 +11,8 @@ Writes Tests/Fixtures/peft/:
   ids.npy                 the prompt
 
 Adapters: `all` — r 4, alpha 8, dropout 0.1 on q,k,v,o,gate,up,down_proj; `rslora` — r 2, alpha 6,
-use_rslora (scale alpha/√r) on q_proj, v_proj, down_proj.
+use_rslora (scale alpha/√r) on q_proj, v_proj, down_proj; `saved` — r 2, alpha 4 on q_proj, v_proj with
+modules_to_save ["model.norm"] (the final norm trained in full, saved whole in the adapter file).
 
   python3 Scripts/gen_peft_fixture.py                 # write the fixtures
   python3 Scripts/gen_peft_fixture.py --validate DIR  # check an adapter MiniMindV wrote
@@ -37,6 +38,8 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 ADAPTERS = {
     "all": dict(r=4, lora_alpha=8, lora_dropout=0.1, target_modules=TARGETS),
     "rslora": dict(r=2, lora_alpha=6, lora_dropout=0.0, target_modules=["q_proj", "v_proj", "down_proj"], use_rslora=True),
+    # A module trained in full beside the adapters, saved whole (PEFT's modules_to_save): the final norm.
+    "saved": dict(r=2, lora_alpha=4, lora_dropout=0.0, target_modules=["q_proj", "v_proj"], modules_to_save=["model.norm"]),
 }
 MERGED = ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.down_proj.weight"]
 torch.set_num_threads(1)
@@ -75,6 +78,8 @@ def write():
             for n, p in lora.named_parameters():
                 if "lora_A" in n or "lora_B" in n:
                     p.copy_(0.3 * torch.randn_like(p))
+                elif "modules_to_save" in n:  # the trained copy of a saved module
+                    p.copy_(1 + 0.3 * torch.randn_like(p))
         lora.eval()
         out = logits(lora, ids)
         assert np.abs(out - plain).max() > 1e-2, "the adapter must change the logits"

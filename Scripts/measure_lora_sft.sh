@@ -10,7 +10,8 @@
 # Usage: Scripts/measure_lora_sft.sh [--bin PATH] [--demo DIR] [--out DIR] [--full] [--lr X] [RUN...]
 #   defaults: .build/release/minimind-v; --demo /tmp/lora-demo-quick, made with `minimind-v demo --quick`
 #   if missing (--full: /tmp/lora-demo-full with the full `minimind-v demo`, 4000 SFT steps);
-#   --out /tmp/lora-measure; runs: full r16 r8 r8-lm r4 (r16, r8, r4: LoRA on the projector too;
+#   --out /tmp/lora-measure; runs: full r16-proj r8-proj r8 r8-lm r4 (-proj: the projector trains in
+#   full beside the adapters, --lora-modules-to-save vision_proj; r8, r4: LoRA on the projector too;
 #   r8-lm: the projector stays as pretrained). Needs jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +23,11 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --full) FULL=1; shift ;;
     --lr) LR=$2; shift 2 ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
     *) RUNS+=("$1"); shift ;;
   esac
 done
-[ ${#RUNS[@]} -eq 0 ] && RUNS=(full r16 r8 r8-lm r4)
+[ ${#RUNS[@]} -eq 0 ] && RUNS=(full r16-proj r8-proj r8 r8-lm r4)
 if [ "$FULL" = 1 ]; then DEMO=${DEMO:-/tmp/lora-demo-full}; DEMO_STEPS=4000; else DEMO=${DEMO:-/tmp/lora-demo-quick}; DEMO_STEPS=400; fi
 if [ ! -d "$DEMO/model" ]; then
   if [ "$FULL" = 1 ]; then "$BIN" demo --out "$DEMO"; else "$BIN" demo --quick --out "$DEMO"; fi
@@ -45,6 +46,8 @@ block=q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj
 flags() {
   case "$1" in
     full) echo "--trainable vision_proj model" ;;
+    r16-proj) echo "--lora-rank 16 --lora-alpha 32 --lora-modules-to-save vision_proj" ;;
+    r8-proj) echo "--lora-rank 8 --lora-alpha 16 --lora-modules-to-save vision_proj" ;;
     r16) echo "--lora-rank 16 --lora-alpha 32 --lora-targets $block,vision_proj" ;;
     r8) echo "--lora-rank 8 --lora-alpha 16 --lora-targets $block,vision_proj" ;;
     r8-lm) echo "--lora-rank 8 --lora-alpha 16" ;;

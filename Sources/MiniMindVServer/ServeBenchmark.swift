@@ -62,7 +62,11 @@ public struct ServeBenchmark: Sendable {
     /// to `onRow` as soon as it is measured. `rss` (the server's memory in MB) is polled every 50 ms.
     public func run(clients: [Int], rss: @escaping @Sendable () -> Double? = { nil },
                     onRow: (Row) -> Void = { _ in }) async throws -> [Row] {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // One connection per concurrent client: AsyncHTTPClient's default pool (8 per host) would
+        // queue the 9th client's request behind a finished stream and count that wait as TTFT.
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, (clients.max() ?? 1) + 1)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let model = try await modelName(client)
             _ = try await measure(clients: 1, model: model, client: client)

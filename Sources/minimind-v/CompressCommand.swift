@@ -22,8 +22,8 @@ struct CompressLowRankCommand: ParsableCommand {
         Each chosen W [out, in] becomes up [out, r] · down [r, in], keeping its r largest singular values
         (--rank R, or --energy E: the fewest whose squares reach the share E of the total; 1.0 keeps W exactly).
         The folder's config.json records the factorised layers (lowRank); chat, caption, eval, serve and forward
-        load it. The factors are trainable layers (a recovery fine-tune through the library's VLMTrainer on the
-        loaded model updates them; `sft --from-weights` reads float layouts only).
+        load it. The factors are trainable layers: --recover-steps N --recover-data FILE fine-tunes the factorised
+        model (SFT recipe: projector + whole language model, factors included) before it is written.
         """)
 
     @Argument(help: "A MiniMindV model folder (float weights).")
@@ -42,16 +42,17 @@ struct CompressLowRankCommand: ParsableCommand {
     var layers: String?
 
     @Option(help: "Storage of the float tensors: f32, f16 or bf16 (default f32).")
-    var dtype: String = "f32"
+    var dtype: FloatStorage = .f32
+
+    @OptionGroup(title: "Recovery fine-tune") var recovery: RecoveryOptions
 
     func validate() throws {
         switch (rank, energy) {
         case (nil, nil), (.some, .some): throw ValidationError("give --rank R or --energy E (one of them)")
         default: break
         }
-        if let rank, rank < 1 { throw ValidationError("--rank must be 1 or more (got \(rank))") }
-        if let energy, !(energy > 0 && energy <= 1) { throw ValidationError("--energy must be in (0, 1] (got \(energy))") }
-        guard ["f32", "f16", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32, f16 or bf16 (got \(dtype))") }
+        if let rank { try InputRange.check("--rank", rank, in: 1...Int(Int32.max)) }
+        if let energy { try InputRange.check("--energy", energy, above: 0, upTo: 1) }
     }
 
     func run() throws {
@@ -65,8 +66,8 @@ struct CompressLowRankCommand: ParsableCommand {
         for r in reports {
             print("\(r.path): rank \(r.rank), \(r.parametersBefore) → \(r.parametersAfter) parameters, \(String(format: "%.4f", r.energyKept)) of Σσ² kept")
         }
-        let storage: DType = dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32
-        try bundle.save(to: url(output), tokenizerFiles: url(model), dtype: storage)
+        try recovery.run(on: bundle)
+        try bundle.save(to: url(output), tokenizerFiles: url(model), dtype: dtype.dtype)
         let after = lm.parameterCount()
         print("wrote \(output): \(reports.count) layers factorised, \(before) → \(after) language-model parameters (\(String(format: "%.1f", 100 * Double(after) / Double(max(before, 1)))) %)")
     }

@@ -12,7 +12,8 @@ struct CompressPruneCommand: ParsableCommand {
             each KV group (all key/value heads stay). Importance: weight norms (‖gate row‖·‖up row‖·‖down column‖,
             ‖q rows‖·‖o columns‖), or with --calibration the mean contribution of each channel and head on those
             samples. OUT is a model folder with its own config.json that chat, caption, eval, serve and convert load.
-            Recover quality with a short `minimind-v distill --teacher MODEL --student-config OUT/config.json
+            --recover-steps N --recover-data FILE fine-tunes the pruned model (SFT recipe) before it is written; or
+            distil it from MODEL afterwards with `minimind-v distill --teacher MODEL --student-config OUT/config.json
             --from-weights OUT/model.safetensors ...` (Docs/Compression.md). Dense models only (no MoE).
             """)
 
@@ -36,6 +37,8 @@ struct CompressPruneCommand: ParsableCommand {
 
     @Option(name: .customLong("calibration-samples"), help: "Use the first N calibration rows (1…100000).")
     var calibrationSamples: Int = 64
+
+    @OptionGroup(title: "Recovery fine-tune") var recovery: RecoveryOptions
 
     func validate() throws {
         try InputRange.check("--ffn-keep", ffnKeep, above: 0, upTo: 1)
@@ -67,8 +70,9 @@ struct CompressPruneCommand: ParsableCommand {
             importance = try StructuredPruning.activationImportance(bundle.model, samples: rows, features: features)
         } else { importance = nil }
         let pruned = try StructuredPruning.prune(bundle.model, ffnKeep: ffnKeep, headsKeep: headsKeep, importance: importance)
-        try VLMBundle(model: pruned, tokenizer: bundle.tokenizer, generation: bundle.generation)
-            .save(to: target, tokenizerFiles: source)
+        let result = try VLMBundle(model: pruned, tokenizer: bundle.tokenizer, generation: bundle.generation)
+        try recovery.run(on: result)
+        try result.save(to: target, tokenizerFiles: source)
         let before = bundle.model.parameterCount(), after = pruned.parameterCount()
         let (o, n) = (bundle.model.config.language, pruned.config.language)
         print("""

@@ -29,7 +29,7 @@ struct ConvertCommand: ParsableCommand {
     var output: String
 
     @Option(help: "Convert floating-point tensors to f16, bf16 or f32 (default: keep the source's dtype).")
-    var dtype: String?
+    var dtype: FloatStorage?
 
     @Option(help: "The preset of weights without a config (\(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))); must agree with the weights.")
     var preset: String?
@@ -50,16 +50,12 @@ struct ConvertCommand: ParsableCommand {
     var type: String?
 
     @Option(help: "Quantise the attention and feed-forward weights of a model folder: int8 (per output channel) or int4 (groups of 32).")
-    var quantize: String?
+    var quantize: WeightQuantization.Scheme?
 
     @Option(name: .customLong("scale-dtype"), help: "Storage of the quantisation scales: f32 or f16 (default: f32 for int8, f16 for int4).")
-    var scaleDType: String?
+    var scaleDType: ScaleStorage?
 
     func validate() throws {
-        if let quantize, WeightQuantization.Scheme(rawValue: quantize) == nil {
-            throw ValidationError("--quantize must be int8 or int4 (got \(quantize))")
-        }
-        if let scaleDType, !["f32", "f16"].contains(scaleDType) { throw ValidationError("--scale-dtype must be f32 or f16 (got \(scaleDType))") }
         if scaleDType != nil && quantize == nil { throw ValidationError("--scale-dtype applies to --quantize") }
         if quantize != nil && !["auto", "folder"].contains(format) { throw ValidationError("--quantize writes a model folder (--format folder)") }
         guard ["auto", "folder", "weights", "gguf", "transformers", "transformers-lm"].contains(format) else {
@@ -70,9 +66,6 @@ struct ConvertCommand: ParsableCommand {
         }
         let isGGUF = format == "gguf" || (format == "auto" && output.lowercased().hasSuffix(".gguf"))
         if type != nil && !isGGUF { throw ValidationError("--type applies to GGUF output (--format gguf)") }
-        if let dtype, !["f16", "bf16", "f32"].contains(dtype) {
-            throw ValidationError("--dtype must be f16, bf16 or f32 (got \(dtype))")
-        }
         if let preset { _ = try VLMPreset.named(preset) }
         if preset != nil && config != nil { throw ValidationError("give --preset or --config, not both") }
     }
@@ -83,13 +76,11 @@ struct ConvertCommand: ParsableCommand {
             ? GGUFExport.WeightType(rawValue: type ?? "f32") : nil
         let layout: ModelConversion.Output? = format == "folder" ? .modelFolder : format == "weights" ? .weightsFile
             : format == "transformers-lm" ? .transformersLM : format == "transformers" ? .transformers : nil
-        let target: DType? = dtype.map { $0 == "f16" ? .f16 : $0 == "bf16" ? .bf16 : .f32 }
-        var conversion = ModelConversion(input: url(input), output: url(output), dtype: target,
+        var conversion = ModelConversion(input: url(input), output: url(output), dtype: dtype?.dtype,
                                          preset: try preset.map(VLMPreset.named), configFile: config.map(url),
                                          vision: vision.map(url), tokenizer: tokenizer.map(url),
                                          gguf: ggufType, layout: quantize != nil ? .modelFolder : layout)
-        conversion.quantize = quantize.flatMap(WeightQuantization.Scheme.init(rawValue:))
-            .map { WeightQuantization($0, scaleDType: scaleDType.map { $0 == "f16" ? .f16 : .f32 }) }
+        conversion.quantize = quantize.map { WeightQuantization($0, scaleDType: scaleDType?.dtype) }
         print(try conversion.run())
     }
 }

@@ -16,17 +16,21 @@ struct LoRAOptions: ParsableArguments {
     @Option(name: .customLong("lora-targets"), help: "Comma-separated layer names to adapt (PEFT's target_modules; 'vision_proj' adapts the projector). Default: \(LoRAConfig.languageTargets.joined(separator: ",")).")
     var targets: String?
 
+    @Option(name: .customLong("lora-modules-to-save"), help: "Comma-separated modules trained in full beside the adapters and saved whole in the adapter file (PEFT's modules_to_save), e.g. vision_proj.")
+    var modulesToSave: String?
+
     func validate() throws {
-        if rank == nil && (alpha != nil || dropout != nil || targets != nil) {
-            throw ValidationError("--lora-alpha, --lora-dropout and --lora-targets need --lora-rank")
+        if rank == nil && (alpha != nil || dropout != nil || targets != nil || modulesToSave != nil) {
+            throw ValidationError("--lora-alpha, --lora-dropout, --lora-targets and --lora-modules-to-save need --lora-rank")
         }
     }
 
     /// The adapters asked for (nil: no --lora-rank, full fine-tuning). Ranges are checked with the recipe.
     func config(baseModel: String?) -> LoRAConfig? {
         guard let rank else { return nil }
-        let names = targets.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) } }
+        let list = { (text: String) in text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) } }
         return LoRAConfig(rank: rank, alpha: alpha ?? 2 * Double(rank), dropout: dropout ?? 0,
-                          targets: names ?? LoRAConfig.languageTargets, baseModel: baseModel)
+                          targets: targets.map(list) ?? LoRAConfig.languageTargets, baseModel: baseModel,
+                          modulesToSave: modulesToSave.map(list))
     }
 }

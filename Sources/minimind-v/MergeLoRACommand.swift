@@ -25,11 +25,7 @@ struct MergeLoRACommand: ParsableCommand {
     var out: String
 
     @Option(help: "How model.safetensors stores the merged weights: f32 (default), f16 or bf16.")
-    var dtype: String = "f32"
-
-    func validate() throws {
-        guard ["f32", "f16", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32, f16 or bf16 (got \(dtype))") }
-    }
+    var dtype: FloatStorage = .f32
 
     func run() throws {
         let url = { (path: String) in URL(fileURLWithPath: (path as NSString).expandingTildeInPath).standardizedFileURL }
@@ -38,7 +34,7 @@ struct MergeLoRACommand: ParsableCommand {
         let bundle = try FlagAdvice.adding { try VLMBundle.load(folder: modelURL) }
         let config = try PEFTAdapter.load(folder: url(lora), into: bundle.model)
         let merged = try bundle.model.mergeLoRA()
-        try bundle.save(to: outURL, tokenizerFiles: modelURL, dtype: dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32)
+        try bundle.save(to: outURL, tokenizerFiles: modelURL, dtype: dtype.dtype)
         print("merged \(merged.count) LoRA layers (r = \(config.rank), scale \(config.scale)) into \(outURL.path)")
     }
 }

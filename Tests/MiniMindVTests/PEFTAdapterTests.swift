@@ -3,7 +3,8 @@ import TestSupport
 @testable import MiniMindV
 
 /// LoRA adapters written by Hugging Face PEFT on a transformers LlamaForCausalLM
-/// (Scripts/gen_peft_fixture.py): loaded by our code on the same base they give PEFT's logits, and
+/// (Scripts/gen_peft_fixture.py): loaded by our code on the same base they give PEFT's logits (also
+/// with a whole module saved beside them, PEFT's modules_to_save), and
 /// merged they give PEFT's `merge_and_unload` weights. Our writer's files read back, and (with
 /// MINIMIND_PEFT_EXPORT_DIR set) a trained adapter is left for the script's `--validate`, which
 /// loads it in PEFT.
@@ -27,13 +28,15 @@ final class PEFTAdapterTests: XCTestCase {
     func expected(_ name: String) throws -> Tensor { try NPYFile.read(Self.folder.appendingPathComponent("\(name)_logits.npy")).toTensor() }
 
     func testPEFTAdaptersGivePEFTLogits() throws {
-        for (name, rank, layers, rsLoRA) in [("all", 4, 14, false), ("rslora", 2, 6, true)] {
+        // `saved` also carries PEFT's modules_to_save: the final norm, whole, written into the model.
+        for (name, rank, layers, rsLoRA) in [("all", 4, 14, false), ("rslora", 2, 6, true), ("saved", 2, 4, false)] {
             let model = try base()
             let tokens = try ids()
             let plain = noGrad { model.logits(ids: tokens) }
             let config = try PEFTAdapter.load(folder: Self.folder.appendingPathComponent(name), into: model)
             XCTAssertEqual(config.rank, rank)
             XCTAssertEqual(config.rsLoRA, rsLoRA)
+            XCTAssertEqual(config.modulesToSave, name == "saved" ? ["model.norm"] : nil)
             XCTAssertEqual(model.loraLayers.count, layers, name)
             let want = try expected(name)
             let got = noGrad { model.logits(ids: tokens) }

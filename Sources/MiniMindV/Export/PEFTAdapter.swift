@@ -7,11 +7,12 @@ import Foundation
 ///                                target_modules, bias "none", use_rslora, base_model_name_or_path, …
 ///     adapter_model.safetensors  base_model.model.<layer key path>.lora_A.weight  [r, in]
 ///                                base_model.model.<layer key path>.lora_B.weight  [out, r]
+///                                base_model.model.<parameter key>  (whole, for `modules_to_save`)
 ///
 /// The layer key paths are the model's (`model.layers.3.self_attn.q_proj`: transformers' names for
 /// the language model; `vision_proj.…` for the projector). Reading checks every field and tensor
 /// against the model before anything is attached; variants this code does not compute (DoRA, bias
-/// training, per-layer rank or alpha patterns, extra saved modules) are refused by name.
+/// training, per-layer rank or alpha patterns) are refused by name.
 public enum PEFTAdapter {
     public static let configFileName = "adapter_config.json"
     public static let weightsFileName = "adapter_model.safetensors"
@@ -30,6 +31,9 @@ public enum PEFTAdapter {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var state = StateDict()
         for (key, tensor) in model.loraParameters { state[keyPrefix + key] = try TensorData(tensor: tensor) }
+        // Modules trained in full are saved whole under their own keys, as PEFT saves modules_to_save.
+        let modules = config.modulesToSave ?? []
+        for (key, tensor) in try model.parametersToSave(modules) { state[keyPrefix + key] = try TensorData(tensor: tensor) }
         // The projector target is written as the layer paths it selected, which PEFT matches as they are.
         var targets = config.targets.filter { $0 != LoRAConfig.projectorTarget }
         if config.targets.contains(LoRAConfig.projectorTarget) {
@@ -39,7 +43,7 @@ public enum PEFTAdapter {
             "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": config.rank, "lora_alpha": config.alpha,
             "lora_dropout": config.dropout, "target_modules": targets, "bias": "none", "use_rslora": config.rsLoRA,
             "use_dora": false, "fan_in_fan_out": false, "inference_mode": true, "init_lora_weights": true,
-            "base_model_name_or_path": config.baseModel ?? NSNull(), "modules_to_save": NSNull(),
+            "base_model_name_or_path": config.baseModel ?? NSNull(), "modules_to_save": modules.isEmpty ? NSNull() as Any : modules as Any,
             "layers_to_transform": NSNull(), "layers_pattern": NSNull(), "rank_pattern": [String: Any](),
             "alpha_pattern": [String: Any](), "lora_bias": false, "revision": NSNull(),
         ]
@@ -69,8 +73,12 @@ public enum PEFTAdapter {
         for field in ["rank_pattern", "alpha_pattern"] {
             if let v = json[field], v != .null, !(v.objectValue?.isEmpty ?? false) { throw fail("\(field) is not empty, which is not supported") }
         }
-        if let v = json["modules_to_save"], v != .null, !(v.arrayValue?.isEmpty ?? false) {
-            throw fail("modules_to_save is set, which is not supported (only LoRA factors are loaded)")
+        var modules: [String]?
+        if let v = json["modules_to_save"], v != .null {
+            guard let items = v.arrayValue, items.allSatisfy({ $0.stringValue.map(LoRAConfig.isValidTarget) ?? false }) else {
+                throw fail("modules_to_save is not a list of module names")
+            }
+            modules = items.isEmpty ? nil : items.compactMap(\.stringValue)
         }
         guard let r = json["r"]?.intValue else { throw fail("r is missing or not an integer") }
         guard let alpha = json["lora_alpha"]?.doubleValue else { throw fail("lora_alpha is missing or not a number") }
@@ -86,7 +94,8 @@ public enum PEFTAdapter {
         default: targets = []
         }
         let config = LoRAConfig(rank: r, alpha: alpha, dropout: dropout, targets: targets,
-                                rsLoRA: json["use_rslora"]?.boolValue ?? false, baseModel: json["base_model_name_or_path"]?.stringValue)
+                                rsLoRA: json["use_rslora"]?.boolValue ?? false, baseModel: json["base_model_name_or_path"]?.stringValue,
+                                modulesToSave: modules)
         do {
             try InputRange.check("\(configFileName) r", r, in: 1...LoRALimits.maxRank)
             try InputRange.check("\(configFileName) lora_alpha", alpha, above: 0, upTo: LoRALimits.maxAlpha)
@@ -107,8 +116,19 @@ public enum PEFTAdapter {
         var shapes: [String: (in: Int, out: Int)] = [:]
         try model.swapAdaptableLinears { path, layer in shapes[path] = (layer.inFeatures, layer.outFeatures); return layer }
         var factors: [String: (a: TensorData?, b: TensorData?)] = [:]
+        // Whole tensors of the modules to save: the model's parameters of those modules, by key.
+        let modules = config.modulesToSave ?? []
+        let savable = Dictionary(model.namedParameters().filter { key, _ in modules.contains { LoRAConfig.isInModule(key, $0) } },
+                                 uniquingKeysWith: { a, _ in a })
+        var whole: [(Tensor, TensorData)] = []
         for (key, data) in file.entries {
             let name = TerminalText.escaped(key)
+            if key.hasPrefix(keyPrefix), let target = savable[String(key.dropFirst(keyPrefix.count))] {
+                guard data.dtype.isFloatingPoint else { throw fail("tensor \(name) has dtype \(data.dtype.rawValue), not a floating-point type") }
+                guard data.shape == target.shape else { throw fail("tensor \(name) has shape \(data.shape), the model's is \(target.shape)") }
+                whole.append((target, data))
+                continue
+            }
             guard key.hasPrefix(keyPrefix), let dot = key.range(of: ".lora_", options: .backwards),
                   ["lora_A.weight", "lora_B.weight"].contains(key[key.index(after: dot.lowerBound)...]) else {
                 throw fail("tensor \(name) is not a LoRA factor (\(keyPrefix)<layer>.lora_A.weight / .lora_B.weight)")
@@ -127,6 +147,7 @@ public enum PEFTAdapter {
         }
         var tensors: [String: (a: Tensor, b: Tensor)] = [:]
         for (path, f) in factors { if let a = f.a, let b = f.b { tensors[path] = (try a.toTensor(), try b.toTensor()) } }
+        let replacements = try whole.map { ($0.0, try $0.1.toTensor()) }
         var index: UInt64 = 0
         try model.attachLoRA(paths: try model.adaptableLinearPaths().filter { tensors[$0] != nil }) { path, layer in
             index += 1
@@ -134,6 +155,7 @@ public enum PEFTAdapter {
             return LoRALinear(adapting: layer, a: a, b: b, alpha: Float(config.alpha), dropout: Float(config.dropout),
                               rsLoRA: config.rsLoRA, dropoutSeed: index)
         }
+        for (target, value) in replacements { target.mutablePointer.update(from: value.pointer, count: value.count) }
         return config
     }
 }

@@ -26,15 +26,20 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
     public var rsLoRA: Bool = false
     /// What the adapter was trained on (PEFT's `base_model_name_or_path`), recorded in adapter_config.json.
     public var baseModel: String?
+    /// Modules trained in full next to the adapters and saved whole in the adapter file (PEFT's
+    /// `modules_to_save`), e.g. `vision_proj`: a name matches every parameter key that starts with
+    /// it + "." or contains "." + it + ".". nil or empty: none.
+    public var modulesToSave: [String]?
 
     public init(rank: Int = 8, alpha: Double = 16, dropout: Double = 0.05, targets: [String] = LoRAConfig.languageTargets,
-                rsLoRA: Bool = false, baseModel: String? = nil) {
+                rsLoRA: Bool = false, baseModel: String? = nil, modulesToSave: [String]? = nil) {
         self.rank = rank
         self.alpha = alpha
         self.dropout = dropout
         self.targets = targets
         self.rsLoRA = rsLoRA
         self.baseModel = baseModel
+        self.modulesToSave = modulesToSave
     }
 
     /// alpha / r (alpha / √r with rsLoRA).
@@ -52,6 +57,15 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
             throw InputRangeError(field: "--lora-targets", value: "'\(TerminalText.escaped(t))'",
                                   allowed: "layer names or dotted key paths (letters, digits, '_', '.')")
         }
+        for m in modulesToSave ?? [] where !Self.isValidTarget(m) {
+            throw InputRangeError(field: "--lora-modules-to-save", value: "'\(TerminalText.escaped(m))'",
+                                  allowed: "module names or dotted key paths (letters, digits, '_', '.')")
+        }
+    }
+
+    /// True when the parameter `key` lies in the module `name` (PEFT's `modules_to_save` matching by suffix).
+    static func isInModule(_ key: String, _ name: String) -> Bool {
+        key.hasPrefix(name + ".") || key.contains("." + name + ".")
     }
 
     static func isValidTarget(_ t: String) -> Bool {

@@ -12,6 +12,8 @@ public enum LoRAError: Error, CustomStringConvertible, Equatable {
     case notAdaptable(String)
     /// An adapter file that cannot be used (`path`: the file, `reason`: the field or key and why).
     case adapterFile(path: String, reason: String)
+    /// A module to save in full names no parameter, or one inside an adapted layer (it would be both).
+    case moduleToSave(String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum LoRAError: Error, CustomStringConvertible, Equatable {
         case .tiedHead: return "lm_head shares the embedding table (tie_word_embeddings), so it cannot carry its own adapter"
         case .notAdaptable(let why): return "cannot attach LoRA adapters: \(why)"
         case let .adapterFile(path, reason): return "cannot use the LoRA adapter \(TerminalText.escaped(path)): \(reason)"
+        case let .moduleToSave(name, reason): return "LoRA module to save '\(TerminalText.escaped(name))' \(reason)"
         }
     }
 }
@@ -101,14 +104,39 @@ extension MiniMindVLM {
         return paths
     }
 
-    /// Makes the adapters the only trainable tensors (attaching `config`'s first when the model has
-    /// none) and returns them: what `VLMTrainer` optimizes when the recipe has `lora`.
+    /// Makes the adapters and the modules to save the only trainable tensors (attaching `config`'s
+    /// adapters first when the model has none) and returns them: what `VLMTrainer` optimizes when the
+    /// recipe has `lora`.
     public func prepareLoRATraining(_ config: LoRAConfig, seed: UInt64) throws -> [(String, Tensor)] {
+        // Checked before anything is attached: nothing changes on error.
+        let saved = try parametersToSave(config.modulesToSave ?? [],
+                                         adapted: loraLayers.isEmpty ? try loraTargetPaths(config.targets) : loraLayers.map(\.0))
         if loraLayers.isEmpty { try attachLoRA(config, seed: seed) }
         freeze()
-        let adapters = loraParameters
-        for (_, t) in adapters { t.requiresGrad = true }
-        return adapters
+        let trained = loraParameters + saved
+        for (_, t) in trained { t.requiresGrad = true }
+        return trained
+    }
+
+    /// The parameters (with their keys) of the modules `names` select, trained and saved in full
+    /// beside the adapters. Throws when a name selects nothing, or a parameter of an adapted layer
+    /// (`adapted`: those layers' paths; default: the layers adapted now).
+    public func parametersToSave(_ names: [String], adapted: [String]? = nil) throws -> [(String, Tensor)] {
+        guard !names.isEmpty else { return [] }
+        let adapted = adapted ?? loraLayers.map(\.0)
+        var chosen: [(String, Tensor)] = []
+        for name in names {
+            let hits = namedParameters().filter { LoRAConfig.isInModule($0.0, name) }
+            guard !hits.isEmpty else {
+                throw LoRAError.moduleToSave(name, reason: "matches no parameter (e.g. \(namedParameters().prefix(3).map(\.0).joined(separator: ", ")))")
+            }
+            if let inside = hits.first(where: { key, _ in adapted.contains { key.hasPrefix($0 + ".") } }) {
+                throw LoRAError.moduleToSave(name, reason: "contains \(inside.0), a tensor of an adapted layer")
+            }
+            let known = Set(chosen.map { ObjectIdentifier($0.1) })
+            chosen += hits.filter { !known.contains(ObjectIdentifier($0.1)) }
+        }
+        return chosen
     }
 
     /// Folds every adapter into its layer (W ← W + scale·B·A, a new weight tensor) and removes the
