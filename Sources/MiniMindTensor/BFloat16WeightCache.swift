@@ -26,6 +26,14 @@ public enum BFloat16WeightCache {
         entries.withLock { map in for e in made { map[e.tensor.pointer] = e } }
     }
 
+    /// (Re)makes the copies of every weight matrix (rank-2 parameter) of `module`. Inference in bf16
+    /// calls it once after loading (a product reading an unregistered weight rounds it at every call:
+    /// a quarter of a bf16 image encoding's time); call it again after changing the weights, since a
+    /// product reads the copy, not the float32 values, while the copy is registered.
+    public static func store(weightsOf module: Module) {
+        store(module.parameters(trainableOnly: false).filter { $0.shape.count == 2 })
+    }
+
     /// Drops every copy (and the cache's hold on the tensors).
     public static func removeAll() { entries.withLock { $0.removeAll() } }
 

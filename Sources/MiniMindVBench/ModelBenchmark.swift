@@ -110,6 +110,7 @@ public struct ModelBenchmark {
             accuracy = self.accuracy(decodeDType)
         }
         var computeAccuracy: ComputeAccuracy?
+        if Compute.effectivePrecision == .bf16 { model.storeBFloat16Weights() }  // as the CLI's inference commands do
         if Compute.effectivePrecision != .f32 {
             progress("accuracy of \(Compute.effectivePrecision.rawValue) compute against f32")
             var g = SeededGenerator(seed: 0)

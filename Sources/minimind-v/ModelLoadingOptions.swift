@@ -44,6 +44,8 @@ struct ModelLoadingOptions: ParsableArguments {
             if let lora {
                 try PEFTAdapter.load(folder: URL(fileURLWithPath: (lora as NSString).expandingTildeInPath), into: bundle.model)
             }
+            // --compute bf16: round each weight matrix once, not at every product that reads it.
+            if Compute.effectivePrecision == .bf16 { bundle.model.storeBFloat16Weights() }
             return bundle
         }
     }

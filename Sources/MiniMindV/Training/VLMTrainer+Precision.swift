@@ -23,7 +23,6 @@ extension VLMTrainer {
     /// start, the trained ones after each optimizer step (the frozen ones do not change).
     public func refreshBFloat16Weights(all: Bool = false) {
         guard Compute.effectivePrecision == .bf16 else { return }
-        let tensors = all ? model.parameters(trainableOnly: false) : optimizer.parameters
-        BFloat16WeightCache.store(tensors.filter { $0.shape.count == 2 })
+        if all { model.storeBFloat16Weights() } else { BFloat16WeightCache.store(optimizer.parameters.filter { $0.shape.count == 2 }) }
     }
 }
