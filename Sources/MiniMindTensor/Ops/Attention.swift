@@ -8,7 +8,7 @@ import Foundation
 ///   keys 0...that position (KV-cache decoding). For Tq == Tk this is the usual lower triangle.
 ///   (PyTorch's `is_causal` aligns to the top-left instead; they differ only when Tq ≠ Tk.)
 /// - keyPaddingMask: [B, Tk], nonzero = attend, 0 = padding (transformers' `attention_mask`).
-/// - scale: defaults to 1/√D.
+/// - scale: defaults to 1/√D; must be positive.
 /// A row with no visible key outputs zeros (and passes no gradient) instead of NaN.
 ///
 /// Scores and softmax are fp32 with the row maximum subtracted (SIMD exp from `VectorMath`). Memory: the forward keeps only the
@@ -28,6 +28,7 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: B
                  "scaledDotProductAttention: k \(k.shape) does not match q \(q.shape) in batch or head dim")
     precondition(v.shape[0] == geo.batch && v.shape[1] == geo.kvHeads && v.shape[2] == geo.keys,
                  "scaledDotProductAttention: v \(v.shape) does not match k \(k.shape)")
+    precondition(geo.scale > 0, "scaledDotProductAttention: scale must be positive, got \(geo.scale)")
     precondition(geo.kvHeads > 0 && geo.queryHeads % geo.kvHeads == 0,
                  "scaledDotProductAttention: query heads \(geo.queryHeads) not a multiple of kv heads \(geo.kvHeads)")
     var keep: [Bool]? = nil
@@ -230,22 +231,19 @@ enum AttentionKernel {
     static func softmaxRow(_ s: UnsafeMutablePointer<Float>, count: Int, visible: Int,
                            keep: UnsafePointer<Bool>?, scale: Float) -> Float {
         if visible < count { (s + visible).update(repeating: 0, count: count - visible) }
+        // The scale is applied inside the exp pass: with scale > 0, max(s)·scale is the max of the
+        // scaled scores exactly, and each exp argument is the same s·scale − max as before.
         let sc = V(repeating: scale)
-        var i = 0
-        while i < visible {
-            storeTail(loadTail(s, i, visible, fill: 0) * sc, s, i, visible)
-            i += 16
-        }
         if let keep { for j in 0..<visible where !keep[j] { s[j] = -.infinity } }
         var mv = V(repeating: -.infinity)
-        i = 0
+        var i = 0
         while i < visible {
             // replace(where:) compiles to a vector max; the generic pointwiseMax does not.
             let x = loadTail(s, i, visible, fill: -.infinity)
             mv.replace(with: x, where: x .> mv)
             i += 16
         }
-        let m = mv.max()
+        let m = mv.max() * scale
         if m == -.infinity {
             s.update(repeating: 0, count: visible)
             return -.infinity
@@ -255,7 +253,7 @@ enum AttentionKernel {
         i = 0
         while i < visible {
             // Padding lanes are −∞ and add exp(−∞) = 0.
-            let e = VectorMath.exp(loadTail(s, i, visible, fill: -.infinity) - shift)
+            let e = VectorMath.exp(loadTail(s, i, visible, fill: -.infinity) * sc - shift)
             storeTail(e, s, i, visible)
             acc += e
             i += 16
