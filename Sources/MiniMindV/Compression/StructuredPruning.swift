@@ -24,8 +24,8 @@ public struct PruningImportance: Equatable, Sendable {
 public enum StructuredPruning {
     /// Channels and heads that `ffnKeep` and `headsKeep` (shares in (0, 1]) leave per block.
     public static func prunedConfig(_ config: LanguageModelConfig, ffnKeep: Double, headsKeep: Double) throws -> LanguageModelConfig {
-        try InputRange.check("--ffn-keep", ffnKeep, above: 0, upTo: 1)
-        try InputRange.check("--heads-keep", headsKeep, above: 0, upTo: 1)
+        try InputRange.check("StructuredPruning.ffnKeep", ffnKeep, above: 0, upTo: 1)
+        try InputRange.check("StructuredPruning.headsKeep", headsKeep, above: 0, upTo: 1)
         guard config.moe == nil else { throw ModelError.unsupported("structured pruning needs dense feed-forwards; this model is a mixture of experts") }
         var c = config
         c.intermediateSize = max(1, Int((Double(config.intermediateSize) * ffnKeep).rounded()))
