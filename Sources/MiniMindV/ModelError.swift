@@ -9,8 +9,11 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case unknownPreset(String, available: [String])
     case missingFile(String)
     case incompatible(String)
-    /// A part lacks a capability the caller asked for (e.g. saving a user-defined vision encoder).
+    /// What this model cannot do (e.g. saving a user-defined vision encoder, pruning a mixture of experts).
     case unsupported(String)
+    /// A part (`part`: its Swift type) does not conform to the capability protocol a pass needs
+    /// (`ModelCapabilities.swift`; `use`: the pass).
+    case lacksCapability(part: String, capability: String, use: String)
     /// The model was loaded without a vision encoder and was given an image.
     case noVisionEncoder
     /// Release weights given without the tokenizer they need (`path`: the weights).
@@ -28,6 +31,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "unknown preset '\(name)'; available: \(available.joined(separator: ", "))"
         case .missingFile(let what): return "missing file: \(what)"
         case .incompatible(let why), .unsupported(let why): return why
+        case let .lacksCapability(part, capability, use):
+            return "\(use) needs a language model that is a \(capability); \(part) is not"
         case .noVisionEncoder:
             return "this model was loaded without a vision encoder, so it takes text only: images need its vision folder"
         case .tokenizerMissing(let weights):

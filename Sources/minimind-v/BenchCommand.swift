@@ -106,9 +106,10 @@ struct ModelBench: ParsableCommand {
         let p = try options.modelPreset()
         progress("building \(p.rawValue) with random weights (seed \(options.seed))")
         let model = try MiniMindVLM(config: p.config, seed: options.seed)
-        if let scheme = quantize.flatMap(WeightQuantization.Scheme.init(rawValue:)), let lm = model.language as? MiniMindLM {
+        if let scheme = quantize.flatMap(WeightQuantization.Scheme.init(rawValue:)) {
             progress("quantising the attention and feed-forward layers: \(scheme.rawValue)")
-            try QuantizedWeights.quantize(lm, WeightQuantization(scheme))
+            try QuantizedWeights.quantize(try model.language.capability((any CompressibleLanguageModel).self, for: "weight quantization"),
+                                          WeightQuantization(scheme))
         }
         model.language.setDecodeDType(decodeDType)
         let bench = ModelBenchmark(model: model, presetName: p.rawValue, repetitions: options.repetitions, warmup: options.warmup)

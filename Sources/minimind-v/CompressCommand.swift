@@ -60,7 +60,7 @@ struct CompressLowRankCommand: ParsableCommand {
         let patterns = try (layers ?? "").split(separator: ",").map { try KeyPattern(String($0).trimmingCharacters(in: .whitespaces)) }
         let compression = try LowRankCompression(target: rank.map { LowRankCompression.Target.rank($0) } ?? .energy(energy ?? 1), layers: patterns)
         let bundle = try VLMBundle.load(folder: url(model))
-        guard let lm = bundle.model.language as? MiniMindLM else { throw ValidationError("the model's language model is not a MiniMind decoder") }
+        let lm = try bundle.model.language.capability((any CompressibleLanguageModel).self, for: "low-rank compression")
         let before = lm.parameterCount()
         let reports = try compression.apply(to: lm)
         for r in reports {

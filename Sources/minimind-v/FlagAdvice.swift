@@ -16,6 +16,8 @@ struct FlagAdvice: Error, CustomStringConvertible {
         case let error as ConversionError: return Self.advice(error)
         case GenerationError.promptTooLong: return "chat and serve take a longer context with --context N, up to the model's positions"
         case TrainingDataError.strictStop: return "without --strict, malformed rows are counted and skipped"
+        case let error as InputRangeError: return FieldFlags.advice(field: error.field)
+        case let CompressionError.outOfRange(field, _, _): return FieldFlags.advice(field: field)
         default: return nil
         }
     }

@@ -33,7 +33,7 @@ struct RecoveryOptions: ParsableArguments {
 
     func validate() throws {
         if let recovery {
-            try recovery.validate()
+            try FlagAdvice.adding { try recovery.validate() }  // ArgumentParser shows the advised error
             if data == nil { throw ValidationError("--recover-steps needs --recover-data") }
         } else if data != nil || images != nil || lr != nil || batchSize != nil || maxSeqLen != nil {
             throw ValidationError("the --recover-* options need --recover-steps")

@@ -84,10 +84,10 @@ struct ScratchCommand: ParsableCommand {
             recipe.callbacks = [InterruptCallback()]
             let inputs = ScratchInputs(train: URL(fileURLWithPath: train).standardizedFileURL, images: url(images), captions: url(captions),
                                        validation: url(validation), test: url(test), testCaptions: url(testCaptions))
-            let result = try FlagAdvice.adding { try recipe.run(inputs, output: URL(fileURLWithPath: out).standardizedFileURL) }
+            let result = try recipe.run(inputs, output: URL(fileURLWithPath: out).standardizedFileURL)
             print(ScratchSummary.text(result))
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(FlagAdvice.advising(error))\n".utf8))
             throw ExitCode.failure
         }
     }

@@ -175,18 +175,19 @@ final class ScratchRecipeTests: XCTestCase {
         XCTAssertEqual(repeated.stages.map(\.summary.losses), budgeted.stages.map(\.summary.losses))
     }
 
-    func testSettingsErrorsNameTheFlag() {
-        func flag(_ change: (inout ScratchSettings) -> Void) -> String? {
+    /// Errors name the settings' own field (the CLI adds the flag: ScratchCLITests).
+    func testSettingsErrorsNameTheField() {
+        func field(_ change: (inout ScratchSettings) -> Void) -> String? {
             var s = ScratchSettings.preset(.tiny)
             change(&s)
             do { try s.validate(); return nil } catch let e as InputRangeError { return e.field } catch { return "\(error)" }
         }
-        XCTAssertNil(flag { _ in })
-        XCTAssertEqual(flag { $0.lmHeads = 3 }, "--lm-heads")
-        XCTAssertEqual(flag { $0.imageSize = 30; $0.patchSize = 8 }, "--patch-size")
-        XCTAssertEqual(flag { $0.vocabSize = 100 }, "--vocab-size")
-        XCTAssertEqual(flag { $0.timeBudgetMinutes = 0 }, "--time-budget")
-        XCTAssertEqual(flag { $0.sft.lr = 0 }, "--lr (SFT)")
-        XCTAssertEqual(flag { $0.threads = 0 }, "--threads")
+        XCTAssertNil(field { _ in })
+        XCTAssertEqual(field { $0.lmHeads = 3 }, "ScratchSettings.lmHeads")
+        XCTAssertEqual(field { $0.imageSize = 30; $0.patchSize = 8 }, "ScratchSettings.patchSize")
+        XCTAssertEqual(field { $0.vocabSize = 100 }, "ScratchSettings.vocabSize")
+        XCTAssertEqual(field { $0.timeBudgetMinutes = 0 }, "ScratchSettings.timeBudgetMinutes")
+        XCTAssertEqual(field { $0.sft.lr = 0 }, "ScratchSettings.sft.lr")
+        XCTAssertEqual(field { $0.threads = 0 }, "ScratchSettings.threads")
     }
 }

@@ -10,15 +10,17 @@ final class CLILoRATests: XCTestCase {
         let base = ["sft", "/nonexistent/data.jsonl", "--preset", "minimind2-small-v", "--vision", "/nonexistent/v",
                     "--tokenizer", "/nonexistent/t"]
         let cases: [([String], String)] = [
-            (["--lora-rank", "0"], "--lora-rank"), (["--lora-rank", "9223372036854775807"], "--lora-rank"),
-            (["--lora-rank", "8", "--lora-alpha", "0"], "--lora-alpha"), (["--lora-rank", "8", "--lora-alpha", "nan"], "--lora-alpha"),
-            (["--lora-rank", "8", "--lora-dropout", "1"], "--lora-dropout"), (["--lora-rank", "8", "--lora-dropout=-0.5"], "--lora-dropout"),
-            (["--lora-rank", "8", "--lora-targets", "q_proj,,v_proj"], "--lora-targets"),
+            (["--lora-rank", "0"], "rank"), (["--lora-rank", "9223372036854775807"], "rank"),
+            (["--lora-rank", "8", "--lora-alpha", "0"], "alpha"), (["--lora-rank", "8", "--lora-alpha", "nan"], "alpha"),
+            (["--lora-rank", "8", "--lora-dropout", "1"], "dropout"), (["--lora-rank", "8", "--lora-dropout=-0.5"], "dropout"),
+            (["--lora-rank", "8", "--lora-targets", "q_proj,,v_proj"], "targets"),
         ]
+        // The library names LoRAConfig's field; the CLI adds the flag that sets it (FlagAdvice, FieldFlags).
         for (extra, field) in cases {
             let r = try CLISupport.run(base + extra)
             XCTAssertEqual(r.status, 1, "\(extra): \(r.stderr)")
-            XCTAssertTrue(r.stderr.contains(field) && r.stderr.contains("out of range"), "\(extra): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("LoRAConfig.\(field) = ") && r.stderr.contains("out of range")
+                          && r.stderr.contains("set by --lora-\(field)"), "\(extra): \(r.stderr)")
         }
         let alone = try CLISupport.run(base + ["--lora-alpha", "16"])
         XCTAssertNotEqual(alone.status, 0)

@@ -70,19 +70,21 @@ final class CompressionRecoveryTests: XCTestCase {
     func testRecoveryFlagsAreChecked() throws {
         let f = try fixture()
         let base = ["compress", "prune", f.model.path, f.dir.appendingPathComponent("out").path, "--ffn-keep", "0.5"]
-        for (extra, mention) in [(["--recover-steps", "0", "--recover-data", f.data.path], "--recover-steps"),
-                                 (["--recover-steps", "2", "--recover-data", f.data.path, "--recover-lr", "2"], "--recover-lr"),
-                                 (["--recover-steps", "2", "--recover-data", f.data.path, "--recover-batch-size", "0"], "--recover-batch-size"),
-                                 (["--recover-steps", "2", "--recover-data", f.data.path, "--recover-max-seq-len", "1"], "--recover-max-seq-len")] {
+        // The library names CompressionRecovery's field; the CLI adds the flag (FlagAdvice, FieldFlags).
+        for (extra, field, flag) in [(["--recover-steps", "0", "--recover-data", f.data.path], "steps", "--recover-steps"),
+                                     (["--recover-steps", "2", "--recover-data", f.data.path, "--recover-lr", "2"], "learningRate", "--recover-lr"),
+                                     (["--recover-steps", "2", "--recover-data", f.data.path, "--recover-batch-size", "0"], "batchSize", "--recover-batch-size"),
+                                     (["--recover-steps", "2", "--recover-data", f.data.path, "--recover-max-seq-len", "1"], "maxSeqLen", "--recover-max-seq-len")] {
             let r = try CLISupport.run(base + extra)
             XCTAssertEqual(r.status, 1, "\(extra): \(r.stderr)")
-            XCTAssertTrue(r.stderr.contains(mention) && r.stderr.contains("out of range"), "\(extra): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("CompressionRecovery.\(field) = ") && r.stderr.contains("out of range")
+                          && r.stderr.contains("set by \(flag)"), "\(extra): \(r.stderr)")
         }
         // Positions are the model's: 512 here.
         let long = try CLISupport.run(base + ["--recover-steps", "2", "--recover-data", f.data.path, "--recover-images", f.images.path,
                                               "--recover-max-seq-len", "600"])
         XCTAssertEqual(long.status, 1, long.stderr)
-        XCTAssertTrue(long.stderr.contains("--recover-max-seq-len") && long.stderr.contains("512 positions"), long.stderr)
+        XCTAssertTrue(long.stderr.contains("set by --recover-max-seq-len") && long.stderr.contains("512 positions"), long.stderr)
         let noData = try CLISupport.run(base + ["--recover-steps", "2"])
         XCTAssertNotEqual(noData.status, 0)
         XCTAssertTrue(noData.stderr.contains("--recover-steps needs --recover-data"), noData.stderr)

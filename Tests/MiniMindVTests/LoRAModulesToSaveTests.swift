@@ -68,7 +68,7 @@ final class LoRAModulesToSaveTests: XCTestCase {
         }
         XCTAssertTrue(overlapping.loraLayers.isEmpty, "nothing attached on error")
         XCTAssertThrowsError(try LoRAConfig(rank: 2, modulesToSave: ["vision proj"]).validate()) {
-            XCTAssertEqual(($0 as? InputRangeError)?.field, "--lora-modules-to-save")
+            XCTAssertEqual(($0 as? InputRangeError)?.field, "LoRAConfig.modulesToSave")
         }
     }
 }

@@ -243,20 +243,20 @@ final class LoRATests: XCTestCase {
             do { try config.validate(); return nil } catch let e as InputRangeError { return e.field } catch { return "\(error)" }
         }
         XCTAssertNil(field(LoRAConfig()))
-        XCTAssertEqual(field(LoRAConfig(rank: 0)), "--lora-rank")
-        XCTAssertEqual(field(LoRAConfig(rank: LoRALimits.maxRank + 1)), "--lora-rank")
-        XCTAssertEqual(field(LoRAConfig(alpha: 0)), "--lora-alpha")
-        XCTAssertEqual(field(LoRAConfig(alpha: .nan)), "--lora-alpha")
-        XCTAssertEqual(field(LoRAConfig(alpha: .infinity)), "--lora-alpha")
-        XCTAssertEqual(field(LoRAConfig(dropout: 1)), "--lora-dropout")
-        XCTAssertEqual(field(LoRAConfig(dropout: -0.1)), "--lora-dropout")
-        XCTAssertEqual(field(LoRAConfig(dropout: .nan)), "--lora-dropout")
-        XCTAssertEqual(field(LoRAConfig(targets: [])), "--lora-targets")
-        XCTAssertEqual(field(LoRAConfig(targets: ["q_proj", ""])), "--lora-targets")
-        XCTAssertEqual(field(LoRAConfig(targets: ["a..b"])), "--lora-targets")
-        XCTAssertEqual(field(LoRAConfig(targets: ["q*"])), "--lora-targets")
+        XCTAssertEqual(field(LoRAConfig(rank: 0)), "LoRAConfig.rank")
+        XCTAssertEqual(field(LoRAConfig(rank: LoRALimits.maxRank + 1)), "LoRAConfig.rank")
+        XCTAssertEqual(field(LoRAConfig(alpha: 0)), "LoRAConfig.alpha")
+        XCTAssertEqual(field(LoRAConfig(alpha: .nan)), "LoRAConfig.alpha")
+        XCTAssertEqual(field(LoRAConfig(alpha: .infinity)), "LoRAConfig.alpha")
+        XCTAssertEqual(field(LoRAConfig(dropout: 1)), "LoRAConfig.dropout")
+        XCTAssertEqual(field(LoRAConfig(dropout: -0.1)), "LoRAConfig.dropout")
+        XCTAssertEqual(field(LoRAConfig(dropout: .nan)), "LoRAConfig.dropout")
+        XCTAssertEqual(field(LoRAConfig(targets: [])), "LoRAConfig.targets")
+        XCTAssertEqual(field(LoRAConfig(targets: ["q_proj", ""])), "LoRAConfig.targets")
+        XCTAssertEqual(field(LoRAConfig(targets: ["a..b"])), "LoRAConfig.targets")
+        XCTAssertEqual(field(LoRAConfig(targets: ["q*"])), "LoRAConfig.targets")
         var recipe = TrainingRecipe.sft(for: VLMPreset.minimind2SmallV.config)
         recipe.lora = LoRAConfig(rank: -1)
-        XCTAssertThrowsError(try recipe.validate()) { XCTAssertEqual(($0 as? InputRangeError)?.field, "--lora-rank") }
+        XCTAssertThrowsError(try recipe.validate()) { XCTAssertEqual(($0 as? InputRangeError)?.field, "LoRAConfig.rank") }
     }
 }

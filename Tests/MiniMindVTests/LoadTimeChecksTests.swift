@@ -84,6 +84,7 @@ final class LoadTimeChecksTests: XCTestCase {
             ModelError.ambiguousConfig("x"), ModelError.noVisionEncoder, ModelError.tokenizerMissing(weights: "w.pth"),
             ModelError.vocabularyMismatch(tokenizer: 2, model: 1), ModelError.tokenIdOutOfRange(name: "eos", id: 9, vocabulary: 3),
             ModelError.unsupported("x"), ModelError.missingFile("f"), ModelError.invalidConfig("x"),
+            ModelError.lacksCapability(part: "MyLM", capability: "CompressibleLanguageModel", use: "weight quantization"),
             ConversionError.quantizedNeedsFolder(output: "m.gguf"), ConversionError.configForWeightsFile(output: "m.pth"),
             ConversionError.dtypeForGGUF, ConversionError.ggufNeedsTokenizer, ConversionError.configGivenTwice(input: "dir"),
             ConversionError.quantizedNeedsVisionAndTokenizer,
@@ -93,6 +94,30 @@ final class LoadTimeChecksTests: XCTestCase {
             ChatTemplateError.missingTemplate, ChatTemplateError.unknownTemplate(fingerprint: "ab", excerpt: "{%"),
         ]
         for e in errors { XCTAssertFalse("\(e)".contains("--"), "\(e)") }
+    }
+
+    /// Range errors of the library's settings name the settings' own fields (the CLI maps them to flags).
+    func testRangeErrorsNameLibraryFields() throws {
+        func error(_ body: () throws -> Void) -> Error? { do { try body(); return nil } catch { return error } }
+        var scratch = ScratchSettings.preset(.tiny)
+        scratch.lmHeads = 3
+        var recipe = TrainingRecipe.pretrain(for: VLMPreset.minimind2SmallV.config)
+        recipe.earlyStopping = EarlyStopping(patience: 0)
+        let cases: [(Error?, String)] = [
+            (error { try LoRAConfig(rank: 0).validate() }, "LoRAConfig.rank"),
+            (error { try LoRAConfig(targets: ["q*"]).validate() }, "LoRAConfig.targets"),
+            (error { try LoRAConfig(modulesToSave: ["a b"]).validate() }, "LoRAConfig.modulesToSave"),
+            (error { try scratch.validate() }, "ScratchSettings.lmHeads"),
+            (error { try recipe.validate() }, "TrainingRecipe.earlyStopping.patience"),
+        ]
+        for (e, field) in cases {
+            let e = try XCTUnwrap(e, field)
+            XCTAssertEqual((e as? InputRangeError)?.field, field, "\(e)")
+            XCTAssertFalse("\(e)".contains("--"), "\(e)")
+        }
+        XCTAssertThrowsError(try LowRankCompression(target: .energy(2))) {
+            XCTAssertEqual($0 as? CompressionError, .outOfRange(field: "LowRankCompression.Target.energy", value: "2.0", allowed: "0 < E ≤ 1"))
+        }
     }
 
     /// tie_word_embeddings false: the head is its own tensor, saved as lm_head.weight and loaded back;

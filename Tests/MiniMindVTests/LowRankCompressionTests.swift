@@ -93,10 +93,10 @@ final class LowRankCompressionTests: XCTestCase {
 
     func testOutOfRangeTargetsAndRanksAreTypedErrors() throws {
         XCTAssertThrowsError(try LowRankCompression(target: .rank(0))) {
-            XCTAssertEqual($0 as? CompressionError, .outOfRange(field: "--rank", value: "0", allowed: "1 or more"))
+            XCTAssertEqual($0 as? CompressionError, .outOfRange(field: "LowRankCompression.Target.rank", value: "0", allowed: "1 or more"))
         }
         XCTAssertThrowsError(try LowRankCompression(target: .energy(1.5))) {
-            XCTAssertEqual($0 as? CompressionError, .outOfRange(field: "--energy", value: "1.5", allowed: "0 < E ≤ 1"))
+            XCTAssertEqual($0 as? CompressionError, .outOfRange(field: "LowRankCompression.Target.energy", value: "1.5", allowed: "0 < E ≤ 1"))
         }
         let lm = try MiniMindLM(config: GenerationTestSupport.tinyLanguageConfig(vocab: 50))
         XCTAssertThrowsError(try LowRankCompression(target: .rank(2), layers: [try KeyPattern("model.layers.9")]).apply(to: lm)) {

@@ -124,7 +124,8 @@ final class PruningTests: XCTestCase {
 
     func testOutOfRangeSharesAndMoEAreRefused() throws {
         let model = try tinyModel()
-        for (f, h, field) in [(0.0, 1.0, "--ffn-keep"), (1.5, 1.0, "--ffn-keep"), (1.0, -1.0, "--heads-keep"), (1.0, .nan, "--heads-keep")] {
+        for (f, h, field) in [(0.0, 1.0, "StructuredPruning.ffnKeep"), (1.5, 1.0, "StructuredPruning.ffnKeep"), (1.0, -1.0, "StructuredPruning.headsKeep"),
+                                 (1.0, .nan, "StructuredPruning.headsKeep")] {
             XCTAssertThrowsError(try StructuredPruning.prune(model, ffnKeep: f, headsKeep: h)) {
                 XCTAssertEqual(($0 as? InputRangeError)?.field, field)
             }

@@ -225,16 +225,16 @@ final class TrainingRegularisationTests: XCTestCase {
             change(&r)
             do { try r.validate(); return nil } catch let e as InputRangeError { return e.field } catch { return "\(error)" }
         }
-        XCTAssertEqual(field { $0.dropout = 1 }, "--dropout")
-        XCTAssertEqual(field { $0.dropout = -0.1 }, "--dropout")
-        XCTAssertEqual(field { $0.labelSmoothing = .nan }, "--label-smoothing")
-        XCTAssertEqual(field { $0.labelSmoothing = 1.5 }, "--label-smoothing")
-        XCTAssertEqual(field { $0.earlyStopping = EarlyStopping(patience: 0) }, "--early-stopping-patience")
-        XCTAssertEqual(field { $0.earlyStopping = EarlyStopping(patience: 3, minDelta: -1) }, "--early-stopping-min-delta")
-        XCTAssertEqual(field { $0.lossWeights = LossWeights(answer: -1) }, "--answer-weight")
-        XCTAssertEqual(field { $0.lossWeights = LossWeights(template: .infinity) }, "--template-weight")
-        XCTAssertEqual(field { $0.lossWeights = LossWeights(sources: ["vqa": .nan]) }, "--source-weight vqa")
-        XCTAssertEqual(field { $0.projectorLRRatio = -2 }, "--lr-projector-ratio")
+        XCTAssertEqual(field { $0.dropout = 1 }, "TrainingRecipe.dropout")
+        XCTAssertEqual(field { $0.dropout = -0.1 }, "TrainingRecipe.dropout")
+        XCTAssertEqual(field { $0.labelSmoothing = .nan }, "TrainingRecipe.labelSmoothing")
+        XCTAssertEqual(field { $0.labelSmoothing = 1.5 }, "TrainingRecipe.labelSmoothing")
+        XCTAssertEqual(field { $0.earlyStopping = EarlyStopping(patience: 0) }, "TrainingRecipe.earlyStopping.patience")
+        XCTAssertEqual(field { $0.earlyStopping = EarlyStopping(patience: 3, minDelta: -1) }, "TrainingRecipe.earlyStopping.minDelta")
+        XCTAssertEqual(field { $0.lossWeights = LossWeights(answer: -1) }, "TrainingRecipe.lossWeights.answer")
+        XCTAssertEqual(field { $0.lossWeights = LossWeights(template: .infinity) }, "TrainingRecipe.lossWeights.template")
+        XCTAssertEqual(field { $0.lossWeights = LossWeights(sources: ["vqa": .nan]) }, "TrainingRecipe.lossWeights.sources[vqa]")
+        XCTAssertEqual(field { $0.projectorLRRatio = -2 }, "TrainingRecipe.projectorLRRatio")
         XCTAssertNil(field { $0.dropout = 0.1; $0.labelSmoothing = 0.1; $0.projectorLRRatio = 5 })
     }
 }

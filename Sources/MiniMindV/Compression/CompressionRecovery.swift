@@ -21,12 +21,12 @@ public struct CompressionRecovery: Sendable {
         self.seed = seed
     }
 
-    /// Checks the numbers before anything is loaded; errors name the CLI flag.
+    /// Checks the numbers before anything is loaded; errors name the field (`CompressionRecovery.steps`).
     public func validate() throws {
-        try InputRange.check("--recover-steps", steps, in: 1...1_000_000_000)
-        if let learningRate { try InputRange.check("--recover-lr", learningRate, above: 0, upTo: 1) }
-        if let batchSize { try InputRange.check("--recover-batch-size", batchSize, in: 1...TrainingLimits.maxBatchSize) }
-        if let maxSeqLen { try InputRange.check("--recover-max-seq-len", maxSeqLen, in: 2...ConfigLimits.maxPositions) }
+        try InputRange.check("CompressionRecovery.steps", steps, in: 1...1_000_000_000)
+        if let learningRate { try InputRange.check("CompressionRecovery.learningRate", learningRate, above: 0, upTo: 1) }
+        if let batchSize { try InputRange.check("CompressionRecovery.batchSize", batchSize, in: 1...TrainingLimits.maxBatchSize) }
+        if let maxSeqLen { try InputRange.check("CompressionRecovery.maxSeqLen", maxSeqLen, in: 2...ConfigLimits.maxPositions) }
     }
 
     /// The SFT recipe for `config` with these settings: the projector and the whole language model
@@ -42,7 +42,7 @@ public struct CompressionRecovery: Sendable {
         if let batchSize { r.batchSize = batchSize }
         let positions = config.language.maxPositionEmbeddings
         if let maxSeqLen {
-            try InputRange.check("--recover-max-seq-len", maxSeqLen, in: 2...positions, note: "the model has \(positions) positions")
+            try InputRange.check("CompressionRecovery.maxSeqLen", maxSeqLen, in: 2...positions, note: "the model has \(positions) positions")
             r.maxSeqLen = maxSeqLen
         } else {
             r.maxSeqLen = min(r.maxSeqLen, positions)

@@ -7,14 +7,13 @@ extension StructuredPruning {
     /// stream. Images come from `features` (or `.features` images), through the model's projector.
     public static func activationImportance(_ model: MiniMindVLM, samples: [TrainingSample],
                                             features: VisionFeatureExtractor?) throws -> PruningImportance {
-        guard let lm = model.language as? MiniMindLM else {
-            throw ModelError.unsupported("structured pruning works on MiniMindLM language models")
-        }
+        let lm = try model.language.capability((any DecoderBlockLanguageModel).self, for: "structured pruning")
         guard !samples.isEmpty else { throw TrainingError.noSamples("the calibration data has no usable rows") }
         let config = lm.config
         var channels = [[Double]](repeating: [Double](repeating: 0, count: config.intermediateSize), count: config.numHiddenLayers)
         var heads = [[Double]](repeating: [Double](repeating: 0, count: config.numAttentionHeads), count: config.numHiddenLayers)
         var positions = 0
+        let blocks = lm.decoderBlocks
         try noGrad {
             for sample in samples {
                 let batch = TrainingBatch([sample])
@@ -23,7 +22,7 @@ extension StructuredPruning {
                                          imagesPerSample: images == nil ? [] : batch.imagesPerSample)
                 let t = batch.length
                 positions += t
-                for (i, block) in lm.model.layers.enumerated() {
+                for (i, block) in blocks.enumerated() {
                     guard let ffn = block.dense else { throw ModelError.unsupported("structured pruning needs dense feed-forwards") }
                     let attn = block.selfAttn
                     let o = attn.headOutputs(block.inputLayernorm(h), rope: lm.rope)
@@ -37,7 +36,7 @@ extension StructuredPruning {
             }
         }
         for i in 0..<config.numHiddenLayers {
-            let down = try downColumnNorms(lm.model.layers[i])
+            let down = try downColumnNorms(blocks[i])
             channels[i] = (0..<config.intermediateSize).map { channels[i][$0] / Double(positions) * down[$0] }
             heads[i] = heads[i].map { $0 / Double(positions) }
         }

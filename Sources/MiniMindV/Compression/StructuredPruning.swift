@@ -24,8 +24,8 @@ public struct PruningImportance: Equatable, Sendable {
 public enum StructuredPruning {
     /// Channels and heads that `ffnKeep` and `headsKeep` (shares in (0, 1]) leave per block.
     public static func prunedConfig(_ config: LanguageModelConfig, ffnKeep: Double, headsKeep: Double) throws -> LanguageModelConfig {
-        try InputRange.check("--ffn-keep", ffnKeep, above: 0, upTo: 1)
-        try InputRange.check("--heads-keep", headsKeep, above: 0, upTo: 1)
+        try InputRange.check("StructuredPruning.ffnKeep", ffnKeep, above: 0, upTo: 1)
+        try InputRange.check("StructuredPruning.headsKeep", headsKeep, above: 0, upTo: 1)
         guard config.moe == nil else { throw ModelError.unsupported("structured pruning needs dense feed-forwards; this model is a mixture of experts") }
         var c = config
         c.intermediateSize = max(1, Int((Double(config.intermediateSize) * ffnKeep).rounded()))
@@ -36,9 +36,9 @@ public enum StructuredPruning {
 
     /// Importance from the weights alone. Channel j: ‖gate_j‖·‖up_j‖·‖down[:, j]‖ (the sizes of
     /// its two input rows and its output column); head h: ‖q_proj rows of h‖·‖o_proj columns of h‖.
-    public static func weightImportance(_ lm: MiniMindLM) throws -> PruningImportance {
+    public static func weightImportance(_ lm: any DecoderBlockLanguageModel) throws -> PruningImportance {
         var channels: [[Double]] = [], heads: [[Double]] = []
-        for block in lm.model.layers {
+        for block in lm.decoderBlocks {
             guard let ffn = block.dense else { throw ModelError.unsupported("structured pruning needs dense feed-forwards") }
             let gate = rowNorms(ffn.gateProj.weight), up = rowNorms(ffn.upProj.weight)
             let down = columnNorms(ffn.downProj.weight)
@@ -57,9 +57,7 @@ public enum StructuredPruning {
     /// heads (ties: the lower index), in their original order. Shares the vision tower.
     public static func prune(_ model: MiniMindVLM, ffnKeep: Double, headsKeep: Double,
                              importance: PruningImportance? = nil) throws -> MiniMindVLM {
-        guard let lm = model.language as? MiniMindLM else {
-            throw ModelError.unsupported("structured pruning works on MiniMindLM language models")
-        }
+        let lm = try model.language.capability((any DecoderBlockLanguageModel).self, for: "structured pruning")
         let old = model.config.language
         let new = try prunedConfig(old, ffnKeep: ffnKeep, headsKeep: headsKeep)
         var importance = try importance ?? weightImportance(lm)
@@ -101,7 +99,7 @@ public enum StructuredPruning {
         }
         var config = model.config
         config.language = new
-        let pruned = try MiniMindVLM(config: config, language: try MiniMindLM(config: new),
+        let pruned = try MiniMindVLM(config: config, language: try lm.makeEmpty(config: new),
                                      projector: MiniMindVLM.makeProjector(config, seed: 0), vision: model.vision)
         try pruned.loadReleaseWeights(state)
         pruned.eval()

@@ -155,13 +155,13 @@ public struct ModelConversion {
             try Safetensors.write(state, to: output.appendingPathComponent("model.safetensors"))
             return "wrote \(output.path)/config.json and model.safetensors (\(state.count) tensors); add --vision and --tokenizer for a complete model folder"
         }
-        let model = try MiniMindVLM(config: config, language: try MiniMindLM(config: config.language),
-                                    projector: MiniMindVLM.makeProjector(config, seed: 0), vision: encoder)
+        let lm = try MiniMindLM(config: config.language)
+        let model = try MiniMindVLM(config: config, language: lm, projector: MiniMindVLM.makeProjector(config, seed: 0), vision: encoder)
         try model.loadReleaseWeights(state)
         let generation = try GenerationConfig.load(folder: tokenizerURL, vocabularySize: config.language.vocabSize)
         let bundle = try VLMBundle(model: model, tokenizer: try Tokenizer(contentsOf: tokenizerURL), generation: generation)
         var quantized = ""
-        if let quantize, let lm = model.language as? MiniMindLM {
+        if let quantize {
             let count = try QuantizedWeights.quantize(lm, quantize)
             quantized = ", \(count) linear layers \(quantize.scheme) with \(quantize.scaleDType) scales"
         }

@@ -45,20 +45,20 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
     /// alpha / r (alpha / √r with rsLoRA).
     public var scale: Double { rsLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank) }
 
-    /// Checks every number and name; errors name the CLI flag, the value and the allowed range.
+    /// Checks every number and name; errors name the field (`LoRAConfig.rank`), the value and the allowed range.
     public func validate() throws {
-        try InputRange.check("--lora-rank", rank, in: 1...LoRALimits.maxRank)
-        try InputRange.check("--lora-alpha", alpha, above: 0, upTo: LoRALimits.maxAlpha)
-        try InputRange.check("--lora-dropout", dropout, in: 0...LoRALimits.maxDropout, note: "a probability below 1")
+        try InputRange.check("LoRAConfig.rank", rank, in: 1...LoRALimits.maxRank)
+        try InputRange.check("LoRAConfig.alpha", alpha, above: 0, upTo: LoRALimits.maxAlpha)
+        try InputRange.check("LoRAConfig.dropout", dropout, in: 0...LoRALimits.maxDropout, note: "a probability below 1")
         guard !targets.isEmpty else {
-            throw InputRangeError(field: "--lora-targets", value: "(none)", allowed: "one or more layer names, e.g. \(Self.languageTargets.joined(separator: ","))")
+            throw InputRangeError(field: "LoRAConfig.targets", value: "(none)", allowed: "one or more layer names, e.g. \(Self.languageTargets.joined(separator: ","))")
         }
         for t in targets where !Self.isValidTarget(t) {
-            throw InputRangeError(field: "--lora-targets", value: "'\(TerminalText.escaped(t))'",
+            throw InputRangeError(field: "LoRAConfig.targets", value: "'\(TerminalText.escaped(t))'",
                                   allowed: "layer names or dotted key paths (letters, digits, '_', '.')")
         }
         for m in modulesToSave ?? [] where !Self.isValidTarget(m) {
-            throw InputRangeError(field: "--lora-modules-to-save", value: "'\(TerminalText.escaped(m))'",
+            throw InputRangeError(field: "LoRAConfig.modulesToSave", value: "'\(TerminalText.escaped(m))'",
                                   allowed: "module names or dotted key paths (letters, digits, '_', '.')")
         }
     }

@@ -31,9 +31,9 @@ public struct LowRankCompression {
     public init(target: Target, layers: [KeyPattern] = []) throws {
         switch target {
         case .rank(let r) where r < 1:
-            throw CompressionError.outOfRange(field: "--rank", value: "\(r)", allowed: "1 or more")
+            throw CompressionError.outOfRange(field: "LowRankCompression.Target.rank", value: "\(r)", allowed: "1 or more")
         case .energy(let e) where !(e > 0 && e <= 1):
-            throw CompressionError.outOfRange(field: "--energy", value: "\(e)", allowed: "0 < E ≤ 1")
+            throw CompressionError.outOfRange(field: "LowRankCompression.Target.energy", value: "\(e)", allowed: "0 < E ≤ 1")
         default: break
         }
         self.target = target
@@ -66,7 +66,7 @@ public struct LowRankCompression {
 
     /// Factorises the chosen float layers of `lm` in place; returns one report per layer.
     @discardableResult
-    public func apply(to lm: MiniMindLM) throws -> [LayerReport] {
+    public func apply(to lm: any CompressibleLanguageModel) throws -> [LayerReport] {
         let chosen = QuantizedWeights.layers(of: lm).filter { path, layer in
             layer.storesDenseWeight && (layers.isEmpty || layers.contains { $0.matches(path) })
         }

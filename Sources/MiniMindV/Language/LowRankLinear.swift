@@ -31,7 +31,7 @@ public final class LowRankLinear: Linear {
 
     /// Swaps `lm`'s layers named in `ranks` (key path → rank) for zero factors of that rank: the
     /// structure of a low-rank model folder, before its weights load.
-    public static func factorize(_ lm: MiniMindLM, ranks: [String: Int]) throws {
+    public static func factorize(_ lm: any CompressibleLanguageModel, ranks: [String: Int]) throws {
         let layers = Dictionary(uniqueKeysWithValues: QuantizedWeights.layers(of: lm).map { ($0.path, $0.layer) })
         var replaced: [String: Linear] = [:]
         for (path, rank) in ranks.sorted(by: { $0.key < $1.key }) {
@@ -46,7 +46,7 @@ public final class LowRankLinear: Linear {
     }
 
     /// The factorised layers of `lm` with their ranks (nil when there are none).
-    public static func ranks(of lm: MiniMindLM) -> [String: Int]? {
+    public static func ranks(of lm: any CompressibleLanguageModel) -> [String: Int]? {
         var out: [String: Int] = [:]
         for (path, layer) in QuantizedWeights.layers(of: lm) { if let f = layer as? LowRankLinear { out[path] = f.rank } }
         return out.isEmpty ? nil : out

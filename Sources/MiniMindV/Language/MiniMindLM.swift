@@ -27,7 +27,10 @@ public final class MiniMindModel: Module {
 /// MiniMind language model of either generation (Docs/Model.md, "Language model"), dense or MoE:
 /// `model.*` + `lm_head` — tied to the embedding table (upstream's layout) unless the config's
 /// `tie_word_embeddings` is false, when the head has its own `lm_head.weight`.
-public final class MiniMindLM: Module, LanguageModel, DropoutTrainable {
+/// It has every capability of `ModelCapabilities.swift` (LoRA, quantisation, low-rank, pruning,
+/// grounding) and `DropoutTrainable`.
+public final class MiniMindLM: Module, LanguageModel, DropoutTrainable, CompressibleLanguageModel, HiddenStatesLanguageModel,
+    DecoderBlockLanguageModel {
     public let config: LanguageModelConfig
     public let model: MiniMindModel
     public private(set) var lmHead: Linear
@@ -50,6 +53,10 @@ public final class MiniMindLM: Module, LanguageModel, DropoutTrainable {
     }
 
     public var embeddingTable: Tensor { model.embedTokens.weight }
+
+    public var decoderBlocks: [DecoderBlock] { Array(model.layers) }
+
+    public func makeEmpty(config: LanguageModelConfig) throws -> any LanguageModel { try MiniMindLM(config: config) }
 
     /// Dropout in training mode (TrainingDropout.swift); nil: none. The trainer sets it from the recipe.
     public var trainingDropout: TrainingDropout? {
@@ -139,7 +146,7 @@ public final class MiniMindLM: Module, LanguageModel, DropoutTrainable {
 
     /// The scheme of the layers whose only weights are quantised values (a quantised model folder,
     /// `QuantizedWeights`), nil when every layer is float.
-    public internal(set) var weightQuantization: WeightQuantization?
+    public var weightQuantization: WeightQuantization?
 
     /// Swaps the linear layers for `PackedLinear`s packed from the current weights in `dtype` (f32:
     /// back to plain float layers). Call it after the weights are final: later changes to the float32

@@ -10,7 +10,7 @@ import MiniMindFormats
 ///     P.weight_scale  int8: F32|F16 [out]       int4: F32|F16 [out, in/32]
 public enum QuantizedWeights {
     /// The linear layers a scheme applies to, with their key paths.
-    static func layers(of lm: MiniMindLM) -> [(path: String, layer: Linear)] {
+    static func layers(of lm: any LinearLayerSwapping) -> [(path: String, layer: Linear)] {
         var out: [(String, Linear)] = []
         lm.swapLinears { path, layer in
             if path != "lm_head" { out.append((path, layer)) }
@@ -23,7 +23,7 @@ public enum QuantizedWeights {
     /// multiple of 32 (the others stay float) in place; returns how many. Layers already quantised or
     /// factorised are left alone.
     @discardableResult
-    public static func quantize(_ lm: MiniMindLM, _ quantization: WeightQuantization) throws -> Int {
+    public static func quantize(_ lm: any CompressibleLanguageModel, _ quantization: WeightQuantization) throws -> Int {
         let (scheme, scaleDType) = try quantization.validated()
         guard lm.weightQuantization == nil || lm.weightQuantization == quantization else {
             throw CompressionError.unknownValue(field: "quantization.scheme", value: quantization.scheme,
@@ -47,7 +47,7 @@ public enum QuantizedWeights {
     }
 
     /// The file tensors of `lm`'s quantised layers (nothing when it has none).
-    public static func entries(of lm: MiniMindLM) throws -> [(String, TensorData)] {
+    public static func entries(of lm: any CompressibleLanguageModel) throws -> [(String, TensorData)] {
         guard let quantization = lm.weightQuantization else { return [] }
         let (scheme, scaleDType) = try quantization.validated()
         var out: [(String, TensorData)] = []
@@ -72,7 +72,7 @@ public enum QuantizedWeights {
     /// packed layers over the file's values, checking dtypes, shapes and scales; returns `state`
     /// without those tensors, for the strict load of the rest. The values are reordered from the
     /// (memory-mapped) file straight into the packed layout: no float32 W is made.
-    public static func load(_ state: StateDict, into lm: MiniMindLM, _ quantization: WeightQuantization) throws -> StateDict {
+    public static func load(_ state: StateDict, into lm: any CompressibleLanguageModel, _ quantization: WeightQuantization) throws -> StateDict {
         let (scheme, scaleDType) = try quantization.validated()
         var rest = state
         var replaced: [String: Linear] = [:]

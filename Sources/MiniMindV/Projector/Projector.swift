@@ -8,7 +8,7 @@ public protocol Projector: Module {
 
 /// MiniMind2-V: `Linear(vision → hidden)` with bias. Keys `vision_proj.0.{weight,bias}` (inside the
 /// VLM's `vision_proj`, hence `vision_proj.vision_proj.0.*`).
-public final class LinearProjector: Module, Projector {
+public final class LinearProjector: Module, Projector, LinearLayerSwapping {
     public private(set) var linear: Linear
 
     public init(visionDim: Int, hidden: Int, seed: UInt64 = 0) {
@@ -30,7 +30,7 @@ public final class LinearProjector: Module, Projector {
 }
 
 /// minimind-3v: LayerNorm(eps 1e-5) → Linear → GELU(erf) → Linear. Keys `mlp.{0,1,3}.*`.
-public final class MLPProjector: Module, Projector {
+public final class MLPProjector: Module, Projector, LinearLayerSwapping {
     public let norm: LayerNorm
     public private(set) var fc1: Linear, fc2: Linear
 

@@ -85,39 +85,40 @@ public struct ScratchSettings: Codable, Sendable {
         }
     }
 
-    /// Every number against its range; errors name the command-line flag.
+    /// Every number against its range; errors name the field (`ScratchSettings.lmHeads`).
     public func validate() throws {
-        try InputRange.check("--threads", threads, in: 1...256)
-        try InputRange.check("--vocab-size", vocabSize, in: 300...65_536, note: "256 bytes + the special tokens + merges")
-        try InputRange.check("--grid", grid, in: 1...32)
-        try InputRange.check("--max-image-size", maxImageSize, in: 8...1024)
-        if let imageSize { try InputRange.check("--image-size", imageSize, in: 8...1024) }
-        if let patchSize { try InputRange.check("--patch-size", patchSize, in: 2...256) }
+        let f = { (name: String) in "ScratchSettings." + name }
+        try InputRange.check(f("threads"), threads, in: 1...256)
+        try InputRange.check(f("vocabSize"), vocabSize, in: 300...65_536, note: "256 bytes + the special tokens + merges")
+        try InputRange.check(f("grid"), grid, in: 1...32)
+        try InputRange.check(f("maxImageSize"), maxImageSize, in: 8...1024)
+        if let imageSize { try InputRange.check(f("imageSize"), imageSize, in: 8...1024) }
+        if let patchSize { try InputRange.check(f("patchSize"), patchSize, in: 2...256) }
         if let imageSize, let patchSize, imageSize % patchSize != 0 {
-            throw InputRangeError(field: "--patch-size", value: "\(patchSize)", allowed: "a divisor of --image-size \(imageSize)")
+            throw InputRangeError(field: f("patchSize"), value: "\(patchSize)", allowed: "a divisor of imageSize \(imageSize)")
         }
-        try InputRange.check("--lm-hidden", lmHidden, in: 8...4096)
-        try InputRange.check("--lm-layers", lmLayers, in: 1...64)
-        try InputRange.check("--lm-heads", lmHeads, in: 1...64)
+        try InputRange.check(f("lmHidden"), lmHidden, in: 8...4096)
+        try InputRange.check(f("lmLayers"), lmLayers, in: 1...64)
+        try InputRange.check(f("lmHeads"), lmHeads, in: 1...64)
         if lmHidden % lmHeads != 0 || (lmHidden / lmHeads) % 2 != 0 {
-            throw InputRangeError(field: "--lm-heads", value: "\(lmHeads)", allowed: "a divisor of --lm-hidden \(lmHidden) leaving an even head size")
+            throw InputRangeError(field: f("lmHeads"), value: "\(lmHeads)", allowed: "a divisor of lmHidden \(lmHidden) leaving an even head size")
         }
-        try InputRange.check("--vision-hidden", visionHidden, in: 8...4096)
-        try InputRange.check("--vision-layers", visionLayers, in: 1...64)
+        try InputRange.check(f("visionHidden"), visionHidden, in: 8...4096)
+        try InputRange.check(f("visionLayers"), visionLayers, in: 1...64)
         if visionHidden % visionHeads != 0 {
-            throw InputRangeError(field: "--vision-hidden", value: "\(visionHidden)", allowed: "a multiple of \(visionHeads) (the tower's heads)")
+            throw InputRangeError(field: f("visionHidden"), value: "\(visionHidden)", allowed: "a multiple of \(visionHeads) (the tower's heads)")
         }
-        if let maxPositions { try InputRange.check("--max-seq-len", maxPositions, in: 16...ConfigLimits.maxPositions) }
-        for (flag, stage) in [("language model", text), ("vision", vision), ("pretrain", pretrain), ("SFT", sft)] {
-            try InputRange.check("--steps (\(flag))", stage.steps, in: 1...10_000_000)
-            try InputRange.check("--batch-size (\(flag))", stage.batch, in: 1...4096)
-            try InputRange.check("--lr (\(flag))", stage.lr, above: 0, upTo: 1)
+        if let maxPositions { try InputRange.check(f("maxPositions"), maxPositions, in: 16...ConfigLimits.maxPositions) }
+        for (name, stage) in [("text", text), ("vision", vision), ("pretrain", pretrain), ("sft", sft)] {
+            try InputRange.check(f(name + ".steps"), stage.steps, in: 1...10_000_000)
+            try InputRange.check(f(name + ".batch"), stage.batch, in: 1...4096)
+            try InputRange.check(f(name + ".lr"), stage.lr, above: 0, upTo: 1)
         }
-        if let timeBudgetMinutes { try InputRange.check("--time-budget", timeBudgetMinutes, in: 0.05...100_000) }
-        try InputRange.check("validation samples", validationSamples, in: 0...1_000_000)
-        if let answerTokens { try InputRange.check("--answer-tokens", answerTokens, in: 1...4096) }
-        try InputRange.check("caption tokens", captionTokens, in: 1...4096)
-        if let checkpointEvery { try InputRange.check("--checkpoint-every", checkpointEvery, in: 1...10_000_000) }
+        if let timeBudgetMinutes { try InputRange.check(f("timeBudgetMinutes"), timeBudgetMinutes, in: 0.05...100_000) }
+        try InputRange.check(f("validationSamples"), validationSamples, in: 0...1_000_000)
+        if let answerTokens { try InputRange.check(f("answerTokens"), answerTokens, in: 1...4096) }
+        try InputRange.check(f("captionTokens"), captionTokens, in: 1...4096)
+        if let checkpointEvery { try InputRange.check(f("checkpointEvery"), checkpointEvery, in: 1...10_000_000) }
     }
 
     /// A stage's recipe: a fixed number of optimizer steps (the cosine schedule spans them), AdamW

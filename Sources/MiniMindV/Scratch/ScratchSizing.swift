@@ -17,7 +17,7 @@ public enum ScratchSizing {
                     continue  // a bad image costs its row later, not the size
                 }
             }
-            guard !sides.isEmpty else { throw ScratchError.data("no training image could be decoded to choose the image size (pass --image-size)") }
+            guard !sides.isEmpty else { throw ScratchError.data("no training image could be decoded to choose the image size (set ScratchSettings.imageSize)") }
             size = min(settings.maxImageSize, sides.sorted()[sides.count / 2])
         }
         guard var side = size else { throw ScratchError.data("no image size") }
@@ -30,7 +30,7 @@ public enum ScratchSizing {
             patch = side / settings.grid
         }
         guard side % patch == 0, side >= patch else {
-            throw InputRangeError(field: "--patch-size", value: "\(patch)", allowed: "a divisor of the image size \(side)")
+            throw InputRangeError(field: "ScratchSettings.patchSize", value: "\(patch)", allowed: "a divisor of the image size \(side)")
         }
         return (side, patch)
     }

@@ -40,9 +40,7 @@ public final class GroundingObjective: TrainingObjective {
     }
 
     public func loss(_ batch: TrainingBatch, model: MiniMindVLM, features: VisionFeatureExtractor?) throws -> Tensor {
-        guard let lm = model.language as? MiniMindLM else {
-            throw TrainingError.nothingToTrain("the grounding objective needs MiniMindLM's hidden states")
-        }
+        let lm = try model.language.capability((any HiddenStatesLanguageModel).self, for: "the grounding objective")
         let projected = try model.projectedImages(batch, features: features)
         let counted = batch.targets.indices.filter { batch.targets[$0] != TrainingSample.ignoreLabel }
         let embeddings = model.embeddings(ids: batch.ids, batch: batch.batch, images: projected,
@@ -63,7 +61,7 @@ public final class GroundingObjective: TrainingObjective {
     }
 
     /// The `mismatch` term (mean over the pairs whose partner's answer differs; nil if none).
-    func mismatchMargin(_ batch: TrainingBatch, lm: MiniMindLM, model: MiniMindVLM, counted: [Int], images: Tensor,
+    func mismatchMargin(_ batch: TrainingBatch, lm: any HiddenStatesLanguageModel, model: MiniMindVLM, counted: [Int], images: Tensor,
                         logits: Tensor, pairs: (image: Tensor, text: Tensor, answers: [Int], samples: [Int])) throws -> Tensor? {
         let p = pairs.samples.count
         // Sample pairs.samples[i] sees the pictures of pairs.samples[(i + 1) % p], slot by slot (cyclically).

@@ -55,27 +55,27 @@ public struct LossWeights: Codable, Equatable, Sendable {
 }
 
 extension TrainingRecipe {
-    /// The remedies' numbers, each against its range; errors name the CLI flag.
+    /// The remedies' numbers, each against its range; errors name the recipe's field.
     func validateRemedies() throws {
-        if let dropout { try InputRange.check("--dropout", dropout, in: 0...0.99) }
-        if let labelSmoothing { try InputRange.check("--label-smoothing", labelSmoothing, in: 0...1) }
+        if let dropout { try InputRange.check("TrainingRecipe.dropout", dropout, in: 0...0.99) }
+        if let labelSmoothing { try InputRange.check("TrainingRecipe.labelSmoothing", labelSmoothing, in: 0...1) }
         if let earlyStopping {
-            try InputRange.check("--early-stopping-patience", earlyStopping.patience, in: 1...TrainingLimits.maxEpochs)
-            try InputRange.check("--early-stopping-min-delta", earlyStopping.minDelta, in: 0...Double.greatestFiniteMagnitude)
+            try InputRange.check("TrainingRecipe.earlyStopping.patience", earlyStopping.patience, in: 1...TrainingLimits.maxEpochs)
+            try InputRange.check("TrainingRecipe.earlyStopping.minDelta", earlyStopping.minDelta, in: 0...Double.greatestFiniteMagnitude)
         }
         if let lossWeights {
-            try InputRange.check("--answer-weight", lossWeights.answer, in: 0...LossWeights.maxWeight)
-            try InputRange.check("--template-weight", lossWeights.template, in: 0...LossWeights.maxWeight)
+            try InputRange.check("TrainingRecipe.lossWeights.answer", lossWeights.answer, in: 0...LossWeights.maxWeight)
+            try InputRange.check("TrainingRecipe.lossWeights.template", lossWeights.template, in: 0...LossWeights.maxWeight)
             for (name, w) in lossWeights.sources.sorted(by: { $0.key < $1.key }) {
-                try InputRange.check("--source-weight \(name)", w, in: 0...LossWeights.maxWeight)
+                try InputRange.check("TrainingRecipe.lossWeights.sources[\(name)]", w, in: 0...LossWeights.maxWeight)
             }
         }
         if let projectorLRRatio {
-            try InputRange.check("--lr-projector-ratio", projectorLRRatio, in: 0...LossWeights.maxWeight)
+            try InputRange.check("TrainingRecipe.projectorLRRatio", projectorLRRatio, in: 0...LossWeights.maxWeight)
         }
         try validateImageAugmentation()
-        if let groundingWeight { try InputRange.check("--grounding-weight", groundingWeight, in: 0...LossWeights.maxWeight) }
-        if let groundingMargin { try InputRange.check("--grounding-margin", groundingMargin, in: 0...100) }
+        if let groundingWeight { try InputRange.check("TrainingRecipe.groundingWeight", groundingWeight, in: 0...LossWeights.maxWeight) }
+        if let groundingMargin { try InputRange.check("TrainingRecipe.groundingMargin", groundingMargin, in: 0...100) }
     }
 
     /// The objective the recipe asks for: the language loss, plus the grounding term when its weight is > 0.

@@ -19,7 +19,7 @@ extension VLMTrainer {
     func enterRemedies() throws {
         let p = dropoutRate
         if p > 0 {
-            let field = recipe.dropout == nil ? "config dropout" : "--dropout"
+            let field = recipe.dropout == nil ? "config dropout" : "TrainingRecipe.dropout"
             try InputRange.check(field, p, in: 0...0.99)
             guard let lm = model.language as? DropoutTrainable else {
                 throw InputRangeError(field: field, value: "\(p)", allowed: "0", note: "this language model applies no dropout")
@@ -27,8 +27,8 @@ extension VLMTrainer {
             lm.trainingDropout = TrainingDropout(p: Float(p), seed: recipe.seed)
         }
         if let rule = recipe.earlyStopping, validation == nil {
-            throw InputRangeError(field: "--early-stopping-patience", value: "\(rule.patience)", allowed: "a run with validation samples",
-                                  note: "early stopping watches the validation loss: give --validation")
+            throw InputRangeError(field: "TrainingRecipe.earlyStopping", value: "patience \(rule.patience)", allowed: "a run with validation samples",
+                                  note: "early stopping watches the validation loss: give the trainer validation samples")
         }
     }
 

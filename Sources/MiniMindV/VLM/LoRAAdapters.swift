@@ -29,17 +29,15 @@ public enum LoRAError: Error, CustomStringConvertible, Equatable {
 }
 
 extension MiniMindVLM {
-    /// Swaps every linear layer LoRA can adapt for `transform(key path, layer)`: the decoder's
-    /// attention and dense feed-forward projections and the LM head (`MiniMindLM.swapLinears`),
-    /// and the built-in projectors' layers (`vision_proj.vision_proj.0`, `vision_proj.mlp.1`, …).
+    /// Swaps every linear layer LoRA can adapt for `transform(key path, layer)`: the language model's
+    /// (`LinearLayerSwapping`; MiniMindLM: attention, dense feed-forwards, LM head) and, when the
+    /// projector has the capability too, the projector's (`vision_proj.vision_proj.0`, `vision_proj.mlp.1`, …).
     func swapAdaptableLinears(_ transform: (String, Linear) -> Linear) throws {
-        guard let lm = language as? MiniMindLM else {
-            throw LoRAError.notAdaptable("the language model is a \(type(of: language)), not a MiniMindLM")
+        guard let lm = language as? any LinearLayerSwapping else {
+            throw LoRAError.notAdaptable("the language model \(type(of: language)) is not a LinearLayerSwapping")
         }
         lm.swapLinears(transform)
-        let inProjector = { (path: String, layer: Linear) in transform(LoRAConfig.projectorTarget + "." + path, layer) }
-        if let p = projector as? LinearProjector { p.swapLinears(inProjector) }
-        if let p = projector as? MLPProjector { p.swapLinears(inProjector) }
+        (projector as? any LinearLayerSwapping)?.swapLinears { transform(LoRAConfig.projectorTarget + "." + $0, $1) }
     }
 
     /// Key paths of every adaptable linear layer, in model order.
@@ -96,10 +94,14 @@ extension MiniMindVLM {
     func attachLoRA(paths: [String], _ make: (String, Linear) -> LoRALinear) throws -> [String] {
         let existing = loraLayers.count
         guard existing == 0 else { throw LoRAError.alreadyAdapted(count: existing) }
-        if paths.contains("lm_head"), let lm = language as? MiniMindLM, lm.lmHead.weight === lm.embeddingTable {
-            throw LoRAError.tiedHead
-        }
         let wanted = Set(paths)
+        // A chosen layer that shares the embedding table (a tied LM head) cannot carry its own adapter.
+        var tied = false
+        try swapAdaptableLinears { path, layer in
+            if wanted.contains(path) && layer.weight === language.embeddingTable { tied = true }
+            return layer
+        }
+        guard !tied else { throw LoRAError.tiedHead }
         try swapAdaptableLinears { path, layer in wanted.contains(path) ? make(path, layer) : layer }
         return paths
     }

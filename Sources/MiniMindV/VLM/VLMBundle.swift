@@ -115,7 +115,7 @@ public final class VLMBundle {
         // The configuration records the layers' current form (quantised, low-rank), whose tensors join the float ones.
         var config = model.config
         var state = try StateDict(module: model, dtype: dtype)
-        if let lm = model.language as? MiniMindLM {
+        if let lm = model.language as? any CompressibleLanguageModel {  // a model without the capability has only float layers
             config.quantization = lm.weightQuantization
             config.lowRank = LowRankLinear.ranks(of: lm)
             for (name, tensor) in try QuantizedWeights.entries(of: lm) { state[name] = tensor }
