@@ -27,6 +27,18 @@ static inline int mmpi_allreduce_sum_float(float *buffer, int count) {
 static inline int mmpi_allreduce_sum_double(double *buffer, int count) {
   return MPI_Allreduce(MPI_IN_PLACE, buffer, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
+/// Non-blocking in-place sum (MPI_Iallreduce): `request` receives the handle for mmpi_test / mmpi_wait.
+/// Open MPI (libnbc) moves it forward only inside MPI calls, so the caller polls with mmpi_test.
+static inline int mmpi_iallreduce_sum_float(float *buffer, int count, MPI_Request *request) {
+  return MPI_Iallreduce(MPI_IN_PLACE, buffer, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, request);
+}
+static inline int mmpi_iallreduce_sum_double(double *buffer, int count, MPI_Request *request) {
+  return MPI_Iallreduce(MPI_IN_PLACE, buffer, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, request);
+}
+/// `done` becomes 1 when the request has completed (the request is then freed).
+static inline int mmpi_test(MPI_Request *request, int *done) { return MPI_Test(request, done, MPI_STATUS_IGNORE); }
+static inline int mmpi_wait(MPI_Request *request) { return MPI_Wait(request, MPI_STATUS_IGNORE); }
+static inline MPI_Request mmpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline int mmpi_bcast_bytes(void *buffer, int count, int root) {
   return MPI_Bcast(buffer, count, MPI_BYTE, root, MPI_COMM_WORLD);
 }

@@ -57,18 +57,30 @@ extension Tensor {
 
     /// Back-propagates from this scalar (or from `seed` = dL/d(self) for a non-scalar) into every
     /// leaf with `requiresGrad`, accumulating into `.grad`. The recorded graph is released after.
-    public func backward(seed: Tensor? = nil) {
+    ///
+    /// `gradientReady`, when given, is called once for each such leaf of the graph as soon as its
+    /// `.grad` is final for this pass — right after the last operation that reads the leaf has been
+    /// back-propagated, not when the walk reaches the leaf (a Linear weight is reached only after
+    /// everything below its input). Data-parallel training starts the gradient allreduce there
+    /// (PyTorch DDP's gradient hooks). The gradients are the same bits with or without it.
+    public func backward(seed: Tensor? = nil, gradientReady: ((Tensor) -> Void)? = nil) {
         if seed == nil {
             precondition(count == 1, "backward(): called on a tensor of shape \(shape); pass a seed for non-scalars")
         }
         let order = topologicalOrder()
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor.ones(shape)]
+        // Per trainable leaf: the recorded operations still to run that read it.
+        var readers = gradientReady == nil ? [:] : Self.leafReaders(order)
         for tensor in order.reversed() {
-            guard let g = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
             guard let node = tensor.gradFn else {
-                if tensor.requiresGrad { tensor.accumulateGrad(g) }
+                if let g = pending.removeValue(forKey: ObjectIdentifier(tensor)), tensor.requiresGrad { tensor.accumulateGrad(g) }
                 continue
             }
+            defer {
+                // The node is done (or got no gradient): leaves it was the last reader of are final.
+                if let gradientReady { Self.release(node, &readers, &pending, gradientReady) }
+            }
+            guard let g = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
             let inputGrads = noGrad { node.backward(g) }
             for (input, ig) in zip(node.inputs, inputGrads) {
                 guard let ig, input.needsGrad else { continue }
@@ -79,6 +91,31 @@ extension Tensor {
             }
         }
         for tensor in order { tensor.gradFn = nil }
+    }
+
+    /// How many times each trainable leaf appears among the inputs of the recorded operations.
+    private static func leafReaders(_ order: [Tensor]) -> [ObjectIdentifier: Int] {
+        var readers: [ObjectIdentifier: Int] = [:]
+        for tensor in order {
+            for input in tensor.gradFn?.inputs ?? [] where input.requiresGrad && input.gradFn == nil {
+                readers[ObjectIdentifier(input), default: 0] += 1
+            }
+        }
+        return readers
+    }
+
+    /// After `node` has run: counts it off each leaf it reads; a leaf with no readers left takes
+    /// its pending gradient now (the sum the walk would add when reaching it) and is reported.
+    private static func release(_ node: GradNode, _ readers: inout [ObjectIdentifier: Int],
+                                _ pending: inout [ObjectIdentifier: Tensor], _ ready: (Tensor) -> Void) {
+        for input in node.inputs where input.requiresGrad && input.gradFn == nil {
+            let key = ObjectIdentifier(input)
+            guard let left = readers[key] else { continue }
+            if left > 1 { readers[key] = left - 1; continue }
+            readers[key] = nil
+            if let g = pending.removeValue(forKey: key) { input.accumulateGrad(g) }
+            ready(input)
+        }
     }
 
     /// Adds into `.grad`, copying on first write so a leaf never aliases another tensor's gradient.

@@ -1,5 +1,6 @@
 // How `minimind-v pretrain|sft` runs under `mpirun -np N` (Docs/Distributed.md): the ranks, who
 // writes files, the default threads per rank, and ending the whole job when one rank fails.
+import ArgumentParser
 import Foundation
 import MiniMindV
 import MiniMindVMPI
@@ -32,12 +33,32 @@ enum DistributedTraining {
 }
 
 extension DistributedTraining {
-    /// One line for rank 0's log: the allreduce share of the run (only with several ranks).
-    static func allreduceSummary(_ c: any Communicator, steps: Int, seconds: Double) -> String? {
+    /// One line for rank 0's log: the allreduce share of the run (only with several ranks). Overlapped,
+    /// the time is what the training thread spent inside MPI (starting, polling, waiting after the
+    /// backward), not the transfer's duration, so no bandwidth is given.
+    static func allreduceSummary(_ c: any Communicator, steps: Int, seconds: Double, overlapped: Bool) -> String? {
         guard c.size > 1, let t = c as? TimedCommunicator, steps > 0 else { return nil }
+        let perStep = t.allreduceSeconds / Double(steps), share = 100 * t.allreduceSeconds / max(seconds, 1e-9)
+        let megabytes = Double(t.allreduceBytes) / Double(steps) / 1e6
+        if overlapped {
+            return String(format: "allreduce: %.3f s per step in MPI over %d steps (%.1f %% of %.1f s), of it %.3f s blocked in waits; %.1f MB per step, overlapped with the backward pass",
+                          perStep, steps, share, seconds, t.waitSeconds / Double(steps), megabytes)
+        }
         return String(format: "allreduce: %.3f s per step over %d steps (%.1f %% of %.1f s), %.1f MB per step, %.2f GB/s",
-                      t.allreduceSeconds / Double(steps), steps, 100 * t.allreduceSeconds / max(seconds, 1e-9), seconds,
-                      Double(t.allreduceBytes) / Double(steps) / 1e6, t.bytesPerSecond / 1e9)
+                      perStep, steps, share, seconds, megabytes, t.bytesPerSecond / 1e9)
+    }
+}
+
+/// `--allreduce-bucket-mb` and `--no-allreduce-overlap`: how the ranks' gradients are averaged.
+struct DataParallelOptions: ParsableArguments {
+    @Option(name: .customLong("allreduce-bucket-mb"), help: "Under mpirun: MiB of gradients per allreduce bucket, started as soon as the backward pass has finished them (default 25, as PyTorch DDP; 0 = one bucket per tensor, summed in place).")
+    var bucketMB: Double = Double(OverlappedGradientAverager.defaultBucketBytes) / Double(1 << 20)
+    @Flag(name: .customLong("no-allreduce-overlap"), help: "Under mpirun: average the gradients after the backward pass in one blocking round instead of overlapping it.")
+    var noOverlap = false
+
+    func averaging() throws -> GradientAveraging {
+        try InputRange.check("--allreduce-bucket-mb", bucketMB, in: 0...4096)
+        return GradientAveraging(overlap: !noOverlap, bucketBytes: Int(bucketMB * Double(1 << 20)))
     }
 }
 

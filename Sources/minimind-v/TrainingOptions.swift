@@ -61,6 +61,7 @@ struct TrainingOptions: ParsableArguments {
     var lengthBuckets: Int?
 
     @OptionGroup(title: "Training remedies") var remedies: RemedyOptions
+    @OptionGroup(title: "Data parallel (under mpirun)") var dataParallel: DataParallelOptions
 
     static func url(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
 
@@ -120,6 +121,7 @@ struct TrainingOptions: ParsableArguments {
         else { throw ValidationError("give --preset, or --from-weights to infer the model from") }
         // Every number is checked before the vision tower, tokenizer and data are read.
         try remedies.validateNumbers()
+        let averaging = try dataParallel.averaging()
         try recipe(stage, config: config, variant: variant).validate()
         if let maxSeqLen {
             let positions = config.language.maxPositionEmbeddings
@@ -147,6 +149,7 @@ struct TrainingOptions: ParsableArguments {
             })
         if comm.isRoot { try comm.barrier() }
         trainer.communicator = comm
+        trainer.gradientAveraging = averaging
         trainer.validation = try remedies.validationSet(for: trainer, tokenizer: tok, imageFolder: images.map(Self.url), warn: log)
         log("\(trainer.samples.count) samples, \(trainer.totalSteps) optimizer steps, \(model.parameterCount(trainableOnly: true)) trainable parameters")
         if comm.isRoot && (resume || resumeFrom != nil) {
@@ -171,7 +174,7 @@ struct TrainingOptions: ParsableArguments {
         }
         let stepsBefore = trainer.position.optimizerSteps, runStart = monotonicSeconds()
         let summary = try trainer.run()
-        if let line = DistributedTraining.allreduceSummary(comm, steps: summary.steps - stepsBefore, seconds: monotonicSeconds() - runStart) { log(line) }
+        if let line = DistributedTraining.allreduceSummary(comm, steps: summary.steps - stepsBefore, seconds: monotonicSeconds() - runStart, overlapped: averaging.overlap) { log(line) }
         if let failure = replicas.failure { throw failure }
         if let best = summary.bestValidation {
             log("best validation loss \(best.loss) at step \(best.step): \(outDir.appendingPathComponent(trainer.bestWeightsFileName).path)")

@@ -134,6 +134,26 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertTrue(wrong.stderr.contains("global batch 4 (1 ranks × 4)"), wrong.stderr)
     }
 
+    /// The allreduce overlapped with the backward pass (several small buckets; and every gradient in
+    /// place as its own bucket) against the blocking round after the backward pass, 2 ranks: every
+    /// step's loss and every final weight bit for bit. With two ranks each element's sum is a + b in
+    /// either algorithm, and the averaging is the same multiplication, so nothing may differ.
+    func testOverlappedAllreduceMatchesTheBlockingOneBitForBit() throws {
+        let s = try Setup(self)
+        let blocking = try Self.run(Self.mpirun(ranks: 2, s.arguments(batch: 2, out: "blocking", maxSteps: 4, extra: ["--no-allreduce-overlap"])))
+        XCTAssertEqual(blocking.status, 0, blocking.stderr)
+        XCTAssertTrue(blocking.stderr.contains("GB/s"), blocking.stderr)
+        for (out, mb) in [("buckets", "0.02"), ("inplace", "0")] {
+            let run = try Self.run(Self.mpirun(ranks: 2, s.arguments(batch: 2, out: out, maxSteps: 4, extra: ["--allreduce-bucket-mb", mb])))
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertTrue(run.stderr.contains("overlapped with the backward pass"), run.stderr)
+            try Self.assertSameRun(s.resumeFile(out), s.resumeFile("blocking"), tolerance: 0)
+        }
+        let bad = try CLISupport.run(s.arguments(batch: 4, out: "bad", maxSteps: 1, extra: ["--allreduce-bucket-mb", "5000"]))
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--allreduce-bucket-mb"), bad.stderr)
+    }
+
     /// A rank killed mid-run ends the job non-zero within seconds; the last checkpoint stays loadable.
     func testKilledRankEndsTheJobAndLeavesTheCheckpoint() throws {
         let s = try Setup(self)

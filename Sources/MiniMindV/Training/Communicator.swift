@@ -12,6 +12,18 @@ public protocol Communicator: AnyObject {
     /// Replaces every element of `buffer` with its sum over all ranks.
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
+    /// Starts replacing `buffer` with its sum over all ranks and returns at once (MPI_Iallreduce).
+    /// `buffer` must stay allocated and untouched until `wait`, or a `test` that returns true, for
+    /// the request. Requests are collectives: every rank starts the same ones in the same order.
+    /// The default sums at once (blocking) and returns a completed request: an engine without
+    /// non-blocking collectives still fits, it just does not overlap.
+    func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> AllreduceRequest
+    func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> AllreduceRequest
+    /// Lets the engine move outstanding requests forward (Open MPI progresses only inside its calls);
+    /// true when `request` has completed, after which it is not tested or waited for again.
+    func test(_ request: AllreduceRequest) throws -> Bool
+    /// Blocks until `request` has completed.
+    func wait(_ request: AllreduceRequest) throws
     /// Copies `buffer` of rank `root` into `buffer` of every other rank (same byte count on all).
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
     func barrier() throws
@@ -22,6 +34,25 @@ public protocol Communicator: AnyObject {
 
 public extension Communicator {
     var isRoot: Bool { rank == 0 }
+
+    func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> AllreduceRequest {
+        try allreduceSum(buffer)
+        return .completed
+    }
+    func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> AllreduceRequest {
+        try allreduceSum(buffer)
+        return .completed
+    }
+    func test(_ request: AllreduceRequest) throws -> Bool { true }
+    func wait(_ request: AllreduceRequest) throws {}
+}
+
+/// A non-blocking allreduce in flight: an engine-defined number (`Communicator.startAllreduceSum`).
+public struct AllreduceRequest: Hashable, Sendable {
+    public let id: Int
+    public init(id: Int) { self.id = id }
+    /// A request that was done when it was returned (blocking engines, one rank).
+    public static let completed = AllreduceRequest(id: -1)
 }
 
 /// One process: sums and broadcasts leave the buffers as they are.

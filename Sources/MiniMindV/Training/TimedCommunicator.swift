@@ -1,13 +1,18 @@
 import Foundation
 
 /// A communicator that adds up the wall time and bytes of the allreduces it passes to `base`: what
-/// the CLI reports after a data-parallel run (time per step, bandwidth). The time includes waiting
-/// for the slowest rank to arrive, so it is an upper bound on the transfer itself.
+/// the CLI reports after a data-parallel run (time per step, bandwidth). The time is what the
+/// calling thread spends inside the engine — blocking allreduces, and for non-blocking ones the
+/// start, the progress polls during the backward pass and the final wait — so it is the
+/// allreduce's share of the critical path; `waitSeconds` is the part spent in `wait` (after the
+/// backward pass, nothing left to overlap with). It includes waiting for the slowest rank.
 public final class TimedCommunicator: Communicator {
     public let base: any Communicator
     public private(set) var allreduceSeconds = 0.0
     public private(set) var allreduceBytes = 0
     public private(set) var allreduceCalls = 0
+    /// Of `allreduceSeconds`: the time blocked in `wait` for non-blocking requests (mostly after the backward pass).
+    public private(set) var waitSeconds = 0.0
 
     public init(_ base: any Communicator) { self.base = base }
 
@@ -20,6 +25,34 @@ public final class TimedCommunicator: Communicator {
 
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
         try timed(buffer.count * MemoryLayout<Double>.size) { try base.allreduceSum(buffer) }
+    }
+
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> AllreduceRequest {
+        var request = AllreduceRequest.completed
+        try timed(buffer.count * MemoryLayout<Float>.size) { request = try base.startAllreduceSum(buffer) }
+        return request
+    }
+
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> AllreduceRequest {
+        var request = AllreduceRequest.completed
+        try timed(buffer.count * MemoryLayout<Double>.size) { request = try base.startAllreduceSum(buffer) }
+        return request
+    }
+
+    public func test(_ request: AllreduceRequest) throws -> Bool {
+        let start = monotonicSeconds()
+        defer { allreduceSeconds += monotonicSeconds() - start }
+        return try base.test(request)
+    }
+
+    public func wait(_ request: AllreduceRequest) throws {
+        let start = monotonicSeconds()
+        defer {
+            let spent = monotonicSeconds() - start
+            allreduceSeconds += spent
+            waitSeconds += spent
+        }
+        try base.wait(request)
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { try base.broadcast(buffer, root: root) }

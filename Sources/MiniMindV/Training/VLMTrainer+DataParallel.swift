@@ -18,17 +18,11 @@ extension VLMTrainer {
         return order[min(start, end)..<min(start + recipe.batchSize, end)]
     }
 
-    /// The factor for this rank's mean loss over `samples`: (its counted targets × ranks) / (all
-    /// ranks' counted targets), so that averaging the ranks' gradients gives the gradient of the
-    /// global micro-batch's mean loss. nil with one rank (the loss is used as it is). One allreduce
-    /// of two numbers; every rank calls it for every micro-batch, also with no samples.
-    func dataParallelLossWeight(_ samples: [TrainingSample]) throws -> Float? {
-        guard communicator.size > 1 else { return nil }
-        let counted = samples.reduce(0) { $0 + $1.countedLabels }
-        var total = [Double(counted)]
-        try total.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-        guard total[0] > 0 else { return 0 }
-        return Float(Double(counted * communicator.size) / total[0])
+    /// Starts summing the ranks' counted targets for this rank's `samples` of a micro-batch; the
+    /// forward pass runs meanwhile and `LossWeight.value()` then gives the loss factor. Every rank
+    /// calls it for every micro-batch, also with no samples.
+    func startLossWeight(_ samples: [TrainingSample]) throws -> LossWeight {
+        try LossWeight(counted: samples.reduce(0) { $0 + $1.countedLabels }, over: communicator)
     }
 
     /// Before clipping: every rank's gradients become the average over the ranks; the step's loss
@@ -37,9 +31,34 @@ extension VLMTrainer {
     func synchronizeStep(loss: inout Double, tokens: inout Int) throws {
         guard communicator.size > 1 else { return }
         var extra = [loss, Double(tokens)]
-        try DataParallel.averageGradients(optimizer.parameters, extra: &extra, over: communicator)
+        if let averager = overlappedAverager() {
+            try averager.finish(extra: &extra)
+        } else {
+            try DataParallel.averageGradients(optimizer.parameters, extra: &extra, over: communicator)
+        }
         loss = extra[0] / Double(communicator.size)
         tokens = Int(extra[1])
+    }
+
+    /// Back-propagates `loss`. On the last micro-batch of an optimizer step with several ranks, the
+    /// gradients' allreduce starts in buckets while the pass runs (`OverlappedGradientAverager`).
+    func backPropagate(_ loss: Tensor, endsStep: Bool) throws {
+        guard endsStep, let averager = overlappedAverager() else { return loss.backward() }
+        var failure: Error?
+        loss.backward(gradientReady: { tensor in
+            guard failure == nil else { return }
+            do { try averager.gradientReady(tensor) } catch { failure = error }
+        })
+        if let failure { throw failure }
+    }
+
+    /// The run's averager (nil with one rank or `gradientAveraging.overlap` off), made on first use.
+    private func overlappedAverager() -> OverlappedGradientAverager? {
+        guard communicator.size > 1, gradientAveraging.overlap else { return nil }
+        if let existing = gradientAverager, existing.bucketBytes == gradientAveraging.bucketBytes,
+           existing.parameters.elementsEqual(optimizer.parameters, by: ===) { return existing }
+        gradientAverager = OverlappedGradientAverager(parameters: optimizer.parameters, bucketBytes: gradientAveraging.bucketBytes, over: communicator)
+        return gradientAverager
     }
 
     /// Makes every rank start from rank 0's state — trained and frozen weights of the trained
@@ -68,5 +87,56 @@ extension VLMTrainer {
     /// Throws on every rank unless all ranks hold the same trained weights.
     public func checkReplicas() throws {
         try DataParallel.checkReplicasEqual(Array(zip(optimizer.parameterNames, optimizer.parameters)), over: communicator)
+    }
+}
+
+/// How data-parallel training averages the ranks' gradients (Docs/Distributed.md).
+public struct GradientAveraging: Sendable, Equatable {
+    /// Start the allreduce in buckets during the backward pass (default), or run it after the
+    /// backward pass in one blocking round (`DataParallel.averageGradients`).
+    public var overlap = true
+    /// Bytes per bucket of the overlapped allreduce; 0 makes every gradient its own bucket.
+    public var bucketBytes = OverlappedGradientAverager.defaultBucketBytes
+
+    public init(overlap: Bool = true, bucketBytes: Int = OverlappedGradientAverager.defaultBucketBytes) {
+        self.overlap = overlap
+        self.bucketBytes = bucketBytes
+    }
+}
+
+/// The factor for a rank's mean loss over its share of a micro-batch: (its counted targets × ranks)
+/// / (all ranks' counted targets), so that averaging the ranks' gradients gives the gradient of the
+/// global micro-batch's mean loss; nil with one rank (the loss is used as it is). The count's
+/// allreduce is non-blocking, so it runs during the forward pass instead of holding every rank
+/// until the slowest has started its micro-batch.
+final class LossWeight {
+    private let counted: Int
+    private let communicator: any Communicator
+    private let total: UnsafeMutableBufferPointer<Double>
+    private let request: AllreduceRequest
+    private var result: Float??
+
+    init(counted: Int, over communicator: any Communicator) throws {
+        self.counted = counted
+        self.communicator = communicator
+        total = .allocate(capacity: 1)
+        total[0] = Double(counted)
+        request = communicator.size > 1 ? try communicator.startAllreduceSum(total) : .completed
+    }
+
+    /// Waits for the sum (once) and returns the factor.
+    func value() throws -> Float? {
+        if let result { return result }
+        guard communicator.size > 1 else { result = .some(nil); return nil }
+        try communicator.wait(request)
+        let factor: Float? = total[0] > 0 ? Float(Double(counted * communicator.size) / total[0]) : 0
+        result = factor
+        return factor
+    }
+
+    deinit {
+        // The engine may still write the sum (an error left the request waiting): wait first.
+        if result == nil && communicator.size > 1 { try? communicator.wait(request) }
+        total.deallocate()
     }
 }

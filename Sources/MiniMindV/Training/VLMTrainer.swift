@@ -25,6 +25,9 @@ public final class VLMTrainer: Trainer {
     public var callbacks: [TrainingCallback] = []
     /// The ranks of a data-parallel run (VLMTrainer+DataParallel.swift); one process by default.
     public var communicator: any Communicator = SingleProcessCommunicator()
+    /// How the ranks' gradients are averaged: overlapped with the backward pass, bucket size.
+    public var gradientAveraging = GradientAveraging()
+    var gradientAverager: OverlappedGradientAverager?
     /// The run's name in events (default: the recipe's stage).
     public var stageName: String
     /// Where this run sits in a staged run (events report it).
@@ -193,7 +196,7 @@ public final class VLMTrainer: Trainer {
                         warn("warning: skipping \(row): \(reason)")
                     }
                 }
-                let weight = try dataParallelLossWeight(batchSamples)
+                let weight = try startLossWeight(batchSamples)  // summed over the ranks during the forward pass
                 if !batchSamples.isEmpty {
                     var batch = TrainingBatch(batchSamples, padTo: fixed, inputsAtFullLength: model.config.projector == .mlp)
                     prepareRemedies(&batch, microBatch: t)
@@ -203,14 +206,16 @@ public final class VLMTrainer: Trainer {
                                               allowed: "≤ \(positions + 1)", note: "the model has \(positions) positions; lower --max-seq-len")
                     }
                     let t0 = monotonicSeconds()
-                    let l = try (weight.map { try loss(batch) * $0 } ?? loss(batch)) / Float(recipe.accumulationSteps)
+                    let raw = try loss(batch)
+                    let l = try (weight.value().map { raw * $0 } ?? raw) / Float(recipe.accumulationSteps)
                     let t1 = monotonicSeconds()
-                    l.backward()
+                    try backPropagate(l, endsStep: inGroup + 1 == recipe.accumulationSteps || position.microBatch + 1 == micro)
                     forward += t1 - t0
                     backward += monotonicSeconds() - t1
                     stepLoss += Double(l.item)
                     stepTokens += batch.realTokens
                 }
+                _ = try weight.value()  // also when this rank had no samples
                 inGroup += 1
                 position.microBatch += 1
                 let endOfEpoch = position.microBatch == micro
