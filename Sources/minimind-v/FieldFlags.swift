@@ -27,6 +27,19 @@ enum FieldFlags {
             "ScratchSettings.visionHidden": "--vision-hidden", "ScratchSettings.visionLayers": "--vision-layers",
             "ScratchSettings.maxPositions": "--max-seq-len", "ScratchSettings.timeBudgetMinutes": "--time-budget",
             "ScratchSettings.answerTokens": "--answer-tokens",
+            "TrainingRecipe.batchSize": "--batch-size", "TrainingRecipe.epochs": "--epochs",
+            "TrainingRecipe.maxSeqLen": "--max-seq-len (with --pad-to-max-length every batch runs at it)",
+            "TrainingRecipe.accumulationSteps": "--accumulation-steps", "TrainingRecipe.saveInterval": "--save-interval",
+            "TrainingRecipe.warmupSteps": "--warmup-steps", "TrainingRecipe.learningRate": "--lr", "TrainingRecipe.gradClip": "--grad-clip",
+            "TrainingRecipe.maxSteps": "--max-steps", "TrainingRecipe.maxSamples": "--max-samples",
+            "TrainingRecipe.lengthBuckets": "--length-buckets",
+            "TrainingRecipe.epochs × micro-batches per epoch": "--epochs (or --max-samples)",
+            "ImageAugmentation.cropScale": "--augment-crop", "ImageAugmentation.cropScale.upperBound": "--augment-crop",
+            "ImageAugmentation.brightness": "--augment-jitter", "ImageAugmentation.contrast": "--augment-jitter",
+            "ImageAugmentation.saturation": "--augment-jitter",
+            "DistillationObjective.temperature": "--temperature", "DistillationObjective.alpha": "--alpha",
+            "SamplingOptions.temperature": "--temperature", "SamplingOptions.maxNewTokens": "--max-new-tokens",
+            "Threads.count": "--threads",
         ]
         for (i, stage) in ["text", "vision", "pretrain", "sft"].enumerated() {
             table["ScratchSettings.\(stage).steps"] = "value \(i + 1) of --steps LM,VISION,PRETRAIN,SFT"

@@ -167,7 +167,8 @@ final class DistillationTests: XCTestCase {
         XCTAssertThrowsError(try DistillationObjective(teacher: teacher, student: otherTower, temperature: 2, alpha: 0.5)) {
             XCTAssertEqual($0 as? DistillationError, .visionMismatch("the two vision towers have different weights"))
         }
-        for (t, a, field) in [(0.0, 0.5, "--temperature"), (.nan, 0.5, "--temperature"), (2, 1.5, "--alpha"), (2, -0.1, "--alpha")] {
+        for (t, a, field) in [(0.0, 0.5, "DistillationObjective.temperature"), (.nan, 0.5, "DistillationObjective.temperature"),
+                              (2, 1.5, "DistillationObjective.alpha"), (2, -0.1, "DistillationObjective.alpha")] {
             XCTAssertThrowsError(try DistillationObjective(teacher: teacher, student: student, temperature: t, alpha: a)) {
                 XCTAssertEqual(($0 as? InputRangeError)?.field, field)
             }

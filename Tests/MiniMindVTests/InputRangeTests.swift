@@ -54,8 +54,8 @@ final class InputRangeTests: XCTestCase {
     // MARK: sampling
 
     func testSamplingOptionsRanges() throws {
-        XCTAssertThrowsError(try SamplingOptions(temperature: -1).validate()) { XCTAssertTrue("\($0)".contains("--temperature = -1.0")) }
-        XCTAssertThrowsError(try SamplingOptions(maxNewTokens: Int.max).validate()) { XCTAssertTrue("\($0)".contains("--max-new-tokens")) }
+        XCTAssertThrowsError(try SamplingOptions(temperature: -1).validate()) { XCTAssertTrue("\($0)".contains("SamplingOptions.temperature = -1.0")) }
+        XCTAssertThrowsError(try SamplingOptions(maxNewTokens: Int.max).validate()) { XCTAssertTrue("\($0)".contains("SamplingOptions.maxNewTokens")) }
         XCTAssertNoThrow(try SamplingOptions(temperature: 0, maxNewTokens: 0).validate())
     }
 
@@ -77,12 +77,14 @@ final class InputRangeTests: XCTestCase {
 
     func testRecipeRanges() throws {
         let bad: [(String, (inout TrainingRecipe) -> Void)] = [
-            ("--max-seq-len", { $0.maxSeqLen = 1 }), ("--max-seq-len", { $0.maxSeqLen = 0 }),
-            ("--max-samples", { $0.maxSamples = -1 }), ("--epochs", { $0.epochs = Int.max }),
-            ("--accumulation-steps", { $0.accumulationSteps = Int.max }), ("--length-buckets", { $0.lengthBuckets = Int.max }),
-            ("--length-buckets", { $0.lengthBuckets = -1 }), ("--grad-clip", { $0.gradClip = .nan }),
-            ("--warmup-steps", { $0.warmupSteps = -5 }), ("--lr", { $0.learningRate = .infinity }),
-            ("--max-seq-len", { $0.maxSeqLen = 1000; $0.padToMaxLength = true }),  // more than the fixture model's 256 positions
+            ("TrainingRecipe.maxSeqLen", { $0.maxSeqLen = 1 }), ("TrainingRecipe.maxSeqLen", { $0.maxSeqLen = 0 }),
+            ("TrainingRecipe.maxSamples", { $0.maxSamples = -1 }), ("TrainingRecipe.epochs", { $0.epochs = Int.max }),
+            ("TrainingRecipe.accumulationSteps", { $0.accumulationSteps = Int.max }),
+            ("TrainingRecipe.lengthBuckets", { $0.lengthBuckets = Int.max }),
+            ("TrainingRecipe.lengthBuckets", { $0.lengthBuckets = -1 }), ("TrainingRecipe.gradClip", { $0.gradClip = .nan }),
+            ("TrainingRecipe.warmupSteps", { $0.warmupSteps = -5 }), ("TrainingRecipe.learningRate", { $0.learningRate = .infinity }),
+            ("TrainingRecipe.batchSize", { $0.batchSize = 0 }),
+            ("TrainingRecipe.maxSeqLen", { $0.maxSeqLen = 1000; $0.padToMaxLength = true }),  // more than the fixture model's 256 positions
         ]
         for (field, edit) in bad {
             XCTAssertThrowsError(try fixtureTrainer(edit), field) { error in

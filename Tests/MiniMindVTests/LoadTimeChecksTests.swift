@@ -109,6 +109,9 @@ final class LoadTimeChecksTests: XCTestCase {
             (error { try LoRAConfig(modulesToSave: ["a b"]).validate() }, "LoRAConfig.modulesToSave"),
             (error { try scratch.validate() }, "ScratchSettings.lmHeads"),
             (error { try recipe.validate() }, "TrainingRecipe.earlyStopping.patience"),
+            (error { var r = TrainingRecipe.sft(for: VLMPreset.minimind2SmallV.config); r.batchSize = 0; try r.validate() }, "TrainingRecipe.batchSize"),
+            (error { try SamplingOptions(temperature: -1).validate() }, "SamplingOptions.temperature"),
+            (error { try InputRange.setThreads(0) }, "Threads.count"),
         ]
         for (e, field) in cases {
             let e = try XCTUnwrap(e, field)

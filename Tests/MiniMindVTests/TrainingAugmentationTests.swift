@@ -100,10 +100,10 @@ final class TrainingAugmentationTests: XCTestCase {
             r.imageAugmentation = a
             do { try r.validate(); return nil } catch let e as InputRangeError { return e.field } catch { return "\(error)" }
         }
-        XCTAssertEqual(field(ImageAugmentation(cropScale: 0...1)), "--augment-crop")
-        XCTAssertEqual(field(ImageAugmentation(cropScale: 0.5...1.5)), "--augment-crop upper bound")
-        XCTAssertEqual(field(ImageAugmentation(brightness: -0.1)), "--augment-jitter brightness")
-        XCTAssertEqual(field(ImageAugmentation(saturation: .nan)), "--augment-jitter saturation")
+        XCTAssertEqual(field(ImageAugmentation(cropScale: 0...1)), "ImageAugmentation.cropScale")
+        XCTAssertEqual(field(ImageAugmentation(cropScale: 0.5...1.5)), "ImageAugmentation.cropScale.upperBound")
+        XCTAssertEqual(field(ImageAugmentation(brightness: -0.1)), "ImageAugmentation.brightness")
+        XCTAssertEqual(field(ImageAugmentation(saturation: .nan)), "ImageAugmentation.saturation")
         XCTAssertNil(field(ImageAugmentation(cropScale: 0.5...1, horizontalFlip: true, brightness: 0.2, contrast: 0.2, saturation: 0.2)))
     }
 }

@@ -43,15 +43,15 @@ public struct SamplingOptions: Equatable, Sendable {
     /// Argmax when asked, or when the temperature leaves nothing to draw from.
     public var isGreedy: Bool { greedy || temperature <= 0 }
 
-    /// Rejects values the sampler cannot use, naming the flag.
+    /// Rejects values the sampler cannot use, naming the field.
     public func validate() throws {
-        try InputRange.check("--temperature", Double(temperature), in: 0...Double(Float.greatestFiniteMagnitude), note: "0 is greedy")
+        try InputRange.check("SamplingOptions.temperature", Double(temperature), in: 0...Double(Float.greatestFiniteMagnitude), note: "0 is greedy")
         guard topP > 0, topP <= 1 else { throw GenerationError.invalidOption("top-p must be in (0, 1], found \(topP)") }
         guard topK >= 0 else { throw GenerationError.invalidOption("top-k must be 0 (off) or positive, found \(topK)") }
         guard repetitionPenalty > 0, repetitionPenalty.isFinite else {
             throw GenerationError.invalidOption("repetition penalty must be a positive number, found \(repetitionPenalty)")
         }
-        try InputRange.check("--max-new-tokens", maxNewTokens, in: 0...ConfigLimits.maxPositions,
+        try InputRange.check("SamplingOptions.maxNewTokens", maxNewTokens, in: 0...ConfigLimits.maxPositions,
                              note: "no model has more positions")
         if stopStrings.contains("") { throw GenerationError.invalidOption("a stop string must not be empty") }
     }

@@ -128,15 +128,15 @@ public struct ImageAugmentation: Codable, Equatable, Sendable {
 }
 
 extension TrainingRecipe {
-    /// The augmentation's numbers against their ranges; errors name the CLI flag.
+    /// The augmentation's numbers against their ranges; errors name the field.
     func validateImageAugmentation() throws {
         guard let a = imageAugmentation else { return }
         if let s = a.cropScale {
-            try InputRange.check("--augment-crop", s.lowerBound, above: 0, upTo: 1, note: "the smallest area share of the crop box")
-            try InputRange.check("--augment-crop upper bound", s.upperBound, in: s.lowerBound...1)
+            try InputRange.check("ImageAugmentation.cropScale", s.lowerBound, above: 0, upTo: 1, note: "the smallest area share of the crop box")
+            try InputRange.check("ImageAugmentation.cropScale.upperBound", s.upperBound, in: s.lowerBound...1)
         }
-        try InputRange.check("--augment-jitter brightness", a.brightness, in: 0...1)
-        try InputRange.check("--augment-jitter contrast", a.contrast, in: 0...1)
-        try InputRange.check("--augment-jitter saturation", a.saturation, in: 0...1)
+        try InputRange.check("ImageAugmentation.brightness", a.brightness, in: 0...1)
+        try InputRange.check("ImageAugmentation.contrast", a.contrast, in: 0...1)
+        try InputRange.check("ImageAugmentation.saturation", a.saturation, in: 0...1)
     }
 }

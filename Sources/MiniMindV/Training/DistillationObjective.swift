@@ -37,8 +37,8 @@ public final class DistillationObjective: TrainingObjective {
     public static let temperatureRange: ClosedRange<Double> = 0.05...100
 
     public init(teacher: MiniMindVLM, student: MiniMindVLM, temperature: Double, alpha: Double) throws {
-        try InputRange.check("--temperature", temperature, in: Self.temperatureRange)
-        try InputRange.check("--alpha", alpha, in: 0...1)
+        try InputRange.check("DistillationObjective.temperature", temperature, in: Self.temperatureRange)
+        try InputRange.check("DistillationObjective.alpha", alpha, in: 0...1)
         try Self.checkCompatible(teacher: teacher, student: student)
         self.teacher = teacher
         self.temperature = Float(temperature)

@@ -145,28 +145,28 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
         return model.namedParameters(trainableOnly: true).map(\.0)
     }
 
-    /// Checks every number against `TrainingLimits`; errors name the CLI flag, the value and the range.
+    /// Checks every number against `TrainingLimits`; errors name the field (`TrainingRecipe.batchSize`), the value and the range.
     public func validate() throws {
         let L = TrainingLimits.self
-        try InputRange.check("--batch-size", batchSize, in: 1...L.maxBatchSize)
-        try InputRange.check("--epochs", epochs, in: 1...L.maxEpochs)
-        try InputRange.check("--max-seq-len", maxSeqLen, in: 2...ConfigLimits.maxPositions,
+        try InputRange.check("TrainingRecipe.batchSize", batchSize, in: 1...L.maxBatchSize)
+        try InputRange.check("TrainingRecipe.epochs", epochs, in: 1...L.maxEpochs)
+        try InputRange.check("TrainingRecipe.maxSeqLen", maxSeqLen, in: 2...ConfigLimits.maxPositions,
                              note: "a sample needs an input and a target token")
-        try InputRange.check("--accumulation-steps", accumulationSteps, in: 1...L.maxAccumulationSteps)
-        try InputRange.check("--save-interval", saveInterval, in: 1...Int.max)
-        try InputRange.check("--warmup-steps", warmupSteps, in: 0...L.maxMicroSteps)
-        try InputRange.check("--lr", learningRate, in: 0...Double.greatestFiniteMagnitude)
-        if let gradClip { try InputRange.check("--grad-clip", gradClip, in: 0...Double.greatestFiniteMagnitude, note: "0 turns clipping off") }
-        try InputRange.check("weight decay", weightDecay, in: 0...Double.greatestFiniteMagnitude)
-        try InputRange.check("beta1", beta1, in: 0...0.999_999_999)
-        try InputRange.check("beta2", beta2, in: 0...0.999_999_999)
-        try InputRange.check("eps", eps, above: 0, upTo: 1)
-        if let maxSteps { try InputRange.check("--max-steps", maxSteps, in: 1...Int.max) }
-        if let steps { try InputRange.check("steps", steps, in: 1...(L.maxMicroSteps / accumulationSteps)) }
-        if let maxSamples { try InputRange.check("--max-samples", maxSamples, in: 1...Int.max) }
+        try InputRange.check("TrainingRecipe.accumulationSteps", accumulationSteps, in: 1...L.maxAccumulationSteps)
+        try InputRange.check("TrainingRecipe.saveInterval", saveInterval, in: 1...Int.max)
+        try InputRange.check("TrainingRecipe.warmupSteps", warmupSteps, in: 0...L.maxMicroSteps)
+        try InputRange.check("TrainingRecipe.learningRate", learningRate, in: 0...Double.greatestFiniteMagnitude)
+        if let gradClip { try InputRange.check("TrainingRecipe.gradClip", gradClip, in: 0...Double.greatestFiniteMagnitude, note: "0 turns clipping off") }
+        try InputRange.check("TrainingRecipe.weightDecay", weightDecay, in: 0...Double.greatestFiniteMagnitude)
+        try InputRange.check("TrainingRecipe.beta1", beta1, in: 0...0.999_999_999)
+        try InputRange.check("TrainingRecipe.beta2", beta2, in: 0...0.999_999_999)
+        try InputRange.check("TrainingRecipe.eps", eps, above: 0, upTo: 1)
+        if let maxSteps { try InputRange.check("TrainingRecipe.maxSteps", maxSteps, in: 1...Int.max) }
+        if let steps { try InputRange.check("TrainingRecipe.steps", steps, in: 1...(L.maxMicroSteps / accumulationSteps)) }
+        if let maxSamples { try InputRange.check("TrainingRecipe.maxSamples", maxSamples, in: 1...Int.max) }
         try lora?.validate()
         if let lengthBuckets {
-            try InputRange.check("--length-buckets", lengthBuckets, in: 0...L.maxLengthBuckets, note: "0 or 1 turns bucketing off")
+            try InputRange.check("TrainingRecipe.lengthBuckets", lengthBuckets, in: 0...L.maxLengthBuckets, note: "0 or 1 turns bucketing off")
         }
         try validateRemedies()
     }
@@ -175,7 +175,7 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     public func totalMicroSteps(samples: Int) throws -> Int {
         if let steps { return steps * accumulationSteps }
         let perEpoch = (samples + batchSize - 1) / batchSize
-        return try InputRange.product("--epochs × micro-batches per epoch", [epochs, perEpoch], limit: TrainingLimits.maxMicroSteps)
+        return try InputRange.product("TrainingRecipe.epochs × micro-batches per epoch", [epochs, perEpoch], limit: TrainingLimits.maxMicroSteps)
     }
 }
 

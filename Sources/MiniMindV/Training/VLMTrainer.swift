@@ -54,8 +54,8 @@ public final class VLMTrainer: Trainer {
         try recipe.validate()
         guard samples.count > 0 else { throw TrainingError.noSamples("the dataset has no usable rows") }
         if recipe.padToMaxLength {  // every batch runs max_seq_len (minimind-3v) or max_seq_len − 1 positions
-            try InputRange.check("--max-seq-len", recipe.maxSeqLen, in: 2...model.config.language.maxPositionEmbeddings,
-                                 note: "--pad-to-max-length runs every batch at it and the model has \(model.config.language.maxPositionEmbeddings) positions")
+            try InputRange.check("TrainingRecipe.maxSeqLen", recipe.maxSeqLen, in: 2...model.config.language.maxPositionEmbeddings,
+                                 note: "padToMaxLength runs every batch at it and the model has \(model.config.language.maxPositionEmbeddings) positions")
         }
         _ = try recipe.totalMicroSteps(samples: samples.count)  // refuses a run too long to count
         self.model = model

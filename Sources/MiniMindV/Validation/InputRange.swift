@@ -91,7 +91,7 @@ extension InputRange {
     public static var maxThreads: Int { max(64, 4 * ProcessInfo.processInfo.activeProcessorCount) }
 
     /// `--threads N`: checked, then applied.
-    public static func setThreads(_ n: Int?, field: String = "--threads") throws {
+    public static func setThreads(_ n: Int?, field: String = "Threads.count") throws {
         guard let n else { return }
         try check(field, n, in: 1...maxThreads)
         Threads.set(n)
