@@ -22,7 +22,7 @@ final class CLINumbersTests: XCTestCase {
         let picture = try CLISupport.picture(in: dir)
         try expectFailure(["chat", "--model", model, "--max-new-tokens", Self.huge], stdin: "hi\n", mentions: ["--max-new-tokens", Self.huge])
         try expectFailure(["caption", "--model", model, "--max-new-tokens", Self.huge, picture], mentions: ["--max-new-tokens"])
-        try expectFailure(["chat", "--model", model, "--temperature=-1"], stdin: "hi\n", mentions: ["--temperature = -1.0", "≥ 0.0, finite"])
+        try expectFailure(["chat", "--model", model, "--temperature=-1"], stdin: "hi\n", mentions: ["SamplingOptions.temperature = -1.0", "≥ 0.0, finite", "set by --temperature"])
         for context in ["0", "-1", "8192"] {
             try expectFailure(["chat", "--model", model, "--context=\(context)"], stdin: "hi\n", mentions: ["--context", context, "512"])
         }
