@@ -34,7 +34,7 @@ let package = Package(
 
         .target(name: "MiniMindTensor",
                 // Linux links the Debian system libraries; Apple platforms use Accelerate for BLAS.
-                dependencies: ["CSpinWait", "CCPUID", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                dependencies: ["CSpinWait", "CCPUID", "CDecodeKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
                                .target(name: "CDNNL", condition: .when(platforms: [.linux]))]),
         .target(name: "MiniMindFormats", dependencies: ["MiniMindTensor", "CSnappy", "CZstd"]),
         .target(name: "MiniMindTokenizer", dependencies: []),

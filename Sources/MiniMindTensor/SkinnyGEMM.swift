@@ -1,11 +1,16 @@
 import Foundation
+#if arch(x86_64)
+import CDecodeKernels
+#endif
 
 /// C[m, n] = alpha·A·Bᵀ + beta·C for a few rows of A against a row-major B [n, k] — a linear layer
 /// on the next tokens of a handful of sequences (batched decode). sgemm first packs (copies) its
 /// whole block of B, which at m ≤ 8 costs more than the product itself (perf on a batched decode
 /// step: 30 % in `sgemm_incopy`, 12 % in the kernel); here each row of B is read once, straight
 /// from the weights, for all rows of A. Blocks of 2 rows of B × 4 rows of A keep 8 accumulators
-/// in registers and load 6 vectors per 8 multiply–adds.
+/// in registers and load 6 vectors per 8 multiply–adds. Where the decode kernels are AVX-512
+/// (`DecodeKernel.avx512`) the C kernel `mm_skinny_f32_avx512` runs instead: 16 lanes and 4 × 4
+/// blocks (this one reached about 50 GFLOP/s per core, so 8 rows cost 3–4× one row's GEMV).
 enum SkinnyGEMM {
     /// Rows of A up to which `BLAS.gemm` uses this kernel instead of sgemm.
     static let maxRows = 8
@@ -14,6 +19,12 @@ enum SkinnyGEMM {
 
     static func run(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                     b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        #if arch(x86_64)
+        if DecodeKernel.current == .avx512 {
+            mm_skinny_f32_avx512(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta)
+            return
+        }
+        #endif
         func store(_ i: Int, _ j: Int, _ d: Float) {
             let p = c + i * ldc + j
             p.pointee = beta == 0 ? alpha * d : alpha * d + beta * p.pointee

@@ -9,10 +9,19 @@ public enum ModelBenchTest: Equatable, Sendable, CustomStringConvertible {
     case prompt(Int)
     /// n single-token decode steps after a short prompt, each picking the argmax as the next id (tokens/s).
     case generate(Int)
+    /// n decode steps of `batch` sequences at once, each in its own KV cache, as a continuous batch
+    /// (`ContinuousBatch`, `LanguageModel.lastLogits(packed:counts:caches:)`) runs them: aggregate tokens/s.
+    case generateBatch(Int, batch: Int)
 
-    /// Parses `img-encode`, `ppN`, `tgN`.
+    /// Parses `img-encode`, `ppN`, `tgN`, `tgNxB`.
     public init?(name: String) {
         if name == "img-encode" { self = .imageEncode; return }
+        if name.hasPrefix("tg"), let x = name.firstIndex(of: "x") {
+            guard let n = Int(name[name.index(name.startIndex, offsetBy: 2)..<x]), let b = Int(name[name.index(after: x)...]),
+                  n > 0, (1...ModelBenchTest.maxBatch).contains(b) else { return nil }
+            self = .generateBatch(n, batch: b)
+            return
+        }
         guard name.count > 2, let n = Int(name.dropFirst(2)), n > 0 else { return nil }
         switch name.prefix(2) {
         case "pp": self = .prompt(n)
@@ -26,6 +35,18 @@ public enum ModelBenchTest: Equatable, Sendable, CustomStringConvertible {
         case .imageEncode: return "img-encode"
         case .prompt(let n): return "pp\(n)"
         case .generate(let n): return "tg\(n)"
+        case let .generateBatch(n, b): return "tg\(n)x\(b)"
+        }
+    }
+
+    /// Most sequences of a `tgNxB` test (each gets its own cache).
+    public static let maxBatch = 256
+
+    /// Decode steps per repetition (nil for the tests that are no decode).
+    var steps: Int? {
+        switch self {
+        case .generate(let n), .generateBatch(let n, _): return n
+        default: return nil
         }
     }
 
@@ -127,6 +148,7 @@ public struct ModelBenchmark {
             case .imageEncode: (seconds, work) = (imageEncode(), 1)
             case .prompt(let n): (seconds, work) = (prefill(n), Double(n))
             case .generate(let n): (seconds, work) = (decode(n), Double(n))
+            case let .generateBatch(n, b): (seconds, work) = (decodeBatch(n, batch: b), Double(n * b))
             }
             results.append(Self.summarize(test: test, seconds: seconds, work: work))
         }
@@ -191,8 +213,31 @@ public struct ModelBenchmark {
         }
     }
 
-    private static func argmax(_ logits: Tensor) -> Int {
-        let p = logits.pointer, n = logits.count
+    /// `batch` sequences with different random prompts, prefilled together by one packed forward,
+    /// then n steps of one batched forward each (every row's argmax is its next id), as
+    /// `ContinuousBatch.step` decodes: the time of the n steps.
+    private func decodeBatch(_ n: Int, batch: Int) -> [Double] {
+        let lm = model.language, vocab = model.config.language.vocabSize, p = Self.promptForGenerate
+        let prompts = (0..<batch).flatMap { randomIds(p, seed: 2 + UInt64($0)) }
+        let caches = (0..<batch).map { _ in lm.makeCache(batch: 1, maxLength: p + n) }
+        let counts = [Int](repeating: p, count: batch)
+        return noGrad {
+            samples {
+                for cache in caches { cache.reset() }
+                var logits = lm.lastLogits(packed: lm.embed(prompts, batch: 1), counts: counts, caches: caches)
+                let start = monotonicSeconds()
+                for _ in 0..<n {
+                    let next = (0..<batch).map { Self.argmax(logits.pointer + $0 * vocab, count: vocab) }
+                    logits = lm.logits(embeddings: lm.embed(next, batch: batch), caches: caches)
+                }
+                return monotonicSeconds() - start
+            }
+        }
+    }
+
+    private static func argmax(_ logits: Tensor) -> Int { argmax(logits.pointer, count: logits.count) }
+
+    private static func argmax(_ p: UnsafePointer<Float>, count n: Int) -> Int {
         var best = 0
         for i in 1..<n where p[i] > p[best] { best = i }
         return best
@@ -215,9 +260,10 @@ public struct ModelBenchmark {
         var s = "engine: \(report.engine) · preset \(report.preset) · threads \(report.threads) · dtype \(report.dtype)"
             + " · decode dtype \(report.decodeDType)\n\(report.compute.summary)\n"
             + "CPU features: \(report.compute.cpuFeatures.joined(separator: " "))\n\n"
-        s += "| preset | test | rate | ± | unit | reps |\n|---|---|---|---|---|---|\n"
+        s += "| preset | test | rate | ± | unit | ms/step | reps |\n|---|---|---|---|---|---|---|\n"
         for r in report.results {
-            s += "| \(report.preset) | \(r.test) | \(fixed(r.mean, 2)) | \(fixed(r.stddev, 2)) | \(r.unit) | \(r.repetitions) |\n"
+            let step = ModelBenchTest(name: r.test)?.steps.map { fixed(r.secondsMean * 1000 / Double($0), 2) } ?? "-"
+            s += "| \(report.preset) | \(r.test) | \(fixed(r.mean, 2)) | \(fixed(r.stddev, 2)) | \(r.unit) | \(step) | \(r.repetitions) |\n"
         }
         if let a = report.accuracy {
             s += "\n\(a.dtype) decode vs f32 over \(a.steps) greedy steps: max |logit diff| \(fixed(a.maxAbsLogitDiff, 4))"

@@ -68,11 +68,12 @@ struct ModelBench: ParsableCommand {
         discussion: """
             img-encode: one image [1,3,S,S] through the vision tower. ppN: N prompt tokens into a fresh KV cache, \
             logits of the last position only. tgN: N single-token steps after a \(ModelBenchmark.promptForGenerate)-token \
-            prompt, each taking the argmax as the next token. Rates are mean ± sample stddev over the repetitions, \
+            prompt, each taking the argmax as the next token. tgNxB: N steps of B sequences decoded together, each \
+            in its own KV cache, as the server's continuous batch does (aggregate tokens/s). Rates are mean ± sample stddev over the repetitions, \
             after the warm-up runs. Scripts/bench_torch.py measures the same tests in PyTorch.
             """)
 
-    @Option(help: "Comma-separated tests: img-encode, ppN, tgN.")
+    @Option(help: "Comma-separated tests: img-encode, ppN, tgN, tgNxB (B sequences at once).")
     var tests: String = "img-encode,pp512,tg128"
 
     @OptionGroup var options: BenchRunOptions
@@ -88,7 +89,7 @@ struct ModelBench: ParsableCommand {
         guard !names.isEmpty else { throw ValidationError("--tests is empty; use img-encode, ppN, tgN") }
         return try names.map { name in
             guard let t = ModelBenchTest(name: name) else {
-                throw ValidationError("unknown test '\(name)': use img-encode, ppN or tgN (e.g. pp512, tg128)")
+                throw ValidationError("unknown test '\(name)': use img-encode, ppN, tgN or tgNxB with B in 1...\(ModelBenchTest.maxBatch) (e.g. pp512, tg128, tg64x8)")
             }
             return t
         }

@@ -127,7 +127,7 @@ final class WorkerPoolTests: XCTestCase {
         // Shapes that split by rows (m > n), by columns, unevenly, the one-row GEMV paths and the
         // few-row kernel (SkinnyGEMM: blocks of 4 rows with a remainder, odd n, depth not a multiple of 8).
         let shapes = [(m: 200, n: 72, k: 96), (m: 40, n: 260, k: 64), (m: 1, n: 1000, k: 300), (m: 515, n: 33, k: 17),
-                      (m: 7, n: 301, k: 97), (m: 8, n: 130, k: 200)]
+                      (m: 7, n: 301, k: 97), (m: 8, n: 130, k: 200), (m: 3, n: 600, k: 80), (m: 5, n: 402, k: 131)]
         for threads in [2, 3] {
             Threads.set(threads)
             for (m, n, k) in shapes {

@@ -24,4 +24,10 @@ void mm_decode_int8_avx512(const int8_t *w, const float *scales, long group, con
 /// scale per 32 values; `cols` a multiple of 32, rows (cols + 63) / 64 · 8 words apart.
 void mm_decode_int4_avx512(const uint32_t *w, const float *scales, const float *x, float *y,
                            long cols, long m, long ldy, long r0, long r1, int accumulate);
+
+/// float32 C[i·ldc + j] = alpha·Σ_e A[i·lda + e]·B[j·ldb + e] + beta·C[i·ldc + j] for i < m, j < n
+/// (C not read when beta is 0): a few rows of A against a row-major weight matrix B [n, k]
+/// (MiniMindTensor's `SkinnyGEMM`, the linear layers of a batched decode step).
+void mm_skinny_f32_avx512(const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+                          long m, long n, long k, float alpha, float beta);
 #endif

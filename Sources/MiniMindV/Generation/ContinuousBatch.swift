@@ -3,10 +3,11 @@ import Foundation
 /// A decode batch that sequences join and leave between steps (continuous batching, for a server).
 ///
 /// `add` queues a prompt; each `step()` admits queued sequences while fewer than `capacity` decode,
-/// runs at most `prefillChunk` prompt tokens of the admitted sequences, oldest first (so a long
-/// prompt is spread over several steps instead of stalling the others) as one packed forward,
-/// draws one token for every sequence that has logits, and runs one batched decode step for all
-/// that go on (both `LanguageModel.lastLogits(packed:counts:caches:)`). Every sequence has its
+/// runs one packed forward (`LanguageModel.lastLogits(packed:counts:caches:)`) of the tokens drawn
+/// in the previous step and at most `prefillChunk` prompt tokens of the admitted sequences, oldest
+/// first (so a long prompt is spread over several steps instead of stalling the others), and draws
+/// one token for every sequence that has logits (returned at once; it enters the cache in the next
+/// step's forward). Every sequence has its
 /// own KV cache, sampler, detokenizer and stop strings, and stops by
 /// `Generator.generate`'s rules; `remove` drops a sequence (a client that left) before the next step.
 /// Projected image features are shared through `imageFeatures` (keyed by image content).
@@ -39,6 +40,8 @@ public final class ContinuousBatch {
 
     private var waiting: [DecodingSequence] = []
     private var active: [DecodingSequence] = []
+    /// Running sequences whose last drawn token is not yet in their cache (it goes into the next forward).
+    private var drawn: [DecodingSequence] = []
     private var nextSlot = 0
 
     public init(generator: Generator, capacity: Int, contextLength: Int, prefillChunk: Int = 256,
@@ -79,34 +82,40 @@ public final class ContinuousBatch {
     @discardableResult
     public func remove(_ slot: Slot) -> Bool {
         if let i = waiting.firstIndex(where: { $0.slot == slot }) { waiting.remove(at: i); return true }
-        if let i = active.firstIndex(where: { $0.slot == slot }) { active.remove(at: i); return true }
+        if let i = active.firstIndex(where: { $0.slot == slot }) {
+            active.remove(at: i)
+            drawn.removeAll { $0.slot == slot }
+            return true
+        }
         return false
     }
 
-    /// One step: admit, prefill the next prompt chunks, draw a token for each ready sequence, decode the batch.
+    /// One step: admit, run one forward (the tokens drawn last step and the next prompt chunks),
+    /// draw a token for each ready sequence. The drawn tokens are returned at once and go into the
+    /// next step's forward, so a client sees its token one forward earlier.
     public func step() -> [Event] {
         var events: [Event] = []
         while active.count < capacity, !waiting.isEmpty { active.append(waiting.removeFirst()) }
-        prefill(&events)
-        var feed: [DecodingSequence] = []
+        forward(&events)
         for s in active where s.logits != nil {
             let (id, text) = s.advance()
             events.append(.token(s.slot, id: id, text: text))
-            guard s.reason != nil else { feed.append(s); continue }
+            guard s.reason != nil else { drawn.append(s); continue }
             let tail = s.flush()
             if !tail.isEmpty { events.append(.token(s.slot, id: nil, text: tail)) }
             events.append(.finished(s.slot, s.result()))
             remove(s.slot)
         }
-        if !feed.isEmpty { decode(feed) }
         return events
     }
 
-    /// Runs the next chunk of every unfinished prompt as one packed forward
-    /// (`LanguageModel.lastLogits(packed:counts:caches:)`). The chunks share one budget of
-    /// `prefillChunk` tokens, in arrival order: requests that arrive together start together, and
-    /// their prefills read the weights once instead of once each.
-    private func prefill(_ events: inout [Event]) {
+    /// One packed forward (`LanguageModel.lastLogits(packed:counts:caches:)`): first the token each
+    /// sequence drew last step, then the next chunk of every unfinished prompt. The chunks share one
+    /// budget of `prefillChunk` tokens, in arrival order: requests that arrive together start
+    /// together. Decode and prefill rows share the forward, so every weight is read once per step.
+    private func forward(_ events: inout [Event]) {
+        let decoding = drawn
+        drawn = []
         var budget = prefillChunk
         var chunks: [(sequence: DecodingSequence, embeddings: Tensor, cache: KVCache, rows: Range<Int>)] = []
         for s in active where !s.prefillDone && budget > 0 {
@@ -120,20 +129,28 @@ public final class ContinuousBatch {
                 events.append(.failed(s.slot, error))
             }
         }
-        guard !chunks.isEmpty else { return }
-        let hidden = generator.config.language.hiddenSize
+        guard !decoding.isEmpty || !chunks.isEmpty else { return }
+        let language = generator.model.language, hidden = generator.config.language.hiddenSize
         let start = monotonicSeconds()
-        let packed = Tensor.uninitialized([1, chunks.reduce(0) { $0 + $1.rows.count }, hidden])
-        var row = 0
+        let d = decoding.count
+        let packed = Tensor.uninitialized([1, d + chunks.reduce(0) { $0 + $1.rows.count }, hidden])
+        if d > 0 {
+            let tokens = language.embed(decoding.map(\.lastId), batch: 1)
+            packed.mutablePointer.update(from: tokens.pointer, count: d * hidden)
+        }
+        var row = d
         for chunk in chunks {
             (packed.mutablePointer + row * hidden).update(from: chunk.embeddings.pointer + chunk.rows.lowerBound * hidden,
                                                           count: chunk.rows.count * hidden)
             row += chunk.rows.count
         }
-        let language = generator.model.language
+        let caches = decoding.compactMap(\.cache) + chunks.map(\.cache)
+        precondition(caches.count == d + chunks.count, "ContinuousBatch: a decoding sequence has no cache")
         let logits = noGrad {
-            language.lastLogits(packed: packed, counts: chunks.map { $0.rows.count }, caches: chunks.map { $0.cache })
+            language.lastLogits(packed: packed, counts: [Int](repeating: 1, count: d) + chunks.map(\.rows.count), caches: caches)
         }
+        for (i, s) in decoding.enumerated() { s.logits = (logits, i) }
+        guard !chunks.isEmpty else { return }
         let seconds = monotonicSeconds() - start
         for (i, chunk) in chunks.enumerated() {
             let s = chunk.sequence
@@ -141,7 +158,7 @@ public final class ContinuousBatch {
             s.prefilled = chunk.rows.upperBound
             guard s.prefilled == s.promptIds.count else { continue }
             s.stats.prefillTokens = s.prefilled
-            s.logits = (logits, i)
+            s.logits = (logits, d + i)
             s.embeddings = nil
             events.append(.started(s.slot, promptTokens: s.promptIds.count))
         }
@@ -160,16 +177,5 @@ public final class ContinuousBatch {
         s.embeddings = embeddings
         s.cache = cache
         return (embeddings, cache)
-    }
-
-    /// One batched decode step: each sequence's last token into its own cache.
-    private func decode(_ sequences: [DecodingSequence]) {
-        let language = generator.model.language
-        let caches = sequences.compactMap(\.cache)
-        precondition(caches.count == sequences.count, "ContinuousBatch: a decoding sequence has no cache")
-        let logits = noGrad {
-            language.logits(embeddings: language.embed(sequences.map(\.lastId), batch: sequences.count), caches: caches)
-        }
-        for (i, s) in sequences.enumerated() { s.logits = (logits, i) }
     }
 }
