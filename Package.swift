@@ -40,7 +40,11 @@ let package = Package(
         .target(name: "MiniMindTokenizer", dependencies: []),
         .target(name: "MiniMindV", dependencies: ["MiniMindTensor", "MiniMindFormats", "MiniMindTokenizer", "CStb", "CDecodeKernels"]),
         // `minimind-v bench`: speed and accuracy measurements on MiniMindV's public API only.
-        .target(name: "MiniMindVBench", dependencies: ["MiniMindV"]),
+        .target(name: "MiniMindVBench", dependencies: [
+            "MiniMindV",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),  // `bench serve`'s clients
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .target(name: "MiniMindVServer", dependencies: [
             "MiniMindV", "MiniMindTokenizer",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -48,7 +52,6 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),  // `bench serve`'s clients
         ]),
         // Data-parallel training on Open MPI (Docs/Distributed.md): only this target links MPI.
         .target(name: "MiniMindVMPI", dependencies: ["MiniMindV", "CMPI"]),
@@ -66,7 +69,7 @@ let package = Package(
         .testTarget(name: "MiniMindVTests", dependencies: ["MiniMindV", "MiniMindVDemo", "TestSupport"]),
         .testTarget(name: "MiniMindVDemoTests", dependencies: ["MiniMindVDemo", "MiniMindV"]),
         .testTarget(name: "MiniMindVServerTests", dependencies: [
-            "MiniMindVServer", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "MiniMindVServer", "MiniMindVBench", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -17,10 +17,12 @@ enum SkinnyGEMM {
 
     typealias F = SIMD8<Float>
 
+    /// `kernel`: tests run the portable one on an AVX-512 machine too.
     static func run(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                    b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                    b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                    kernel: DecodeKernel = .current) {
         #if arch(x86_64)
-        if DecodeKernel.current == .avx512 {
+        if kernel == .avx512 {
             mm_skinny_f32_avx512(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta)
             return
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MiniMindVServer
+import MiniMindVBench
 
 /// `minimind-v bench serve`: concurrent streaming clients against `minimind-v serve` over loopback
 /// HTTP (Docs/Performance.md, "Serving"). The server runs as its own process — the binary given by

@@ -1,4 +1,5 @@
 import XCTest
+import MiniMindVBench
 @testable import MiniMindVServer
 
 /// `minimind-v bench serve`'s clients (`ServeBenchmark`) against the tiny model on loopback.
