@@ -31,6 +31,12 @@ struct DistillCommand: ParsableCommand {
     @Option(name: .long, help: "Weight of the teacher term, 0…1; 1 − alpha weighs the label cross-entropy.")
     var alpha: Double = 0.5
 
+    @Option(name: .customLong("teacher-cache"), help: "Folder for the teacher's top-k logits: written the first time a row is seen, read on later epochs instead of running the teacher.")
+    var teacherCache: String?
+
+    @Option(name: .customLong("teacher-top-k"), help: "Logits kept per position in --teacher-cache (1…4096, at most the vocabulary); the soft term then uses the teacher's distribution over them.")
+    var teacherTopK: Int = 64
+
     @OptionGroup var options: TrainingOptions
 
     func validate() throws {
@@ -41,6 +47,7 @@ struct DistillCommand: ParsableCommand {
         }
         try InputRange.check("--temperature", temperature, in: DistillationObjective.temperatureRange)
         try InputRange.check("--alpha", alpha, in: 0...1)
+        try InputRange.check("--teacher-top-k", teacherTopK, in: TeacherLogitCache.topKRange)
     }
 
     func run() throws {
@@ -55,6 +62,8 @@ struct DistillCommand: ParsableCommand {
         } else { config = nil }
         let teacherModel = try VLMBundle.load(folder: TrainingOptions.url(teacher)).model
         FileHandle.standardError.write(Data("teacher: \(teacher), \(teacherModel.parameterCount()) parameters; T \(temperature), alpha \(alpha)\n".utf8))
+        let cache = try teacherCache.map { try TeacherLogitCache(root: TrainingOptions.url($0), teacher: teacherModel, k: teacherTopK) }
+        var made: DistillationObjective?
         let variant = TrainingVariant(
             config: config,
             recipeDefaults: { r in
@@ -63,8 +72,14 @@ struct DistillCommand: ParsableCommand {
             },
             objective: { student in
                 FileHandle.standardError.write(Data("student: \(student.parameterCount()) parameters (\(String(format: "%.2f", Double(student.parameterCount()) / Double(teacherModel.parameterCount())))× the teacher)\n".utf8))
-                return try DistillationObjective(teacher: teacherModel, student: student, temperature: temperature, alpha: alpha)
+                let objective = try DistillationObjective(teacher: teacherModel, student: student, temperature: temperature,
+                                                          alpha: alpha, cache: cache)
+                made = objective
+                return objective
             })
         try options.run(stage: .sft, variant: variant)
+        if let made, let cache {
+            FileHandle.standardError.write(Data("teacher cache \(cache.directory.path): \(made.cachedRows) positions read, \(made.teacherRows) computed by the teacher\n".utf8))
+        }
     }
 }

@@ -38,6 +38,7 @@ enum FieldFlags {
             "ImageAugmentation.brightness": "--augment-jitter", "ImageAugmentation.contrast": "--augment-jitter",
             "ImageAugmentation.saturation": "--augment-jitter",
             "DistillationObjective.temperature": "--temperature", "DistillationObjective.alpha": "--alpha",
+            "TeacherLogitCache.topK": "--teacher-top-k",
             "SamplingOptions.temperature": "--temperature", "SamplingOptions.maxNewTokens": "--max-new-tokens",
             "Threads.count": "--threads",
         ]

@@ -17,15 +17,10 @@ public func distillationLoss(student: Tensor, teacher: Tensor, targets: [Int], t
     precondition(student.rank == 2 && student.shape == teacher.shape,
                  "distillationLoss: student \(student.shape) and teacher \(teacher.shape) must be the same [rows, vocab]")
     precondition(targets.count == student.shape[0], "distillationLoss: \(targets.count) targets for \(student.shape[0]) rows")
-    precondition(temperature > 0 && temperature.isFinite && (0...1).contains(alpha),
-                 "distillationLoss: temperature \(temperature) must be > 0 and alpha \(alpha) in 0…1 (callers check user values)")
     let counted = targets.indices.filter { targets[$0] != ignoreIndex }
-    let ce = { crossEntropy(logits: student, targets: targets, ignoreIndex: ignoreIndex) }
-    guard alpha > 0, !counted.isEmpty else { return alpha == 0 ? ce() : ce() * (1 - alpha) }
-    let all = counted.count == targets.count
-    let s = all ? student : indexSelect(student, axis: 0, indices: counted)
-    let (pTeacher, negEntropy) = noGrad { () -> (Tensor, Double) in
-        let t = all ? teacher : indexSelect(teacher, axis: 0, indices: counted)
+    return softTargetLoss(student: student, targets: targets, counted: counted, temperature: temperature, alpha: alpha,
+                          ignoreIndex: ignoreIndex) {
+        let t = counted.count == targets.count ? teacher : indexSelect(teacher, axis: 0, indices: counted)
         let logP = logSoftmax(t * (1 / temperature))
         let p = logP.exp()
         let lp = logP.pointer, pp = p.pointer
@@ -33,6 +28,50 @@ public func distillationLoss(student: Tensor, teacher: Tensor, targets: [Int], t
         for i in 0..<p.count where pp[i] > 0 { sum += Double(pp[i]) * Double(lp[i]) }
         return (p, sum)
     }
+}
+
+/// The same loss against a teacher known only by its `k` largest logits per row (`TeacherTopK`, as a
+/// `TeacherLogitCache` keeps them): the teacher's distribution is the softmax of those k logits at
+/// temperature T, renormalised over them (the rest of the vocabulary gets probability 0), so
+/// k = vocab is exactly the dense loss. `teacher` has one row per student row; ignored rows' entries
+/// are not read.
+public func distillationLoss(student: Tensor, teacher: TeacherTopK, targets: [Int], temperature: Float, alpha: Float,
+                             ignoreIndex: Int = TrainingSample.ignoreLabel) -> Tensor {
+    precondition(student.rank == 2 && teacher.rows == student.shape[0] && teacher.k <= student.shape[1],
+                 "distillationLoss: student \(student.shape) and teacher top-\(teacher.k) of \(teacher.rows) rows do not match")
+    precondition(targets.count == student.shape[0], "distillationLoss: \(targets.count) targets for \(student.shape[0]) rows")
+    let counted = targets.indices.filter { targets[$0] != ignoreIndex }
+    let vocab = student.shape[1]
+    return softTargetLoss(student: student, targets: targets, counted: counted, temperature: temperature, alpha: alpha,
+                          ignoreIndex: ignoreIndex) {
+        let p = Tensor.zeros([counted.count, vocab])
+        let pp = p.mutablePointer
+        var sum = 0.0
+        for (r, row) in counted.enumerated() {
+            let first = row * teacher.k
+            let scaled = (0..<teacher.k).map { Double(teacher.logits[first + $0]) / Double(temperature) }
+            let top = scaled.max() ?? 0
+            let lse = top + Foundation.log(scaled.reduce(0) { $0 + Foundation.exp($1 - top) })
+            for j in 0..<teacher.k {
+                let logP = scaled[j] - lse
+                pp[r * vocab + Int(teacher.ids[first + j])] = Float(Foundation.exp(logP))
+                sum += Foundation.exp(logP) * logP
+            }
+        }
+        return (p, sum)
+    }
+}
+
+/// α·T²·(Σ p log p − Σ p·logSoftmax(s/T)) / N + (1 − α)·CE over the counted rows, given the teacher's
+/// probabilities [counted, vocab] and Σ p log p (`teacherSide`, run only when the soft term counts).
+private func softTargetLoss(student: Tensor, targets: [Int], counted: [Int], temperature: Float, alpha: Float,
+                            ignoreIndex: Int, teacherSide: () -> (Tensor, Double)) -> Tensor {
+    precondition(temperature > 0 && temperature.isFinite && (0...1).contains(alpha),
+                 "distillationLoss: temperature \(temperature) must be > 0 and alpha \(alpha) in 0…1 (callers check user values)")
+    let ce = { crossEntropy(logits: student, targets: targets, ignoreIndex: ignoreIndex) }
+    guard alpha > 0, !counted.isEmpty else { return alpha == 0 ? ce() : ce() * (1 - alpha) }
+    let s = counted.count == targets.count ? student : indexSelect(student, axis: 0, indices: counted)
+    let (pTeacher, negEntropy) = noGrad(teacherSide)
     let scale = alpha * temperature * temperature / Float(counted.count)
     // KL summed over rows = Σ p log p − Σ p · logSoftmax(s / T).
     let cross = (logSoftmax(s * (1 / temperature)) * pTeacher).sum()

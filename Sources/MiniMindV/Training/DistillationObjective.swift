@@ -23,6 +23,10 @@ public enum DistillationError: Error, CustomStringConvertible, Equatable {
 /// assistant answers) are computed. Teacher and student may differ in width and depth; they share
 /// the tokenizer (same vocabulary) and the vision tower, checked when the objective is made.
 /// The student's MoE auxiliary loss, when it has one, is added as in `VisionLanguageObjective`.
+/// With a `TeacherLogitCache` the teacher runs once per training row: its top-k logits are written
+/// the first time a row is seen and read on every later epoch (the soft term then uses the top-k
+/// distribution every time, `distillationLoss(student:teacher: TeacherTopK…)`); batches with
+/// augmented images never repeat, so they bypass the cache and use the teacher's full logits.
 ///
 ///     let objective = try DistillationObjective(teacher: teacherBundle.model, student: student,
 ///                                               temperature: 2, alpha: 0.5)
@@ -34,15 +38,22 @@ public final class DistillationObjective: TrainingObjective {
     /// Weight of the soft (teacher) term; 1 − alpha weighs the label cross-entropy.
     public let alpha: Float
 
+    /// Where the teacher's top-k logits are kept between epochs (nil: the teacher runs on every step).
+    public let cache: TeacherLogitCache?
+    /// Training rows whose teacher logits came from the cache, and rows the teacher ran for.
+    public private(set) var cachedRows = 0, teacherRows = 0
+
     public static let temperatureRange: ClosedRange<Double> = 0.05...100
 
-    public init(teacher: MiniMindVLM, student: MiniMindVLM, temperature: Double, alpha: Double) throws {
+    public init(teacher: MiniMindVLM, student: MiniMindVLM, temperature: Double, alpha: Double,
+                cache: TeacherLogitCache? = nil) throws {
         try InputRange.check("DistillationObjective.temperature", temperature, in: Self.temperatureRange)
         try InputRange.check("DistillationObjective.alpha", alpha, in: 0...1)
         try Self.checkCompatible(teacher: teacher, student: student)
         self.teacher = teacher
         self.temperature = Float(temperature)
         self.alpha = Float(alpha)
+        self.cache = cache
         teacher.eval()
         teacher.freeze()
     }
@@ -72,12 +83,51 @@ public final class DistillationObjective: TrainingObjective {
     public func loss(_ batch: TrainingBatch, model: MiniMindVLM, features: VisionFeatureExtractor?) throws -> Tensor {
         let counted = batch.targets.indices.filter { batch.targets[$0] != TrainingSample.ignoreLabel }
         let raw = try MiniMindVLM.visionFeatures(of: batch, features: features)
-        let teacherLogits = noGrad { logits(of: teacher, batch, features: raw, rows: counted) }
-        let studentLogits = logits(of: model, batch, features: raw, rows: counted)
-        var loss = distillationLoss(student: studentLogits, teacher: teacherLogits,
-                                    targets: counted.map { batch.targets[$0] }, temperature: temperature, alpha: alpha)
+        let targets = counted.map { batch.targets[$0] }
+        var loss: Tensor
+        if let cache, alpha > 0, batch.imageAugmentation == nil {
+            let top = try cachedTeacher(batch, features: raw, counted: counted, cache: cache)
+            let studentLogits = logits(of: model, batch, features: raw, rows: counted)
+            loss = distillationLoss(student: studentLogits, teacher: top, targets: targets, temperature: temperature, alpha: alpha)
+        } else {
+            let teacherLogits = noGrad { logits(of: teacher, batch, features: raw, rows: counted) }
+            let studentLogits = logits(of: model, batch, features: raw, rows: counted)
+            loss = distillationLoss(student: studentLogits, teacher: teacherLogits, targets: targets,
+                                    temperature: temperature, alpha: alpha)
+        }
         if let aux = model.language.auxiliaryLoss { loss = loss + aux }
         return loss
+    }
+
+    /// The teacher's top-k at the counted positions (ascending, as `counted`): read per sample from
+    /// the cache; the samples it lacks go through the teacher in one forward and are written.
+    private func cachedTeacher(_ batch: TrainingBatch, features: Tensor?, counted: [Int],
+                               cache: TeacherLogitCache) throws -> TeacherTopK {
+        let vocab = teacher.language.embeddingTable.shape[0]
+        var parts: [TeacherTopK?] = [], keys: [String?] = [], missing: [Int] = []
+        for b in 0..<batch.batch {
+            let rows = counted.filter { $0 / batch.length == b }
+            let key = rows.isEmpty ? nil : TeacherLogitCache.rowKey(batch, sample: b, features: features)
+            let found = key.flatMap { cache.load($0, rows: rows.count, vocab: vocab) }
+            if key != nil && found == nil { missing += rows }
+            parts.append(found)
+            keys.append(key)
+        }
+        if !missing.isEmpty {
+            let computed = TeacherTopK(of: noGrad { logits(of: teacher, batch, features: features, rows: missing) }, k: cache.k)
+            var next = 0
+            for b in 0..<batch.batch where parts[b] == nil {
+                guard let key = keys[b] else { continue }
+                let n = counted.lazy.filter { $0 / batch.length == b }.count
+                let rows = computed.rows(next..<(next + n))
+                try cache.store(key, rows)
+                parts[b] = rows
+                next += n
+            }
+            teacherRows += missing.count
+        }
+        cachedRows += counted.count - missing.count
+        return parts.compactMap { $0 }.reduce(TeacherTopK(k: cache.k, ids: [], logits: [])) { $0.appending($1) }
     }
 
     /// Logits [rows.count, vocab] of `model` at the flat positions `rows` of the batch.
