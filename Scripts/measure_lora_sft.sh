@@ -12,7 +12,8 @@
 #   if missing (--full: /tmp/lora-demo-full with the full `minimind-v demo`, 4000 SFT steps);
 #   --out /tmp/lora-measure; runs: full r16-proj r8-proj r8 r8-lm r4 (-proj: the projector trains in
 #   full beside the adapters, --lora-modules-to-save vision_proj; r8, r4: LoRA on the projector too;
-#   r8-lm: the projector stays as pretrained). Needs jq.
+#   r8-lm: the projector stays as pretrained; r2: rank 2 on the block projections and the projector,
+#   under 5 % of full SFT's trainable parameters on the demo). Needs jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/minimind-v; DEMO=""; OUT=/tmp/lora-measure; FULL=0; LR=3e-3; RUNS=()
@@ -52,6 +53,7 @@ flags() {
     r8) echo "--lora-rank 8 --lora-alpha 16 --lora-targets $block,vision_proj" ;;
     r8-lm) echo "--lora-rank 8 --lora-alpha 16" ;;
     r4) echo "--lora-rank 4 --lora-alpha 8 --lora-targets $block,vision_proj" ;;
+    r2) echo "--lora-rank 2 --lora-alpha 4 --lora-targets $block,vision_proj" ;;
     *) echo "unknown run $1" >&2; exit 1 ;;
   esac
 }
