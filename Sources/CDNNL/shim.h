@@ -12,7 +12,9 @@ typedef struct {
   dnnl_primitive_desc_t descriptor;  // kept: `implementation` points into it
   dnnl_primitive_t primitive;
   dnnl_memory_desc_t a, b, c, scratch;
-  size_t scratch_bytes;
+  dnnl_memory_desc_t b_plain;  // B as the caller stores it (== b unless planned with a packed B)
+  size_t scratch_bytes, b_bytes;
+  int b_packed;                // B is read in oneDNN's own blocked layout (`mm_matmul_pack_b` makes it)
   const char *implementation;  // oneDNN's name of the kernel, e.g. "brg:avx512_core_amx_bf16"
 } mm_matmul;
 
@@ -23,9 +25,20 @@ static inline dnnl_engine_t mm_dnnl_engine(void) {
   return engine;
 }
 
+/// Keeps oneDNN on the calling thread (our pool splits work; oneDNN's OpenMP threads would compete
+/// with it). A per-thread setting: cheap to repeat.
+static inline void mm_single_thread(void) {
+  static void (*set_threads)(int) = NULL;
+  static int looked_up = 0;
+  if (!looked_up) { set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads"); looked_up = 1; }
+  if (set_threads) set_threads(1);
+}
+
 /// Plans the product; 0 on success. `bf16`: A and B hold bfloat16. `accumulate`: C += product.
+/// `pack_b`: B is a constant weight, read in the layout the kernel prefers (format `any`), so that
+/// it is reordered once (`mm_matmul_pack_b`) instead of copied into that layout at every call.
 static inline int mm_matmul_create(mm_matmul *mm, long m, long n, long k, int trans_a, int trans_b,
-                                   long lda, long ldb, long ldc, int bf16, int accumulate) {
+                                   long lda, long ldb, long ldc, int bf16, int accumulate, int pack_b) {
   dnnl_engine_t engine = mm_dnnl_engine();
   if (!engine) return -1;
   mm->engine = engine;
@@ -36,6 +49,8 @@ static inline int mm_matmul_create(mm_matmul *mm, long m, long n, long k, int tr
   dnnl_dims_t cs = {ldc, 1};
   if (dnnl_memory_desc_init_by_strides(&mm->a, 2, ad, t, as) || dnnl_memory_desc_init_by_strides(&mm->b, 2, bd, t, bs) ||
       dnnl_memory_desc_init_by_strides(&mm->c, 2, cd, dnnl_f32, cs)) return -2;
+  mm->b_plain = mm->b;
+  if (pack_b && dnnl_memory_desc_init_by_tag(&mm->b, 2, bd, t, dnnl_format_tag_any)) return -2;
   dnnl_matmul_desc_t desc;
   if (dnnl_matmul_desc_init(&desc, &mm->a, &mm->b, NULL, &mm->c)) return -3;
   // The caller's scratchpad: a primitive's own one would be shared by the threads that run it at
@@ -57,17 +72,21 @@ static inline int mm_matmul_create(mm_matmul *mm, long m, long n, long k, int tr
   if (!scratch) return -7;
   mm->scratch = *scratch;
   mm->scratch_bytes = dnnl_memory_desc_get_size(scratch);
+  if (pack_b) {
+    const dnnl_memory_desc_t *chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    if (!chosen) return -7;
+    mm->b = *chosen;
+  }
+  mm->b_bytes = dnnl_memory_desc_get_size(&mm->b);
+  mm->b_packed = !dnnl_memory_desc_equal(&mm->b, &mm->b_plain);
   mm->descriptor = pd;
   return dnnl_primitive_create(&mm->primitive, pd) ? -6 : 0;
 }
 
-/// Runs the planned product on the calling thread only (our pool splits work; oneDNN's OpenMP
-/// threads would compete with it). 0 on success.
+/// Runs the planned product on the calling thread only. 0 on success. With a packed plan, `b` is
+/// the copy `mm_matmul_pack_b` made.
 static inline int mm_matmul_run(const mm_matmul *mm, const void *a, const void *b, float *c) {
-  static void (*set_threads)(int) = NULL;
-  static int looked_up = 0;
-  if (!looked_up) { set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads"); looked_up = 1; }
-  if (set_threads) set_threads(1);  // a per-thread setting: cheap to repeat
+  mm_single_thread();
   dnnl_engine_t engine = mm->engine;
   dnnl_stream_t stream;
   if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags)) return -1;
@@ -97,6 +116,39 @@ static inline int mm_matmul_run(const mm_matmul *mm, const void *a, const void *
     dnnl_memory_destroy(ma);
   }
   dnnl_stream_destroy(stream);
+  return status;
+}
+
+/// Whether two plans read B in the same layout (so one packed copy serves both).
+static inline int mm_matmul_same_b(const mm_matmul *x, const mm_matmul *y) {
+  return dnnl_memory_desc_equal(&x->b, &y->b) && dnnl_memory_desc_equal(&x->b_plain, &y->b_plain);
+}
+
+/// Reorders B from the caller's layout (`plain`) into the plan's (`packed`, `b_bytes` bytes), on
+/// the calling thread. 0 on success.
+static inline int mm_matmul_pack_b(const mm_matmul *mm, const void *plain, void *packed) {
+  mm_single_thread();
+  dnnl_engine_t engine = mm->engine;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t reorder = NULL;
+  if (dnnl_reorder_primitive_desc_create(&pd, &mm->b_plain, engine, &mm->b, engine, NULL)) return -1;
+  int status = dnnl_primitive_create(&reorder, pd) ? -2 : 0;
+  dnnl_primitive_desc_destroy(pd);
+  if (status) return status;
+  dnnl_stream_t stream;
+  if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags)) { dnnl_primitive_destroy(reorder); return -3; }
+  dnnl_memory_t src, dst;
+  status = -4;
+  if (!dnnl_memory_create(&src, &mm->b_plain, engine, (void *)plain)) {
+    if (!dnnl_memory_create(&dst, &mm->b, engine, packed)) {
+      dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+      status = dnnl_primitive_execute(reorder, stream, 2, args) || dnnl_stream_wait(stream) ? -5 : 0;
+      dnnl_memory_destroy(dst);
+    }
+    dnnl_memory_destroy(src);
+  }
+  dnnl_stream_destroy(stream);
+  dnnl_primitive_destroy(reorder);
   return status;
 }
 

@@ -7,15 +7,37 @@ import Synchronization
 /// `BLAS.gemm` looks an operand up by its address: a product reading a registered tensor's values
 /// from its first element uses the copy. The cache holds the tensors, so their storage cannot be
 /// freed and reused for other data while registered.
+///
+/// An entry also keeps the weight packed into oneDNN's blocked layout (`OneDNN.PackedB`), made at its
+/// first product: oneDNN's brgemm kernels otherwise copy the whole weight into that layout at every
+/// call, in each thread's block. The packs belong to the entry, so `store` (a new entry) drops them
+/// with the old copy: a product never reads a pack of older values than the bf16 copy.
 public enum BFloat16WeightCache {
-    private final class Entry: @unchecked Sendable {
+    final class Entry: @unchecked Sendable {
         let tensor: Tensor
         let bits: UnsafeMutablePointer<UInt16>
+        /// One per layout asked for (the forward's x·Wᵀ and the backward's dy·W read W differently).
+        private let packs = Mutex<[OneDNN.PackedB]>([])
         init(_ t: Tensor) {
             tensor = t
             bits = BFloat16Bits.rounded(t.pointer, count: t.count)
         }
         deinit { bits.deallocate() }
+
+        var packCount: Int { packs.withLock { $0.count } }
+
+        /// The bf16 copy packed for all of `plans` (which must read all of B, from its start, in one
+        /// layout), or nil when they do not share a packed layout.
+        func packedB(for plans: [OneDNN.Plan]) -> OneDNN.PackedB? {
+            guard let first = plans.first, first.readsPackedB else { return nil }
+            return packs.withLock { list in
+                let found = list.first { $0.fits(first) }
+                guard let pack = found ?? OneDNN.pack(first, from: bits),
+                      plans.allSatisfy(pack.fits) else { return nil }
+                if found == nil { list.append(pack) }
+                return pack
+            }
+        }
     }
 
     private static let entries = Mutex<[UnsafePointer<Float>: Entry]>([:])
@@ -39,11 +61,12 @@ public enum BFloat16WeightCache {
 
     public static var count: Int { entries.withLock { $0.count } }
 
-    /// The copy of the `count` values at `pointer`, when they are (the start of) a registered tensor.
-    static func lookup(_ pointer: UnsafePointer<Float>, count: Int) -> UnsafePointer<UInt16>? {
+    /// The entry of the `count` values at `pointer`, when they are (the start of) a registered tensor.
+    /// The caller holds it for the product, so a concurrent `store` cannot free what it reads.
+    static func entry(_ pointer: UnsafePointer<Float>, count: Int) -> Entry? {
         entries.withLock { map in
             guard let e = map[pointer], count <= e.tensor.count else { return nil }
-            return UnsafePointer(e.bits)
+            return e
         }
     }
 }

@@ -26,33 +26,71 @@ public enum BLAS {
         if GEMMRoute.usesBF16(m: m, n: n, k: k, alpha: alpha, beta: beta) {
             // Both inputs rounded once for the whole product (or taken from the weight cache, which
             // rounded them once per optimizer step); each part reads its block of them.
-            let cachedA = BFloat16WeightCache.lookup(a, count: m * k), cachedB = BFloat16WeightCache.lookup(b, count: k * n)
-            let a16 = cachedA.map { UnsafeMutablePointer(mutating: $0) } ?? BFloat16Bits.rounded(a, count: m * k)
-            let b16 = cachedB.map { UnsafeMutablePointer(mutating: $0) } ?? BFloat16Bits.rounded(b, count: k * n)
+            let cachedA = BFloat16WeightCache.entry(a, count: m * k), cachedB = BFloat16WeightCache.entry(b, count: k * n)
+            let a16 = cachedA.map { $0.bits } ?? BFloat16Bits.rounded(a, count: m * k)
+            let b16 = cachedB.map { $0.bits } ?? BFloat16Bits.rounded(b, count: k * n)
             defer {
                 if cachedA == nil { a16.deallocate() }
                 if cachedB == nil { b16.deallocate() }
             }
             // By rows: oneDNN's fast (brgemm) kernels need each block's rows of C contiguous.
-            split(m: m, n: n, k: k, byRows: true) { rows, columns in
-                call.run(rows: rows, columns: columns, a: a, b: b, c: c, bf16: (a16, b16))
+            let blocks = self.blocks(m: m, n: n, k: k, byRows: true)
+            if let weight = cachedB, runPacked(call, blocks: blocks, n: n, weight: weight, a: a, b: b, bf16: (a16, b16), c: c) { return }
+            Threads.run(chunks: blocks.count) { p in
+                call.run(rows: blocks[p].rows, columns: blocks[p].columns, a: a, b: b, c: c, bf16: (a16, b16))
             }
             return
         }
-        split(m: m, n: n, k: k) { rows, columns in call.run(rows: rows, columns: columns, a: a, b: b, c: c, bf16: nil) }
+        if splitParts(m: m, n: n, k: k) <= 1 {  // decode's GEMVs: no block list to allocate
+            call.run(rows: 0..<m, columns: 0..<n, a: a, b: b, c: c, bf16: nil)
+            return
+        }
+        let blocks = self.blocks(m: m, n: n, k: k)
+        Threads.run(chunks: blocks.count) { p in
+            call.run(rows: blocks[p].rows, columns: blocks[p].columns, a: a, b: b, c: c, bf16: nil)
+        }
     }
 
-    /// Cuts C into one block of rows or columns per thread (the larger side unless `byRows`) and runs
-    /// `part` for each on the pool.
-    private static func split(m: Int, n: Int, k: Int, byRows: Bool = false, _ part: (Range<Int>, Range<Int>) -> Void) {
+    /// The bf16 product with B read from the registered weight's packed copy (made at its first
+    /// product of this layout, shared by the threads' row blocks): without it oneDNN copies the whole
+    /// weight into that layout in every block of every call. The blocks are whole rows, so each reads
+    /// all of B from its start: a pack is always of the whole weight. False when the blocks' plans
+    /// read B as stored or not in one layout (the caller then runs the plain path).
+    /// (Float32 x·Wᵀ gained 1.01–1.25× per block from packing but nothing measurable in the model,
+    /// where its split by columns already copies each half of B once: Docs/Performance.md.)
+    private static func runPacked(_ call: Call, blocks: [Block], n: Int, weight: BFloat16WeightCache.Entry,
+                                  a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                  bf16: (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>),
+                                  c: UnsafeMutablePointer<Float>) -> Bool {
+        var plans: [Int: OneDNN.Plan] = [:]
+        for block in blocks where plans[block.rows.count] == nil {
+            guard let plan = OneDNN.plan(call.key(m: block.rows.count, n: n, bf16: true, packedB: true)) else { return false }
+            plans[block.rows.count] = plan
+        }
+        guard let packed = weight.packedB(for: Array(plans.values)) else { return false }
+        Threads.run(chunks: blocks.count) { p in
+            let rows = blocks[p].rows
+            guard let plan = plans[rows.count] else { return }
+            let a0 = bf16.0 + (call.transA ? rows.lowerBound : rows.lowerBound * call.lda)
+            if !OneDNN.run(plan, a: a0, b: packed.pointer, c: c + rows.lowerBound * call.ldc) {
+                call.run(rows: rows, columns: blocks[p].columns, a: a, b: b, c: c, bf16: bf16)
+            }
+        }
+        return true
+    }
+
+    struct Block { let rows, columns: Range<Int> }
+
+    /// C cut into one block of rows or columns per thread (the larger side unless `byRows`).
+    private static func blocks(m: Int, n: Int, k: Int, byRows: Bool = false) -> [Block] {
         let parts = splitParts(m: m, n: n, k: k)
-        if parts <= 1 { part(0..<m, 0..<n); return }
+        if parts <= 1 { return [Block(rows: 0..<m, columns: 0..<n)] }
         let splitRows = byRows || m > n
         let bounds = partBounds(extent: splitRows ? m : n, parts: parts)
-        Threads.run(chunks: parts) { p in
+        return (0..<parts).compactMap { p in
             let lo = bounds[p], hi = bounds[p + 1]
-            guard lo < hi else { return }
-            if splitRows { part(lo..<hi, 0..<n) } else { part(0..<m, lo..<hi) }
+            guard lo < hi else { return nil }
+            return splitRows ? Block(rows: lo..<hi, columns: 0..<n) : Block(rows: 0..<m, columns: lo..<hi)
         }
     }
 
@@ -90,6 +128,11 @@ public enum BLAS {
         let lda, ldb, ldc, k: Int
         let alpha, beta: Float
 
+        func key(m: Int, n: Int, bf16: Bool, packedB: Bool = false) -> OneDNN.Key {
+            OneDNN.Key(m: m, n: n, k: k, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc,
+                       bf16: bf16, accumulate: beta == 1, packedB: packedB)
+        }
+
         /// Runs the block on oneDNN when `GEMMRoute` says so (bf16: the rounded copies of A and B),
         /// else, or if oneDNN cannot plan it, on OpenBLAS with the float32 inputs.
         func run(rows: Range<Int>, columns: Range<Int>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
@@ -99,9 +142,7 @@ public enum BLAS {
             let c0 = c + rows.lowerBound * ldc + columns.lowerBound
             let m = rows.count, n = columns.count
             if bf16 != nil || GEMMRoute.usesOneDNNFloat32(m: m, n: n, k: k, transA: transA, transB: transB, alpha: alpha, beta: beta) {
-                let key = OneDNN.Key(m: m, n: n, k: k, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc,
-                                     bf16: bf16 != nil, accumulate: beta == 1)
-                if let plan = OneDNN.plan(key) {
+                if let plan = OneDNN.plan(key(m: m, n: n, bf16: bf16 != nil)) {
                     let done = if let rounded = bf16 {
                         OneDNN.run(plan, a: rounded.0 + aOffset, b: rounded.1 + bOffset, c: c0)
                     } else {

@@ -13,6 +13,8 @@ enum OneDNN {
         let transA, transB: Bool
         let lda, ldb, ldc: Int
         let bf16, accumulate: Bool
+        /// B is a constant weight read from a copy in the kernel's own layout (`pack(_:from:)`).
+        var packedB = false
     }
 
     #if canImport(CDNNL)
@@ -22,14 +24,49 @@ enum OneDNN {
         /// Filled by C and never copied by Swift (oneDNN's descriptors hold unions).
         let matmul: UnsafeMutablePointer<mm_matmul>
         let implementation: String
+        /// B's layout differs from the caller's: the plan runs on a packed copy only.
+        let readsPackedB: Bool
         init(matmul: UnsafeMutablePointer<mm_matmul>) {
             self.matmul = matmul
             implementation = matmul.pointee.implementation.map { String(cString: $0) } ?? "unknown"
+            readsPackedB = matmul.pointee.b_packed != 0
         }
     }
     #else
-    final class Plan: Sendable { let implementation = "" }
+    final class Plan: Sendable { let implementation = ""; let readsPackedB = false }
     #endif
+
+    /// A weight reordered once into the layout of the plan that made it (64-byte aligned), for every
+    /// plan that reads B in that same layout (`reads(_:)`).
+    final class PackedB: @unchecked Sendable {
+        let plan: Plan
+        let pointer: UnsafeMutableRawPointer
+        fileprivate init(plan: Plan, pointer: UnsafeMutableRawPointer) { self.plan = plan; self.pointer = pointer }
+        deinit { free(pointer) }
+
+        /// Whether `other` reads B in this copy's layout, from the same caller's layout.
+        func fits(_ other: Plan) -> Bool {
+            #if canImport(CDNNL)
+            return other === plan || mm_matmul_same_b(plan.matmul, other.matmul) != 0
+            #else
+            return false
+            #endif
+        }
+    }
+
+    /// B (as the plan's caller stores it: float32 or bfloat16, transposed or not) reordered into the
+    /// layout `plan` reads; nil when the plan reads B as stored, or on failure.
+    static func pack(_ plan: Plan, from b: UnsafeRawPointer) -> PackedB? {
+        #if canImport(CDNNL)
+        guard plan.readsPackedB else { return nil }
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, max(plan.matmul.pointee.b_bytes, 64)) == 0, let buffer = raw else { return nil }
+        guard mm_matmul_pack_b(plan.matmul, b, buffer) == 0 else { free(buffer); return nil }
+        return PackedB(plan: plan, pointer: buffer)
+        #else
+        return nil
+        #endif
+    }
 
     /// Whether oneDNN is linked, its CPU engine starts, and `MINIMIND_GEMM` does not say `openblas`.
     static let isAvailable: Bool = {
@@ -59,7 +96,7 @@ enum OneDNN {
         let mm = UnsafeMutablePointer<mm_matmul>.allocate(capacity: 1)
         mm.initialize(to: mm_matmul())
         let status = mm_matmul_create(mm, key.m, key.n, key.k, key.transA ? 1 : 0, key.transB ? 1 : 0,
-                                      key.lda, key.ldb, key.ldc, key.bf16 ? 1 : 0, key.accumulate ? 1 : 0)
+                                      key.lda, key.ldb, key.ldc, key.bf16 ? 1 : 0, key.accumulate ? 1 : 0, key.packedB ? 1 : 0)
         let plan: Plan? = status == 0 ? Plan(matmul: mm) : nil
         if plan == nil { mm.deallocate() }
         #else
