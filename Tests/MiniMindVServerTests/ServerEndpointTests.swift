@@ -36,6 +36,7 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(usage["prompt_tokens"] as? Int, promptTokens)
         XCTAssertEqual(usage["completion_tokens"] as? Int, reference.ids.count)
         XCTAssertEqual(usage["total_tokens"] as? Int, promptTokens + reference.ids.count)
+        XCTAssertEqual((usage["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int, 0, "the first request")
 
         let events = try await server.stream(body([["role": "user", "content": Self.question]],
                                                   extra: ["stream_options": ["include_usage": true]]))
@@ -44,6 +45,8 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(streamed.finish, choice["finish_reason"] as? String)
         XCTAssertEqual(streamed.usage?["prompt_tokens"] as? Int, promptTokens)
         XCTAssertEqual(streamed.usage?["completion_tokens"] as? Int, reference.ids.count)
+        // The same prompt again: all but its last token come from the prefix cache.
+        XCTAssertEqual((streamed.usage?["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int, promptTokens - 1)
         XCTAssertGreaterThan(events.count, 4, "one chunk per token")
 
         // Without include_usage: no usage chunk.
