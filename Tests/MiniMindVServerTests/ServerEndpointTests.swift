@@ -69,6 +69,8 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(metricsStatus, 200)
         XCTAssertTrue(metrics.contains("minimind_requests_total{outcome=\"ok\"} 3"), metrics)
         XCTAssertTrue(metrics.contains("minimind_time_to_first_token_seconds_count 3"), metrics)
+        // The second and third requests repeat the first's prompt: all but its last token were cached.
+        XCTAssertTrue(metrics.contains("minimind_prompt_tokens_cached_total \(2 * (promptTokens - 1))"), metrics)
     }
 
     func testStopStringCutsTheAnswer() async throws {
