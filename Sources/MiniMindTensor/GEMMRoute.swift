@@ -6,11 +6,12 @@ import Foundation
 ///   32 rows and columns and 128 of depth, alpha 1 and beta 0 or 1. Smaller ones (decode steps)
 ///   and scaled ones (attention scores) stay float32: rounding both inputs costs a pass over them
 ///   that a small product does not repay.
-/// - float32: oneDNN for forward-shaped products x·Wᵀ (B transposed, A not) of 9–512 rows per
+/// - float32: oneDNN for forward-shaped products x·Wᵀ (B transposed, A not) of 9 (17 with AVX-512) to 512 rows per
 ///   block, OpenBLAS for the rest. On a quiet Xeon one thread of oneDNN f32 ran those 1.03–1.74×
 ///   OpenBLAS's Cooperlake kernels (prefill, image encoding, small batches), and 0.90–0.99× on
 ///   1,280-row blocks and on the transposed products of the backward pass (Docs/Performance.md,
-///   "GEMM backends"). One to eight rows stay on `SkinnyGEMM`, one on GEMV.
+///   "GEMM backends"). Up to `SkinnyGEMM.maxRows` rows (16 with its AVX-512 C kernel, else 8) stay on
+///   `SkinnyGEMM`, one on GEMV.
 /// `MINIMIND_GEMM=openblas` turns oneDNN off altogether (bf16 then falls back to float32);
 /// `MINIMIND_GEMM=onednn` runs every float32 product of two or more rows on oneDNN.
 enum GEMMRoute {
@@ -28,8 +29,9 @@ enum GEMMRoute {
             && m >= bf16Minimum.rows && n >= bf16Minimum.columns && k >= bf16Minimum.depth
     }
 
-    /// The rows per block in which oneDNN's float32 x·Wᵀ beat OpenBLAS (see above).
-    static let float32Rows = 9...512
+    /// The rows per block in which oneDNN's float32 x·Wᵀ beat OpenBLAS (see above), above those
+    /// `SkinnyGEMM` takes.
+    static let float32Rows = (SkinnyGEMM.maxRows + 1)...512
 
     static func usesOneDNNFloat32(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float, beta: Float) -> Bool {
         guard m > 1 && alpha == 1 && (beta == 0 || beta == 1) && OneDNN.isAvailable else { return false }

@@ -12,8 +12,10 @@ import CDecodeKernels
 /// (`DecodeKernel.avx512`) the C kernel `mm_skinny_f32_avx512` runs instead: 16 lanes and 4 × 4
 /// blocks (this one reached about 50 GFLOP/s per core, so 8 rows cost 3–4× one row's GEMV).
 enum SkinnyGEMM {
-    /// Rows of A up to which `BLAS.gemm` uses this kernel instead of sgemm.
-    static let maxRows = 8
+    /// Rows of A up to which `BLAS.gemm` uses this kernel instead of sgemm or oneDNN (`GEMMRoute`):
+    /// 16 with the C kernel — a 16-sequence decode step of minimind2-small-v ran 1.05–1.24× faster
+    /// than on oneDNN in 5 of 5 alternating pairs (Docs/Performance.md) — 8 with the Swift one.
+    static let maxRows = DecodeKernel.current == .avx512 ? 16 : 8
 
     typealias F = SIMD8<Float>
 

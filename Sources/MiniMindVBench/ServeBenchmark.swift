@@ -70,9 +70,10 @@ public struct ServeBenchmark: Sendable {
         do {
             let model = try await modelName(client)
             _ = try await measure(clients: 1, model: model, client: client)
-            var rows: [Row] = []
+            var rows: [Row] = [], sent = 1
             for n in clients {
-                rows.append(try await measure(clients: n, model: model, client: client, rss: rss))
+                rows.append(try await measure(clients: n, model: model, client: client, firstRequest: sent, rss: rss))
+                sent += n
                 onRow(rows[rows.count - 1])
             }
             try await client.shutdown()
@@ -83,8 +84,8 @@ public struct ServeBenchmark: Sendable {
         }
     }
 
-    /// `clients` requests at once; `rss` is polled every 50 ms for the peak memory.
-    public func measure(clients: Int, model: String, client: HTTPClient,
+    /// `clients` requests at once, numbered from `firstRequest`; `rss` is polled every 50 ms for the peak memory.
+    public func measure(clients: Int, model: String, client: HTTPClient, firstRequest: Int = 0,
                         rss: @escaping @Sendable () -> Double? = { nil }) async throws -> Row {
         let start = monotonicSeconds()
         let peak = Task { () -> Double? in
@@ -96,7 +97,7 @@ public struct ServeBenchmark: Sendable {
             return peak
         }
         let samples = try await withThrowingTaskGroup(of: Sample.self) { group in
-            for i in 0..<clients { group.addTask { try await one(client, model: model, question: i) } }
+            for i in 0..<clients { group.addTask { try await one(client, model: model, question: i, number: firstRequest + i) } }
             var all: [Sample] = []
             for try await s in group { all.append(s) }
             return all
@@ -111,9 +112,11 @@ public struct ServeBenchmark: Sendable {
                    peakRSSMB: await peak.value)
     }
 
-    /// The request body of client `i`: greedy, `ignore_eos`, streamed with usage.
-    func body(model: String, question i: Int) throws -> String {
-        let q = Self.questions[i % Self.questions.count]
+    /// The request body of client `i`: greedy, `ignore_eos`, streamed with usage. The question is
+    /// numbered (`number`: request `number` of the run) so that no two requests of a run share more
+    /// than the chat template's system turn: a server's prefix cache must not see a question again.
+    func body(model: String, question i: Int, number: Int) throws -> String {
+        let q = "\(number). " + Self.questions[i % Self.questions.count]
         let content: Any = image.map { [["type": "image_url", "image_url": ["url": $0]], ["type": "text", "text": q]] } ?? q
         let body: [String: Any] = ["model": model, "messages": [["role": "user", "content": content]], "max_tokens": tokens,
                                    "temperature": 0, "ignore_eos": true, "stream": true, "stream_options": ["include_usage": true]]
@@ -138,9 +141,10 @@ public struct ServeBenchmark: Sendable {
     }
 
     /// One streamed answer, stamping each SSE event with content as it is read.
-    private func one(_ client: HTTPClient, model: String, question: Int) async throws -> Sample {
+    private func one(_ client: HTTPClient, model: String, question: Int, number: Int) async throws -> Sample {
         let start = monotonicSeconds()
-        let response = try await client.execute(request("/v1/chat/completions", body: try body(model: model, question: question)),
+        let response = try await client.execute(request("/v1/chat/completions",
+                                                        body: try body(model: model, question: question, number: number)),
                                                 timeout: .seconds(600))
         guard response.status.code == 200 else {
             let bytes = try await response.body.collect(upTo: 1 << 20)

@@ -76,7 +76,7 @@ struct ChatCompletionHandler: Sendable {
                     timing.finish(tokens: result.ids.count)
                     try await send(CompletionJSON.event(json.chunk(delta: [:], finish: result.finishReason, includeUsage: includeUsage)))
                     if includeUsage {
-                        try await send(CompletionJSON.event(json.usageChunk(promptTokens: promptTokens, completionTokens: result.ids.count)))
+                        try await send(CompletionJSON.event(json.usageChunk(promptTokens: promptTokens, result)))
                     }
                     ok = true
                 case let .failed(message):

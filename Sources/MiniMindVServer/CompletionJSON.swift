@@ -24,8 +24,10 @@ struct CompletionJSON {
         }
     }
 
-    static func usage(prompt: Int, completion: Int) -> OrderedJSON {
-        ["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion)]
+    /// OpenAI's usage object; `cached`: prompt tokens taken from the prefix cache (`prompt_tokens_details`).
+    static func usage(prompt: Int, completion: Int, cached: Int) -> OrderedJSON {
+        ["prompt_tokens": .int(prompt), "completion_tokens": .int(completion), "total_tokens": .int(prompt + completion),
+         "prompt_tokens_details": ["cached_tokens": .int(cached)]]
     }
 
     func completion(_ result: GenerationResult, promptTokens: Int) -> OrderedJSON {
@@ -38,7 +40,7 @@ struct CompletionJSON {
                 "logprobs": .null,
                 "finish_reason": Self.finishReason(result.finishReason),
             ]],
-            "usage": Self.usage(prompt: promptTokens, completion: result.ids.count),
+            "usage": Self.usage(prompt: promptTokens, completion: result.ids.count, cached: result.stats.cachedPromptTokens),
         ]
     }
 
@@ -54,9 +56,9 @@ struct CompletionJSON {
         return .object(pairs)
     }
 
-    func usageChunk(promptTokens: Int, completionTokens: Int) -> OrderedJSON {
+    func usageChunk(promptTokens: Int, _ result: GenerationResult) -> OrderedJSON {
         ["id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
-         "system_fingerprint": .null, "choices": [], "usage": Self.usage(prompt: promptTokens, completion: completionTokens)]
+         "system_fingerprint": .null, "choices": [], "usage": Self.usage(prompt: promptTokens, completion: result.ids.count, cached: result.stats.cachedPromptTokens)]
     }
 
     /// A server-sent event line pair.

@@ -20,7 +20,8 @@ public final class MiniMindServer: Sendable {
         self.generator = generator
         self.options = options
         let batch = ContinuousBatch(generator: generator, capacity: options.maxBatch, contextLength: options.context,
-                                    prefillChunk: options.prefillChunk)
+                                    prefillChunk: options.prefillChunk,
+                                    prefixCache: options.prefixCacheTokens > 0 ? PrefixCache(tokenLimit: options.prefixCacheTokens) : nil)
         scheduler = Scheduler(batch: batch, maxQueue: options.maxQueue, metrics: metrics)
     }
 

@@ -161,6 +161,7 @@ final class Scheduler: @unchecked Sendable {
             if id != nil { metrics.generated() }
             if !text.isEmpty { jobs[slot]?.continuation.yield(.text(text)) }
         case let .finished(slot, result):
+            metrics.cachedPrompt(result.stats.cachedPromptTokens)
             jobs[slot]?.continuation.yield(.finished(result))
             jobs[slot]?.continuation.finish()
             end(slot)

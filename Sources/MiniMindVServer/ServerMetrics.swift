@@ -2,11 +2,11 @@ import Foundation
 import Prometheus
 
 /// The server's Prometheus metrics (`GET /metrics`, text format 0.0.4): requests by outcome,
-/// tokens in and out, requests admitted, decode batch size, step time, time to first token and
+/// tokens in and out (and prompt tokens served by the prefix cache), requests admitted, decode batch size, step time, time to first token and
 /// time per output token.
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    private let requestsOK, requestsFailed, disconnects, promptTokens, completionTokens: Counter
+    private let requestsOK, requestsFailed, disconnects, promptTokens, cachedPromptTokens, completionTokens: Counter
     private let admitted, batchSize: Gauge
     private let ttft, perToken, stepSeconds: ValueHistogram
 
@@ -20,6 +20,8 @@ final class ServerMetrics: Sendable {
         requestsFailed = registry.makeCounter(descriptor: requests, labels: [("outcome", "error")])
         disconnects = registry.makeCounter(descriptor: name("client_disconnects", "total", "Requests whose client left before the answer ended."))
         promptTokens = registry.makeCounter(descriptor: name("prompt_tokens", "total", "Prompt tokens of admitted requests."))
+        cachedPromptTokens = registry.makeCounter(descriptor: name("prompt_tokens_cached", "total",
+                                                                   "Prompt tokens of finished requests whose keys and values came from the prefix cache."))
         completionTokens = registry.makeCounter(descriptor: name("completion_tokens", "total", "Tokens generated."))
         admitted = registry.makeGauge(descriptor: name("requests_admitted", "", "Requests decoding or queued."))
         batchSize = registry.makeGauge(descriptor: name("batch_size", "", "Sequences in the decode batch at the last step."))
@@ -39,6 +41,7 @@ final class ServerMetrics: Sendable {
     func disconnected() { disconnects.increment() }
     func request(ok: Bool) { (ok ? requestsOK : requestsFailed).increment() }
     func prompt(_ tokens: Int) { promptTokens.increment(by: Int64(tokens)) }
+    func cachedPrompt(_ tokens: Int) { cachedPromptTokens.increment(by: Int64(tokens)) }
     func firstToken(after seconds: Double) { ttft.record(seconds) }
     func perOutputToken(_ seconds: Double) { perToken.record(seconds) }
 

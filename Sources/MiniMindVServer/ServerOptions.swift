@@ -19,6 +19,9 @@ public struct ServerOptions: Sendable {
     public var context = 2048
     /// Most prompt tokens prefilled per scheduler step (a long prompt does not stall running streams).
     public var prefillChunk = 256
+    /// Most prompt positions whose keys and values are kept for requests that begin alike
+    /// (`PrefixCache`: the chat template's system turn, earlier turns of a chat); 0 turns it off.
+    public var prefixCacheTokens = 4096
     /// A folder whose image files requests may name (`file://` or a path); nil = data URLs only.
     public var allowFiles: URL?
     public var maxBodyBytes = 32 << 20
@@ -37,6 +40,9 @@ public struct ServerOptions: Sendable {
         if !(1...256).contains(maxBatch) { return "--max-batch must be in 1...256, found \(maxBatch)" }
         if !(0...100_000).contains(maxQueue) { return "--max-queue must be in 0...100000, found \(maxQueue)" }
         if context < 2 { return "--context must be at least 2, found \(context)" }
+        if !(0...1_000_000).contains(prefixCacheTokens) {
+            return "--prefix-cache must be in 0...1000000 tokens, found \(prefixCacheTokens)"
+        }
         if prefillChunk < 1 { return "the prefill chunk must be at least 1 token, found \(prefillChunk)" }
         if let apiKey, apiKey.isEmpty { return "--api-key must not be empty" }
         if modelName.isEmpty { return "the model name must not be empty" }

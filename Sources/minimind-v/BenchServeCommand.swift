@@ -12,7 +12,7 @@ struct ServeBench: AsyncParsableCommand {
         abstract: "Serving speed: N concurrent streaming clients (tokens/s, time to first token, time between tokens).",
         discussion: """
             Starts `BIN serve --port 0 --temperature 0 [--model DIR] SERVE-ARGS` (or uses --url), then for each N in \
-            --clients sends N greedy streaming requests at once (different questions, `ignore_eos`, --tokens each, one \
+            --clients sends N greedy streaming requests at once (different numbered questions: only the system turn repeats, `ignore_eos`, --tokens each, one \
             --image each when given) after one warm-up request, and prints aggregate tokens/s, time to first token \
             p50/p95, the time between streamed chunks p50/p95 and the server's peak RSS.
             """)

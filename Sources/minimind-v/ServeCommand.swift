@@ -36,6 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Tokens per request (prompt + answer).")
     var context = 2048
 
+    @Option(name: .customLong("prefix-cache"),
+            help: "Prompt tokens whose keys and values are kept for requests that begin alike (system turn, earlier turns); 0 = off.")
+    var prefixCache = 4096
+
     @Option(help: "Threads for BLAS and Swift kernels (default: all cores or MINIMIND_THREADS).")
     var threads: Int?
 
@@ -67,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxBatch = maxBatch
         options.maxQueue = maxQueue
         options.context = context
+        options.prefixCacheTokens = prefixCache
         options.allowFiles = allowFiles.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
         options.defaults = sampling.options(for: bundle)
         return options

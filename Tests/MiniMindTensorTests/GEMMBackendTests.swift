@@ -58,7 +58,7 @@ final class GEMMBackendTests: XCTestCase {
         }
     }
 
-    /// The float32 rule: forward-shaped x·Wᵀ blocks of 9–512 rows on oneDNN, everything else on
+    /// The float32 rule: forward-shaped x·Wᵀ blocks above SkinnyGEMM.maxRows, up to 512 rows, on oneDNN, everything else on
     /// OpenBLAS (GEMV, SkinnyGEMM, the backward's transposed products, 1,280-row blocks); and
     /// `BLAS.gemm` through it equals the float64 product at a shape each side of the rule.
     func testFloat32RouteFollowsTheMeasuredRule() {
@@ -66,9 +66,9 @@ final class GEMMBackendTests: XCTestCase {
             GEMMRoute.usesOneDNNFloat32(m: m, n: 512, k: 512, transA: transA, transB: transB, alpha: 1, beta: 0)
         }
         if GEMMRoute.mode == .auto && OneDNN.isAvailable {
-            XCTAssertTrue(route(9)); XCTAssertTrue(route(197)); XCTAssertTrue(route(512))
+            XCTAssertTrue(route(SkinnyGEMM.maxRows + 1)); XCTAssertTrue(route(197)); XCTAssertTrue(route(512))
         }
-        XCTAssertFalse(route(1)); XCTAssertFalse(route(8))
+        XCTAssertFalse(route(1)); XCTAssertFalse(route(8)); XCTAssertFalse(route(SkinnyGEMM.maxRows))
         if GEMMRoute.mode != .onednn {
             XCTAssertFalse(route(1280)); XCTAssertFalse(route(64, transA: true, transB: false)); XCTAssertFalse(route(64, transB: false))
         }

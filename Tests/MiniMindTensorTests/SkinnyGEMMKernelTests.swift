@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import MiniMindTensor
 
-/// `SkinnyGEMM` (2–8 rows of A against row-major weights, batched decode): the C AVX-512 kernel where
+/// `SkinnyGEMM` (2–16 rows of A against row-major weights, batched decode): the C AVX-512 kernel where
 /// the CPU has it and the portable Swift kernel, which runs on every other CPU, both against a float64
 /// product — each is called directly, so this machine tests both whichever one `BLAS.gemm` picks.
 final class SkinnyGEMMKernelTests: XCTestCase {
@@ -10,7 +10,7 @@ final class SkinnyGEMMKernelTests: XCTestCase {
         var g = SeededGenerator(seed: 31)
         var kernels: [DecodeKernel] = [.portable]
         if DecodeKernel.current == .avx512 { kernels.append(.avx512) }
-        for (m, n, k) in [(2, 33, 17), (5, 402, 131), (8, 130, 200), (7, 301, 97), (3, 64, 768)] {
+        for (m, n, k) in [(2, 33, 17), (5, 402, 131), (8, 130, 200), (7, 301, 97), (3, 64, 768), (16, 70, 150), (13, 37, 64)] {
             for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (2, -0.25)] {
                 let a = (0..<m * k).map { _ in g.nextUniform() * 2 - 1 }
                 let b = (0..<n * k).map { _ in g.nextUniform() * 2 - 1 }

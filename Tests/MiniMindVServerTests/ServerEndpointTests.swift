@@ -36,6 +36,7 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(usage["prompt_tokens"] as? Int, promptTokens)
         XCTAssertEqual(usage["completion_tokens"] as? Int, reference.ids.count)
         XCTAssertEqual(usage["total_tokens"] as? Int, promptTokens + reference.ids.count)
+        XCTAssertEqual((usage["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int, 0, "the first request")
 
         let events = try await server.stream(body([["role": "user", "content": Self.question]],
                                                   extra: ["stream_options": ["include_usage": true]]))
@@ -44,6 +45,8 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(streamed.finish, choice["finish_reason"] as? String)
         XCTAssertEqual(streamed.usage?["prompt_tokens"] as? Int, promptTokens)
         XCTAssertEqual(streamed.usage?["completion_tokens"] as? Int, reference.ids.count)
+        // The same prompt again: all but its last token come from the prefix cache.
+        XCTAssertEqual((streamed.usage?["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int, promptTokens - 1)
         XCTAssertGreaterThan(events.count, 4, "one chunk per token")
 
         // Without include_usage: no usage chunk.
@@ -66,6 +69,8 @@ final class ServerEndpointTests: XCTestCase {
         XCTAssertEqual(metricsStatus, 200)
         XCTAssertTrue(metrics.contains("minimind_requests_total{outcome=\"ok\"} 3"), metrics)
         XCTAssertTrue(metrics.contains("minimind_time_to_first_token_seconds_count 3"), metrics)
+        // The second and third requests repeat the first's prompt: all but its last token were cached.
+        XCTAssertTrue(metrics.contains("minimind_prompt_tokens_cached_total \(2 * (promptTokens - 1))"), metrics)
     }
 
     func testStopStringCutsTheAnswer() async throws {

@@ -10,7 +10,10 @@ import Foundation
 /// step's forward). Every sequence has its
 /// own KV cache, sampler, detokenizer and stop strings, and stops by
 /// `Generator.generate`'s rules; `remove` drops a sequence (a client that left) before the next step.
-/// Projected image features are shared through `imageFeatures` (keyed by image content).
+/// Projected image features are shared through `imageFeatures` (keyed by image content), and with a
+/// `prefixCache` a prompt that begins like an earlier one (the chat template's system turn, an
+/// earlier turn of the same chat) copies those positions' keys and values and prefills only the rest;
+/// every prompt is stored there when its prefill ends, and with its answer when it finishes.
 ///
 /// Not thread-safe: one owner calls `add`, `remove` and `step`.
 public final class ContinuousBatch {
@@ -37,6 +40,8 @@ public final class ContinuousBatch {
     /// Most prompt tokens prefilled per step.
     public var prefillChunk: Int
     public let imageFeatures: ImageFeatureCache
+    /// Keys and values of earlier prompts' prefixes (nil: every prompt is prefilled whole).
+    public let prefixCache: PrefixCache?
 
     private var waiting: [DecodingSequence] = []
     private var active: [DecodingSequence] = []
@@ -45,13 +50,14 @@ public final class ContinuousBatch {
     private var nextSlot = 0
 
     public init(generator: Generator, capacity: Int, contextLength: Int, prefillChunk: Int = 256,
-                imageFeatures: ImageFeatureCache = ImageFeatureCache()) {
+                imageFeatures: ImageFeatureCache = ImageFeatureCache(), prefixCache: PrefixCache? = nil) {
         precondition(capacity > 0 && prefillChunk > 0, "ContinuousBatch: capacity and prefillChunk must be positive")
         self.generator = generator
         self.capacity = capacity
         self.contextLength = min(max(contextLength, 2), generator.config.language.maxPositionEmbeddings)
         self.prefillChunk = prefillChunk
         self.imageFeatures = imageFeatures
+        self.prefixCache = prefixCache
     }
 
     /// Sequences queued or running.
@@ -103,6 +109,7 @@ public final class ContinuousBatch {
             guard s.reason != nil else { drawn.append(s); continue }
             let tail = s.flush()
             if !tail.isEmpty { events.append(.token(s.slot, id: nil, text: tail)) }
+            remember(s, answer: true)
             events.append(.finished(s.slot, s.result()))
             remove(s.slot)
         }
@@ -157,7 +164,8 @@ public final class ContinuousBatch {
             s.stats.prefillSeconds += seconds  // each waited for the whole shared forward
             s.prefilled = chunk.rows.upperBound
             guard s.prefilled == s.promptIds.count else { continue }
-            s.stats.prefillTokens = s.prefilled
+            s.stats.prefillTokens = s.prefilled - s.stats.cachedPromptTokens
+            remember(s, answer: false)
             s.logits = (logits, d + i)
             s.embeddings = nil
             events.append(.started(s.slot, promptTokens: s.promptIds.count))
@@ -174,8 +182,27 @@ public final class ContinuousBatch {
                              imagesPerSample: features == nil ? [] : [Array(0..<s.images.count)])
         }
         let cache = model.language.makeCache(batch: 1, maxLength: min(contextLength, s.promptIds.count + max(s.options.maxNewTokens, 1)))
+        if let prefixCache {
+            let slots = try generator.assembler.imageSlots(in: s.promptIds, images: s.images.count)
+            let key = PrefixCache.Key(ids: s.promptIds, images: zip(slots, s.images).map { ($0, $1.contentKey) })
+            // At least the last prompt token is run: its logits give the first answer token.
+            s.prefilled = prefixCache.restore(key, into: cache, limit: s.promptIds.count - 1)
+            s.stats.cachedPromptTokens = s.prefilled
+            s.prefixKey = key
+        }
         s.embeddings = embeddings
         s.cache = cache
         return (embeddings, cache)
+    }
+
+    /// Stores `s`'s prompt in the prefix cache — with the answer ids already in its cache when `answer`
+    /// (a follow-up turn of the same chat begins with them).
+    private func remember(_ s: DecodingSequence, answer: Bool) {
+        guard let prefixCache, let key = s.prefixKey, let cache = s.cache else { return }
+        guard answer else { return prefixCache.insert(key, from: cache, length: s.promptIds.count) }
+        let fed = min(cache.length - s.promptIds.count, s.ids.count)
+        guard fed > 0 else { return }
+        let extended = PrefixCache.Key(ids: s.promptIds + s.ids.prefix(fed), images: key.images)
+        prefixCache.insert(extended, from: cache, length: extended.ids.count)
     }
 }

@@ -14,8 +14,10 @@ final class DecodingSequence {
     /// the prefill is done.
     var embeddings: Tensor?
     var cache: KVCache?
-    /// Prompt tokens already run into the cache.
+    /// Prompt tokens already in the cache (run, or copied from a cached prefix).
     var prefilled = 0
+    /// What the prompt holds at each position, for the batch's `PrefixCache` (set with the cache).
+    var prefixKey: PrefixCache.Key?
     /// The logits the next token is drawn from: row `row` of the last forward's output [S, vocab]
     /// (after the prefill or a decode step; the sampler works on it in place, no copy per row).
     var logits: (all: Tensor, row: Int)?

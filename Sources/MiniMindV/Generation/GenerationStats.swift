@@ -24,6 +24,8 @@ public struct GenerationStats: Equatable, Sendable {
     public var decodeSeconds: Double = 0
     /// Tokens run through the model in the prefill (a chat follow-up runs only its new ones).
     public var prefillTokens: Int = 0
+    /// Prompt tokens whose keys and values were copied from a cached prefix instead (`PrefixCache`).
+    public var cachedPromptTokens: Int = 0
     /// Tokens generated (each needs one decode step, except the last).
     public var generatedTokens: Int = 0
     public var images: Int = 0

@@ -35,6 +35,23 @@ public final class KVCache {
     /// Bytes held by the buffers.
     public var byteCount: Int { (keys.reduce(0) { $0 + $1.count } + values.reduce(0) { $0 + $1.count }) * 4 }
 
+    /// Replaces the contents with the first `count` tokens of `source` (same layers and shape, batch 1):
+    /// a prompt prefix another request computed (`PrefixCache`).
+    public func copyPrefix(of source: KVCache, count: Int) {
+        precondition(batch == 1 && source.batch == 1 && source.keys.count == keys.count && source.kvHeads == kvHeads
+                     && source.headDim == headDim && count >= 0 && count <= min(source.length, maxLength),
+                     "KVCache.copyPrefix: \(count) tokens from a cache of \(source.length) into one of \(maxLength)")
+        let d = headDim
+        for layer in keys.indices {
+            for (dst, src) in [(keys[layer], source.keys[layer]), (values[layer], source.values[layer])] {
+                for h in 0..<kvHeads {
+                    (dst.mutablePointer + h * maxLength * d).update(from: src.pointer + h * source.maxLength * d, count: count * d)
+                }
+            }
+        }
+        length = count
+    }
+
     /// Writes k, v of shape [B, T, Hkv, D] for `layer` at positions length..<length+T.
     func store(layer: Int, k: Tensor, v: Tensor) {
         let t = k.shape[1], d = headDim
