@@ -58,6 +58,47 @@ public enum DataParallel {
         averaged.removeAll()
     }
 
+    /// ZeRO-1: after each rank has updated its `shard` of the optimizer's `parameters`, every rank
+    /// receives the other ranks' pieces. The run of trained elements goes in windows of
+    /// `bucketElements`: each rank copies its part of the window into a flat buffer, one in-place
+    /// all-gather fills in the others' parts, and those are copied out. A few large collectives
+    /// instead of one per tensor: every collective is a meeting point of the ranks, and small ones
+    /// pay Open MPI's per-message handshakes (measured: 80 per-tensor all-gathers of 26 M floats
+    /// took 4–18× as long as one).
+    public static func allgather(_ parameters: [Tensor], shard: OptimizerShard, over c: any Communicator) throws {
+        precondition(parameters.count == shard.counts.count && zip(parameters, shard.counts).allSatisfy { $0.count == $1 },
+                     "DataParallel.allgather: the tensors do not match the shard")
+        guard c.size > 1, shard.totalElements > 0 else { return }
+        let window = min(bucketElements, shard.totalElements)
+        let staging = UnsafeMutableBufferPointer<Float>.allocate(capacity: window)
+        defer { staging.deallocate() }
+        for start in stride(from: 0, to: shard.totalElements, by: window) {
+            let end = min(start + window, shard.totalElements)
+            let pieces = (0..<c.size).map { r -> Range<Int> in
+                let mine = shard.elements(ofRank: r)
+                return max(mine.lowerBound, start)..<max(min(mine.upperBound, end), max(mine.lowerBound, start))
+            }
+            // Copies between the parameters and the buffer for the run's elements `range`.
+            func copy(_ range: Range<Int>, toBuffer: Bool) {
+                var at = range.lowerBound - start
+                for (index, offset, count) in shard.segments(of: range) {
+                    let p = parameters[index].mutablePointer + offset, b = staging.baseAddress! + at
+                    if toBuffer { b.update(from: p, count: count) } else { p.update(from: b, count: count) }
+                    at += count
+                }
+            }
+            copy(pieces[c.rank], toBuffer: true)
+            try c.allgather(UnsafeMutableBufferPointer(rebasing: staging[0..<(end - start)]), counts: pieces.map(\.count))
+            for r in 0..<c.size where r != c.rank { copy(pieces[r], toBuffer: false) }
+        }
+    }
+
+    /// Each of `tensors` (same element count) gathered in place from the ranks' pieces of `counts`.
+    static func allgather(_ tensors: [Tensor], counts: [Int], over c: any Communicator) throws {
+        guard c.size > 1 else { return }
+        for t in tensors where t.count > 0 { try c.allgather(t.mutableBuffer, counts: counts) }
+    }
+
     /// Copies the values of `tensors` on rank `root` into the same tensors (same shapes) on every rank.
     public static func broadcast(_ tensors: [Tensor], root: Int = 0, over c: any Communicator) throws {
         guard c.size > 1 else { return }
