@@ -94,12 +94,6 @@ public enum DataParallel {
         }
     }
 
-    /// Each of `tensors` (same element count) gathered in place from the ranks' pieces of `counts`.
-    static func allgather(_ tensors: [Tensor], counts: [Int], over c: any Communicator) throws {
-        guard c.size > 1 else { return }
-        for t in tensors where t.count > 0 { try c.allgather(t.mutableBuffer, counts: counts) }
-    }
-
     /// Copies the values of `tensors` on rank `root` into the same tensors (same shapes) on every rank.
     public static func broadcast(_ tensors: [Tensor], root: Int = 0, over c: any Communicator) throws {
         guard c.size > 1 else { return }

@@ -43,16 +43,15 @@ extension VLMTrainer {
     }
 
     /// The optimizer state as `AdamW.stateTensors()` names it, with whole moments on every rank:
-    /// sharded, each rank's share is all-gathered (a collective: every rank calls it).
+    /// sharded, each rank's share is all-gathered like the weights (a collective: every rank calls it).
     func fullOptimizerState() throws -> [(String, Tensor)] {
         let state = optimizer.stateTensors()
         guard let shard = optimizerShard, communicator.size > 1 else { return state }
         let byName = Dictionary(uniqueKeysWithValues: state)
-        // The same parameters have state on every rank (a gradient is nil on all ranks or on none).
-        for (index, name) in optimizer.parameterNames.enumerated() where optimizer.states[index] != nil {
-            let moments = [AdamW.StateKey.expAvg, AdamW.StateKey.expAvgSq].compactMap { byName["\(name).\($0)"] }
-            precondition(moments.count == 2, "fullOptimizerState: \(name) has state but no moments")
-            try DataParallel.allgather(moments, counts: shard.pieceCounts(ofParameter: index), over: communicator)
+        for key in [AdamW.StateKey.expAvg, AdamW.StateKey.expAvgSq] {
+            // A parameter without state (no gradient on any rank yet: the same on all) takes zeros.
+            let moments = zip(optimizer.parameterNames, optimizer.parameters).map { name, p in byName["\(name).\(key)"] ?? Tensor.zeros(p.shape) }
+            try DataParallel.allgather(moments, shard: shard, over: communicator)
         }
         return state
     }
