@@ -39,6 +39,10 @@ static inline int mmpi_iallreduce_sum_double(double *buffer, int count, MPI_Requ
 static inline int mmpi_test(MPI_Request *request, int *done) { return MPI_Test(request, done, MPI_STATUS_IGNORE); }
 static inline int mmpi_wait(MPI_Request *request) { return MPI_Wait(request, MPI_STATUS_IGNORE); }
 static inline MPI_Request mmpi_request_null(void) { return MPI_REQUEST_NULL; }
+/// In-place MPI_Allgatherv: rank r's `counts[r]` elements at `displacements[r]` go to every rank.
+static inline int mmpi_allgatherv_float(float *buffer, const int *counts, const int *displacements) {
+  return MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buffer, counts, displacements, MPI_FLOAT, MPI_COMM_WORLD);
+}
 static inline int mmpi_bcast_bytes(void *buffer, int count, int root) {
   return MPI_Bcast(buffer, count, MPI_BYTE, root, MPI_COMM_WORLD);
 }

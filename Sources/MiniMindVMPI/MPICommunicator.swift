@@ -93,6 +93,19 @@ public final class MPICommunicator: Communicator {
         for var piece in pieces { try check("MPI_Wait", mmpi_wait(&piece)) }
     }
 
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        precondition(counts.count == size && counts.reduce(0, +) == buffer.count, "allgather: counts \(counts) for \(buffer.count) elements and \(size) ranks")
+        guard buffer.count > 0 else { return }
+        // MPI counts and displacements are 32-bit (one tensor of ≥ 2^31 elements is far past any preset).
+        guard buffer.count <= Int(Int32.max) else {
+            throw CommunicatorError.failed(operation: "MPI_Allgatherv", reason: "\(buffer.count) elements exceed MPI's 32-bit counts")
+        }
+        var displacements: [Int32] = [], at = 0
+        for n in counts { displacements.append(Int32(at)); at += n }
+        let counts32 = counts.map { Int32($0) }
+        try check("MPI_Allgatherv", mmpi_allgatherv_float(buffer.baseAddress!, counts32, displacements))
+    }
+
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         try chunks(buffer.count) { from, n in
             try check("MPI_Bcast", mmpi_bcast_bytes(buffer.baseAddress! + from, Int32(n), Int32(root)))

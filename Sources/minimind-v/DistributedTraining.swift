@@ -40,12 +40,15 @@ extension DistributedTraining {
         guard c.size > 1, let t = c as? TimedCommunicator, steps > 0 else { return nil }
         let perStep = t.allreduceSeconds / Double(steps), share = 100 * t.allreduceSeconds / max(seconds, 1e-9)
         let megabytes = Double(t.allreduceBytes) / Double(steps) / 1e6
+        // The sharded optimizer step's all-gather of the updated weights (and of the moments at saves).
+        let gathered = t.allgatherBytes == 0 ? "" : String(format: "; all-gather of the sharded optimizer step: %.3f s per step, %.1f MB per step",
+                                                          t.allgatherSeconds / Double(steps), Double(t.allgatherBytes) / Double(steps) / 1e6)
         if overlapped {
             return String(format: "allreduce: %.3f s per step in MPI over %d steps (%.1f %% of %.1f s), of it %.3f s blocked in waits; %.1f MB per step, overlapped with the backward pass",
-                          perStep, steps, share, seconds, t.waitSeconds / Double(steps), megabytes)
+                          perStep, steps, share, seconds, t.waitSeconds / Double(steps), megabytes) + gathered
         }
         return String(format: "allreduce: %.3f s per step over %d steps (%.1f %% of %.1f s), %.1f MB per step, %.2f GB/s",
-                      perStep, steps, share, seconds, megabytes, t.bytesPerSecond / 1e9)
+                      perStep, steps, share, seconds, megabytes, t.bytesPerSecond / 1e9) + gathered
     }
 }
 
@@ -55,10 +58,12 @@ struct DataParallelOptions: ParsableArguments {
     var bucketMB: Double = Double(OverlappedGradientAverager.defaultBucketBytes) / Double(1 << 20)
     @Flag(name: .customLong("no-allreduce-overlap"), help: "Under mpirun: average the gradients after the backward pass in one blocking round instead of overlapping it.")
     var noOverlap = false
+    @Flag(name: .customLong("no-optimizer-sharding"), help: "Under mpirun: every rank runs the whole optimizer step (clip, AdamW) instead of its share followed by an all-gather of the updated weights (ZeRO-1, the default).")
+    var noSharding = false
 
     func averaging() throws -> GradientAveraging {
         try InputRange.check("--allreduce-bucket-mb", bucketMB, in: 0...4096)
-        return GradientAveraging(overlap: !noOverlap, bucketBytes: Int(bucketMB * Double(1 << 20)))
+        return GradientAveraging(overlap: !noOverlap, bucketBytes: Int(bucketMB * Double(1 << 20)), shardOptimizer: !noSharding)
     }
 }
 

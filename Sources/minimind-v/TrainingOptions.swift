@@ -137,7 +137,7 @@ struct TrainingOptions: ParsableArguments {
         let log = { (s: String) in if comm.isRoot { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
         log("\(stage.rawValue): \(data.count) rows from \(self.data); trainable: "
             + (variant.lora.map { "LoRA r=\($0.rank) alpha=\($0.alpha) dropout=\($0.dropout) on \($0.targets.joined(separator: ","))" } ?? recipe.trainable.joined(separator: ", ")))
-        if comm.size > 1 { log("data parallel: \(comm.size) ranks × batch \(recipe.batchSize), \(Threads.count) threads per rank") }
+        if comm.size > 1 { log("data parallel: \(comm.size) ranks × batch \(recipe.batchSize), \(Threads.count) threads per rank, optimizer step \(averaging.shardOptimizer ? "sharded (ZeRO-1)" : "on every rank")") }
         // Rank 0 encodes the images into the feature cache first; the other ranks then read it.
         if !comm.isRoot { try comm.barrier() }
         let trainer = try VLMTrainer.forConversations(

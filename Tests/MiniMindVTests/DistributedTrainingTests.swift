@@ -68,20 +68,21 @@ final class DistributedTrainingTests: XCTestCase {
         return (p.terminationStatus, String(decoding: e, as: UTF8.self))
     }
 
-    /// Step losses (metadata) and float32 weights of a resume file.
+    /// Step losses (metadata), float32 weights and AdamW state (moments, step counts) of a resume file.
     static func state(_ url: URL) throws -> (losses: [Double], weights: [String: [Float]], steps: Int) {
         let file = try Safetensors.read(url)
         let losses = try JSONDecoder().decode([Double].self, from: Data(try XCTUnwrap(file.metadata["losses"]).utf8))
         let position = try JSONDecoder().decode(TrainingPosition.self, from: Data(try XCTUnwrap(file.metadata["position"]).utf8))
         var weights: [String: [Float]] = [:]
-        for (name, data) in file.entries where name.hasPrefix("model.") {
+        for (name, data) in file.entries where name.hasPrefix("model.") || name.hasPrefix("optimizer.") {
             let t = try data.toTensor()
             weights[name] = Array(UnsafeBufferPointer(start: t.pointer, count: t.count))
         }
         return (losses, weights, position.optimizerSteps)
     }
 
-    /// Every step's loss and every weight tensor within `tolerance` relative (‖Δ‖/‖reference‖ per tensor).
+    /// Every step's loss, every weight tensor and every AdamW moment (the sharded ones gathered at the
+    /// save) within `tolerance` relative (‖Δ‖/‖reference‖ per tensor).
     static func assertSameRun(_ url: URL, _ reference: URL, tolerance: Double = 1e-5, file: StaticString = #filePath, line: UInt = #line) throws {
         let a = try state(url), b = try state(reference)
         XCTAssertEqual(a.steps, b.steps, file: file, line: line)
@@ -112,15 +113,29 @@ final class DistributedTrainingTests: XCTestCase {
         let two = try Self.run(Self.mpirun(ranks: 2, s.arguments(batch: 2, out: "two", maxSteps: 5)))
         XCTAssertEqual(two.status, 0, two.stderr)
         XCTAssertTrue(two.stderr.contains("data parallel: 2 ranks × batch 2"), two.stderr)
+        XCTAssertTrue(two.stderr.contains("optimizer step sharded (ZeRO-1)"), two.stderr)
+        XCTAssertTrue(two.stderr.contains("all-gather of the sharded optimizer step"), two.stderr)
         try Self.assertSameRun(s.resumeFile("two"), s.resumeFile("one"))
+
+        // Three ranks cut the tensors at other places; the whole optimizer step on every rank is the same run too.
+        let three = try Self.run(Self.mpirun(ranks: 3, s.arguments(batch: 2, out: "three", maxSteps: 4, extra: ["--no-allreduce-overlap"])))
+        XCTAssertEqual(three.status, 0, three.stderr)
+        let unsharded = try Self.run(Self.mpirun(ranks: 3, s.arguments(batch: 2, out: "unsharded", maxSteps: 4, extra: ["--no-allreduce-overlap", "--no-optimizer-sharding"])))
+        XCTAssertEqual(unsharded.status, 0, unsharded.stderr)
+        XCTAssertTrue(unsharded.stderr.contains("optimizer step on every rank"), unsharded.stderr)
+        XCTAssertFalse(unsharded.stderr.contains("all-gather"), unsharded.stderr)
+        try Self.assertSameRun(s.resumeFile("three"), s.resumeFile("unsharded"))
 
         let tcp = try Self.run(Self.mpirun(ranks: 2, tcpOnly: true, s.arguments(batch: 2, out: "tcp", maxSteps: 5)))
         XCTAssertEqual(tcp.status, 0, tcp.stderr)
         try Self.assertSameRun(s.resumeFile("tcp"), s.resumeFile("one"))
 
-        // Resume with another rank count: 2 ranks × 2 for 3 steps, then 1 process × 4 to step 5 —
-        // the same global batch, so the same schedule and the same run as the straight one.
-        let first = try Self.run(Self.mpirun(ranks: 2, s.arguments(batch: 2, out: "switch", maxSteps: 3)))
+        // Resume with another rank count: 1 process × 4 for 2 steps, 2 ranks × 2 to step 3 (each
+        // keeps its share of the whole moments; they are gathered again at the save), then 1 process
+        // × 4 to step 5 — the same global batch, so the same schedule and the same run as the straight one.
+        let start = try CLISupport.run(s.arguments(batch: 4, out: "switch", maxSteps: 2))
+        XCTAssertEqual(start.status, 0, start.stderr)
+        let first = try Self.run(Self.mpirun(ranks: 2, s.arguments(batch: 2, out: "switch", maxSteps: 3, extra: ["--resume"])))
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertEqual(try Self.state(s.resumeFile("switch")).steps, 3)
         let rest = try CLISupport.run(s.arguments(batch: 4, out: "switch", maxSteps: 5, extra: ["--resume"]))

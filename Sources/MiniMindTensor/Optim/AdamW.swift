@@ -6,7 +6,9 @@ import Foundation
 /// advance), exactly like PyTorch. Hyperparameters are Doubles because PyTorch computes its scalar
 /// factors in Python floats and casts them to Float32 only when they meet a tensor.
 public final class AdamW {
-    /// Moments of one parameter, allocated at its first update.
+    /// Moments of one parameter, allocated at its first update. Under `shard(_:)` they cover only
+    /// the parameter's owned range (shape [range.count]; [0] when this rank owns none of it), while
+    /// `step` counts every update of the parameter on every rank alike.
     public final class ParameterState {
         public internal(set) var step: Int
         public let expAvg: Tensor
@@ -33,6 +35,9 @@ public final class AdamW {
     /// Each parameter's learning rate as a multiple of `lr` (default 1): a PyTorch parameter group
     /// whose lr is `scale · lr` (decay and step both use it), e.g. the projector's LR ratio.
     public var lrScales: [Double]
+    /// ZeRO-1 (`OptimizerShard`): the element range of each parameter this optimizer updates; nil
+    /// (default) updates every element. Set by `shard(_:)`.
+    public private(set) var ownedRanges: [Range<Int>]?
 
     /// `parameters`: named tensors, usually `module.namedParameters(trainableOnly: true)`.
     public init(parameters: [(String, Tensor)], lr: Double, betas: (Double, Double) = (0.9, 0.999),
@@ -65,22 +70,49 @@ public final class AdamW {
                   lr: lr, betas: betas, eps: eps, weightDecay: weightDecay)
     }
 
-    /// One update of every parameter that has a gradient.
+    /// One update of every parameter that has a gradient (under `shard(_:)`: of its owned range;
+    /// the step count of every parameter with a gradient advances, owned or not).
     public func step() {
         for (index, param) in parameters.enumerated() {
             guard let grad = param.grad else { continue }
             precondition(grad.shape == param.shape,
                          "AdamW.step: gradient \(grad.shape) of '\(parameterNames[index])' does not match parameter \(param.shape)")
+            let owned = ownedRanges?[index] ?? 0..<param.count
             let state = states[index] ?? {
-                let s = ParameterState(step: 0, expAvg: .zeros(param.shape), expAvgSq: .zeros(param.shape))
+                let shape = ownedRanges == nil ? param.shape : [owned.count]
+                let s = ParameterState(step: 0, expAvg: .zeros(shape), expAvgSq: .zeros(shape))
                 states[index] = s
                 return s
             }()
             state.step += 1
-            AdamWKernel.update(param: param.mutablePointer, grad: grad.pointer,
+            guard !owned.isEmpty else { continue }
+            AdamWKernel.update(param: param.mutablePointer + owned.lowerBound, grad: grad.pointer + owned.lowerBound,
                                expAvg: state.expAvg.mutablePointer, expAvgSq: state.expAvgSq.mutablePointer,
-                               count: param.count, factors: factors(step: state.step, lrScale: lrScales[index]))
+                               count: owned.count, factors: factors(step: state.step, lrScale: lrScales[index]))
         }
+    }
+
+    /// From now on updates only `ranges[i]` of parameter i (ZeRO-1: `OptimizerShard.ownedRanges`),
+    /// and keeps moments for those elements only; moments already held are cut to the ranges.
+    /// `stateTensors()` then exports full-shape moments holding zeros outside the ranges, which the
+    /// ranks' all-gather completes; `loadState` keeps the ranges of full-shape moments.
+    public func shard(_ ranges: [Range<Int>]) {
+        precondition(ownedRanges == nil, "AdamW.shard: already sharded")
+        precondition(ranges.count == parameters.count && zip(ranges, parameters).allSatisfy { $0.upperBound <= $1.count },
+                     "AdamW.shard: \(ranges.count) ranges for \(parameters.count) parameters, or a range past its parameter")
+        for (index, state) in states.enumerated() {
+            guard let state else { continue }
+            states[index] = ParameterState(step: state.step, expAvg: Self.slice(state.expAvg, ranges[index]),
+                                           expAvgSq: Self.slice(state.expAvgSq, ranges[index]))
+        }
+        ownedRanges = ranges
+    }
+
+    /// A fresh [range.count] tensor holding `range` of `t`'s elements.
+    static func slice(_ t: Tensor, _ range: Range<Int>) -> Tensor {
+        let out = Tensor.zeros([range.count])
+        if !range.isEmpty { out.mutablePointer.update(from: t.pointer + range.lowerBound, count: range.count) }
+        return out
     }
 
     /// Clears every parameter's gradient (PyTorch's `zero_grad(set_to_none=True)`).

@@ -24,19 +24,29 @@ extension AdamW {
     /// The optimizer state as named tensors, for checkpoints: for every parameter that has been
     /// updated, `<name>.exp_avg`, `<name>.exp_avg_sq` (parameter shape) and `<name>.step`
     /// (a 0-d Float tensor, as PyTorch stores it). Parameters never updated have no entries.
-    /// The tensors are copies: later steps do not change them.
+    /// The tensors are copies: later steps do not change them. Under `shard(_:)` the moments hold
+    /// this rank's range and zeros elsewhere (the ranks' all-gather fills in the rest).
     public func stateTensors() -> [(String, Tensor)] {
         var out: [(String, Tensor)] = []
-        for (name, state) in zip(parameterNames, states) {
+        for (index, (name, state)) in zip(parameterNames, states).enumerated() {
             guard let state else { continue }
-            out.append(("\(name).\(StateKey.expAvg)", state.expAvg.copy()))
-            out.append(("\(name).\(StateKey.expAvgSq)", state.expAvgSq.copy()))
+            out.append(("\(name).\(StateKey.expAvg)", fullShape(state.expAvg, index)))
+            out.append(("\(name).\(StateKey.expAvgSq)", fullShape(state.expAvgSq, index)))
             out.append(("\(name).\(StateKey.step)", Tensor(scalar: Float(state.step))))
         }
         return out
     }
 
-    /// Restores state exported by `stateTensors()` (values are copied). Parameters without entries
+    /// A copy of a moment in its parameter's shape (a shard's range placed at its offset).
+    private func fullShape(_ moment: Tensor, _ index: Int) -> Tensor {
+        guard let range = ownedRanges?[index] else { return moment.copy() }
+        let out = Tensor.zeros(parameters[index].shape)
+        if !range.isEmpty { (out.mutablePointer + range.lowerBound).update(from: moment.pointer, count: range.count) }
+        return out
+    }
+
+    /// Restores state exported by `stateTensors()` (values are copied; under `shard(_:)` only the
+    /// owned ranges are kept, from moments in the parameters' full shapes). Parameters without entries
     /// start fresh. Throws, changing nothing, when a key names no parameter of this optimizer, a
     /// parameter has only some of its three entries, a shape differs, or a step is not a whole
     /// number ≥ 1.
@@ -68,7 +78,9 @@ extension AdamW {
                 problems.append("\(keys[2]): expected a whole number >= 1, found \(s.pointer[0])")
             }
             if m.shape == shape, v.shape == shape, step >= 1 {
-                restored[index] = ParameterState(step: step, expAvg: m.copy(), expAvgSq: v.copy())
+                // Sharded: the owned range of the full-shape moments.
+                let keep = { (t: Tensor) in self.ownedRanges.map { Self.slice(t, $0[index]) } ?? t.copy() }
+                restored[index] = ParameterState(step: step, expAvg: keep(m), expAvgSq: keep(v))
             }
         }
         let unknown = tensors.keys.filter { !claimed.contains($0) }.sorted()

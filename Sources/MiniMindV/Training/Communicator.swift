@@ -24,6 +24,11 @@ public protocol Communicator: AnyObject {
     func test(_ request: AllreduceRequest) throws -> Bool
     /// Blocks until `request` has completed.
     func wait(_ request: AllreduceRequest) throws
+    /// In place: rank r's piece of `buffer` — `counts[r]` elements right after the pieces of ranks
+    /// 0 ..< r — is copied into the same place on every other rank (MPI_Allgatherv with MPI_IN_PLACE).
+    /// `counts` has one entry per rank, the same on every rank, and adds up to `buffer.count`. The
+    /// default zeroes the other ranks' pieces and sums (exact, but a -0 sent becomes +0).
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws
     /// Copies `buffer` of rank `root` into `buffer` of every other rank (same byte count on all).
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
     func barrier() throws
@@ -42,6 +47,13 @@ public extension Communicator {
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> AllreduceRequest {
         try allreduceSum(buffer)
         return .completed
+    }
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        precondition(counts.count == size && counts.reduce(0, +) == buffer.count, "allgather: counts \(counts) for \(buffer.count) elements and \(size) ranks")
+        guard size > 1 else { return }
+        let mine = counts[..<rank].reduce(0, +)..<counts[...rank].reduce(0, +)
+        for i in buffer.indices where !mine.contains(i) { buffer[i] = 0 }
+        try allreduceSum(buffer)
     }
     func test(_ request: AllreduceRequest) throws -> Bool { true }
     func wait(_ request: AllreduceRequest) throws {}

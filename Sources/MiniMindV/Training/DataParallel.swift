@@ -58,6 +58,42 @@ public enum DataParallel {
         averaged.removeAll()
     }
 
+    /// ZeRO-1: after each rank has updated its `shard` of the optimizer's `parameters`, every rank
+    /// receives the other ranks' pieces, in rounds of `bucketElements` floats: in round k every rank
+    /// copies the k-th `bucketElements / N` elements of its share into a flat buffer, one in-place
+    /// all-gather fills in the other ranks' (back to back in rank order), and those are copied out.
+    /// Every rank sends and receives in every round, so the ranks' copies run at the same time (a
+    /// round of one rank's elements would leave the others waiting). A few large collectives
+    /// instead of one per tensor: every collective is a meeting point of the ranks, and small ones
+    /// pay Open MPI's per-message handshakes (Scripts/bench_mpi_allgather.c).
+    public static func allgather(_ parameters: [Tensor], shard: OptimizerShard, over c: any Communicator) throws {
+        precondition(parameters.count == shard.counts.count && zip(parameters, shard.counts).allSatisfy { $0.count == $1 },
+                     "DataParallel.allgather: the tensors do not match the shard")
+        guard c.size > 1, shard.totalElements > 0 else { return }
+        let shares = (0..<c.size).map { shard.elements(ofRank: $0) }
+        let perRank = max(1, bucketElements / c.size)
+        let staging = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(perRank * c.size, shard.totalElements))
+        defer { staging.deallocate() }
+        // Copies between the parameters and the buffer (from `at`) for the run's elements `range`.
+        func copy(_ range: Range<Int>, at start: Int, toBuffer: Bool) {
+            var at = start
+            for (index, offset, count) in shard.segments(of: range) {
+                let p = parameters[index].mutablePointer + offset, b = staging.baseAddress! + at
+                if toBuffer { b.update(from: p, count: count) } else { p.update(from: b, count: count) }
+                at += count
+            }
+        }
+        let longest = shares.map(\.count).max() ?? 0
+        for from in stride(from: 0, to: longest, by: perRank) {
+            let pieces = shares.map { $0.lowerBound + min(from, $0.count)..<$0.lowerBound + min(from + perRank, $0.count) }
+            var offsets = [0]
+            for piece in pieces { offsets.append(offsets.last! + piece.count) }
+            copy(pieces[c.rank], at: offsets[c.rank], toBuffer: true)
+            try c.allgather(UnsafeMutableBufferPointer(rebasing: staging[0..<offsets[c.size]]), counts: pieces.map(\.count))
+            for r in 0..<c.size where r != c.rank { copy(pieces[r], at: offsets[r], toBuffer: false) }
+        }
+    }
+
     /// Copies the values of `tensors` on rank `root` into the same tensors (same shapes) on every rank.
     public static func broadcast(_ tensors: [Tensor], root: Int = 0, over c: any Communicator) throws {
         guard c.size > 1 else { return }

@@ -13,6 +13,9 @@ public final class TimedCommunicator: Communicator {
     public private(set) var allreduceCalls = 0
     /// Of `allreduceSeconds`: the time blocked in `wait` for non-blocking requests (mostly after the backward pass).
     public private(set) var waitSeconds = 0.0
+    /// Time and bytes of the all-gathers (the sharded optimizer step's updated weights, and moments at a save).
+    public private(set) var allgatherSeconds = 0.0
+    public private(set) var allgatherBytes = 0
 
     public init(_ base: any Communicator) { self.base = base }
 
@@ -53,6 +56,14 @@ public final class TimedCommunicator: Communicator {
             waitSeconds += spent
         }
         try base.wait(request)
+    }
+
+    /// Timed apart from the allreduces: the updated weights' all-gather of a sharded optimizer step.
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        let start = monotonicSeconds()
+        try base.allgather(buffer, counts: counts)
+        allgatherSeconds += monotonicSeconds() - start
+        allgatherBytes += buffer.count * MemoryLayout<Float>.size
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { try base.broadcast(buffer, root: root) }

@@ -15,8 +15,11 @@ extension VLMTrainer {
     /// Writes, atomically, into the output directory: the release weights as upstream saves them
     /// (`{prefix}_{hidden}[_moe].pth`, every tensor fp16, no vision keys) and the same tensors as
     /// `.safetensors` — for a LoRA recipe the adapters in PEFT's layout instead; the resume file (float32 weights, AdamW state, position, losses); the loss curve.
+    /// With several ranks every rank calls it (the sharded optimizer state is gathered); rank 0 writes.
     @discardableResult
     public func save() throws -> [URL] {
+        // Sharded over several ranks, the moments are all-gathered first: every rank calls save().
+        let optimizerState = try fullOptimizerState()
         guard let dir = outputDirectory else { return [] }
         var weights: [URL]
         if let lora = recipe.lora {
@@ -32,7 +35,7 @@ extension VLMTrainer {
         var state = try StateDict(module: model)
         var resume = StateDict()
         for (k, v) in state.entries { resume["model." + k] = v }
-        for (k, t) in optimizer.stateTensors() { resume["optimizer." + k] = try TensorData(tensor: t) }
+        for (k, t) in optimizerState { resume["optimizer." + k] = try TensorData(tensor: t) }
         state = resume
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

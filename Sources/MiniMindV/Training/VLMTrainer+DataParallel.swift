@@ -70,7 +70,7 @@ extension VLMTrainer {
         try DataParallel.broadcast(model.namedParameters(trainableOnly: false).map(\.1), over: c)
         // Optimizer state: names and shapes from rank 0 first (after a resume only rank 0 has any).
         struct Header: Codable { var position: TrainingPosition; var losses: [Double]; var state: [String: [Int]] }
-        let mine = optimizer.stateTensors()
+        let mine = try fullOptimizerState()
         let header = Header(position: position, losses: losses, state: Dictionary(uniqueKeysWithValues: mine.map { ($0.0, $0.1.shape) }))
         let received = try JSONDecoder().decode(Header.self, from: DataParallel.broadcast(c.isRoot ? JSONEncoder().encode(header) : Data(), over: c))
         let names = received.state.keys.sorted()
@@ -90,17 +90,22 @@ extension VLMTrainer {
     }
 }
 
-/// How data-parallel training averages the ranks' gradients (Docs/Distributed.md).
+/// How data-parallel training averages the ranks' gradients and splits the optimizer step (Docs/Distributed.md).
 public struct GradientAveraging: Sendable, Equatable {
     /// Start the allreduce in buckets during the backward pass (default), or run it after the
     /// backward pass in one blocking round (`DataParallel.averageGradients`).
     public var overlap = true
     /// Bytes per bucket of the overlapped allreduce; 0 makes every gradient its own bucket.
     public var bucketBytes = OverlappedGradientAverager.defaultBucketBytes
+    /// ZeRO-1: each rank clips and updates only its share of the trained elements, then the
+    /// updated weights are all-gathered (default); off, every rank runs the whole optimizer step.
+    /// Read at the run's first optimizer step.
+    public var shardOptimizer = true
 
-    public init(overlap: Bool = true, bucketBytes: Int = OverlappedGradientAverager.defaultBucketBytes) {
+    public init(overlap: Bool = true, bucketBytes: Int = OverlappedGradientAverager.defaultBucketBytes, shardOptimizer: Bool = true) {
         self.overlap = overlap
         self.bucketBytes = bucketBytes
+        self.shardOptimizer = shardOptimizer
     }
 }
 

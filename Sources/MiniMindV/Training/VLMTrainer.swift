@@ -28,6 +28,8 @@ public final class VLMTrainer: Trainer {
     /// How the ranks' gradients are averaged: overlapped with the backward pass, bucket size.
     public var gradientAveraging = GradientAveraging()
     var gradientAverager: OverlappedGradientAverager?
+    /// This rank's share of the optimizer step (VLMTrainer+OptimizerSharding.swift); nil: all of it.
+    var optimizerShard: OptimizerShard?
     /// The run's name in events (default: the recipe's stage).
     public var stageName: String
     /// Where this run sits in a staged run (events report it).
@@ -225,12 +227,12 @@ public final class VLMTrainer: Trainer {
 
                 // optimizer step
                 try synchronizeStep(loss: &stepLoss, tokens: &stepTokens)
-                let norm = Double(clipGradNorm(optimizer.parameters, maxNorm: Float(recipe.gradClip.map { $0 > 0 ? $0 : .infinity } ?? .infinity)))
+                let norm = try clipGradients()  // sharded over the ranks (VLMTrainer+OptimizerSharding.swift)
                 position.optimizerSteps += 1
                 guard stepLoss.isFinite, norm.isFinite else {
                     throw TrainingError.nonFiniteLoss(step: position.optimizerSteps, loss: stepLoss.isFinite ? norm : stepLoss)
                 }
-                optimizer.step()
+                try stepOptimizer()
                 refreshBFloat16Weights()
                 optimizer.zeroGrad()
                 let reportLoss = stepLoss * Double(recipe.accumulationSteps) / Double(inGroup)
