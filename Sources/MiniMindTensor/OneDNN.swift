@@ -37,7 +37,7 @@ enum OneDNN {
     #endif
 
     /// A weight reordered once into the layout of the plan that made it (64-byte aligned), for every
-    /// plan that reads B in that same layout (`reads(_:)`).
+    /// plan that reads B in that same layout (`fits(_:)`).
     final class PackedB: @unchecked Sendable {
         let plan: Plan
         let pointer: UnsafeMutableRawPointer

@@ -79,7 +79,7 @@ struct DistillCommand: ParsableCommand {
             })
         try options.run(stage: .sft, variant: variant)
         if let made, let cache {
-            FileHandle.standardError.write(Data("teacher cache \(cache.directory.path): \(made.cachedRows) positions read, \(made.teacherRows) computed by the teacher\n".utf8))
+            FileHandle.standardError.write(Data("teacher cache \(cache.directory.path): \(made.cachedPositions) positions read, \(made.teacherPositions) computed by the teacher\n".utf8))
         }
     }
 }

@@ -29,7 +29,7 @@ final class OptimShardTests: XCTestCase {
                         owned[r] += range.count
                     }
                     XCTAssertEqual(next, n, "\(counts) ÷ \(ranks): parameter \(index) not covered")
-                    XCTAssertEqual(shards[0].pieceCounts(ofParameter: index).reduce(0, +), n)
+                    XCTAssertEqual((0..<ranks).map { shards[0].range(ofParameter: index, rank: $0).count }.reduce(0, +), n)
                 }
                 XCTAssertEqual(owned.reduce(0, +), total)
                 XCTAssertLessThanOrEqual((owned.max() ?? 0) - (owned.min() ?? 0), 1, "\(counts) ÷ \(ranks): \(owned)")

@@ -101,13 +101,13 @@ extension DistillationTests {
         let full = try DistillationObjective(teacher: teacher, student: student, temperature: 2, alpha: 0.6,
                                              cache: try TeacherLogitCache(root: root, teacher: teacher, k: vocab))
         XCTAssertEqual(try full.loss(batch, model: student, features: nil).item, dense, accuracy: 1e-5 * max(1, abs(dense)))
-        XCTAssertEqual(full.teacherRows, counted.count)
+        XCTAssertEqual(full.teacherPositions, counted.count)
 
         let k = 4
         let objective = try DistillationObjective(teacher: teacher, student: student, temperature: 2, alpha: 0.6,
                                                   cache: try TeacherLogitCache(root: root, teacher: teacher, k: k))
         let first = try objective.loss(batch, model: student, features: nil).item
-        XCTAssertEqual([objective.teacherRows, objective.cachedRows], [counted.count, 0])
+        XCTAssertEqual([objective.teacherPositions, objective.cachedPositions], [counted.count, 0])
         // The same loss from the teacher's full logits cut to their top k here.
         let feats = try XCTUnwrap(try MiniMindVLM.visionFeatures(of: batch, features: nil))
         let logits = { (m: MiniMindVLM) -> Tensor in
@@ -121,6 +121,6 @@ extension DistillationTests {
 
         for p in teacher.parameters() { p.mutablePointer.update(repeating: 0.5, count: p.count) }
         XCTAssertEqual(try objective.loss(batch, model: student, features: nil).item, first, "read from the cache, not the changed teacher")
-        XCTAssertEqual([objective.teacherRows, objective.cachedRows], [counted.count, counted.count])
+        XCTAssertEqual([objective.teacherPositions, objective.cachedPositions], [counted.count, counted.count])
     }
 }

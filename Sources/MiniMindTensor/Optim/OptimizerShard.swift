@@ -5,8 +5,7 @@ import Foundation
 /// contiguous elements ⌊T·r/N⌋ ..< ⌊T·(r+1)/N⌋ — every element exactly once, the ranks' counts
 /// within one element of each other. A rank's piece of one tensor is a contiguous range of it
 /// (possibly empty, possibly the whole tensor), so AdamW updates it in place; the updated weights
-/// are shared back by all-gathering windows of the run (`segments(of:)`), or tensor by tensor
-/// (`pieceCounts(ofParameter:)`).
+/// are shared back by all-gathering windows of the run (`segments(of:)`).
 public struct OptimizerShard: Equatable, Sendable {
     public let ranks: Int
     public let rank: Int
@@ -68,11 +67,5 @@ public struct OptimizerShard: Equatable, Sendable {
             index += 1
         }
         return out
-    }
-
-    /// How many elements of parameter `index` each rank owns, rank by rank; they add up to the
-    /// parameter's count and lie back to back in rank order (the counts of an all-gather).
-    public func pieceCounts(ofParameter index: Int) -> [Int] {
-        (0..<ranks).map { range(ofParameter: index, rank: $0).count }
     }
 }

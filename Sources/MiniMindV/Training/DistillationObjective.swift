@@ -40,8 +40,8 @@ public final class DistillationObjective: TrainingObjective {
 
     /// Where the teacher's top-k logits are kept between epochs (nil: the teacher runs on every step).
     public let cache: TeacherLogitCache?
-    /// Training rows whose teacher logits came from the cache, and rows the teacher ran for.
-    public private(set) var cachedRows = 0, teacherRows = 0
+    /// Answer positions whose teacher logits came from the cache, and positions the teacher ran for.
+    public private(set) var cachedPositions = 0, teacherPositions = 0
 
     public static let temperatureRange: ClosedRange<Double> = 0.05...100
 
@@ -104,30 +104,28 @@ public final class DistillationObjective: TrainingObjective {
     private func cachedTeacher(_ batch: TrainingBatch, features: Tensor?, counted: [Int],
                                cache: TeacherLogitCache) throws -> TeacherTopK {
         let vocab = teacher.language.embeddingTable.shape[0]
-        var parts: [TeacherTopK?] = [], keys: [String?] = [], missing: [Int] = []
-        for b in 0..<batch.batch {
-            let rows = counted.filter { $0 / batch.length == b }
-            let key = rows.isEmpty ? nil : TeacherLogitCache.rowKey(batch, sample: b, features: features)
-            let found = key.flatMap { cache.load($0, rows: rows.count, vocab: vocab) }
-            if key != nil && found == nil { missing += rows }
-            parts.append(found)
-            keys.append(key)
+        let rowsOf = Dictionary(grouping: counted) { $0 / batch.length }  // counted positions per sample
+        let samples = rowsOf.keys.sorted()
+        var parts: [Int: TeacherTopK] = [:], keys: [Int: String] = [:], missing: [Int] = []
+        for b in samples {
+            guard let key = TeacherLogitCache.rowKey(batch, sample: b, features: features) else { continue }
+            keys[b] = key
+            if let found = cache.load(key, rows: rowsOf[b]!.count, vocab: vocab) { parts[b] = found } else { missing += rowsOf[b]! }
         }
         if !missing.isEmpty {
             let computed = TeacherTopK(of: noGrad { logits(of: teacher, batch, features: features, rows: missing) }, k: cache.k)
             var next = 0
-            for b in 0..<batch.batch where parts[b] == nil {
-                guard let key = keys[b] else { continue }
-                let n = counted.lazy.filter { $0 / batch.length == b }.count
-                let rows = computed.rows(next..<(next + n))
-                try cache.store(key, rows)
-                parts[b] = rows
+            for b in samples where parts[b] == nil {
+                let n = rowsOf[b]!.count
+                parts[b] = computed.rows(next..<(next + n))
+                try cache.store(keys[b]!, parts[b]!)
                 next += n
             }
-            teacherRows += missing.count
+            teacherPositions += missing.count
         }
-        cachedRows += counted.count - missing.count
-        return parts.compactMap { $0 }.reduce(TeacherTopK(k: cache.k, ids: [], logits: [])) { $0.appending($1) }
+        cachedPositions += counted.count - missing.count
+        let ordered = samples.map { parts[$0]! }
+        return TeacherTopK(k: cache.k, ids: ordered.flatMap(\.ids), logits: ordered.flatMap(\.logits))
     }
 
     /// Logits [rows.count, vocab] of `model` at the flat positions `rows` of the batch.

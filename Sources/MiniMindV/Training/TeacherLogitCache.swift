@@ -36,11 +36,6 @@ public struct TeacherTopK: Equatable {
         TeacherTopK(k: k, ids: Array(ids[(range.lowerBound * k)..<(range.upperBound * k)]),
                     logits: Array(logits[(range.lowerBound * k)..<(range.upperBound * k)]))
     }
-
-    /// These rows followed by `other`'s.
-    func appending(_ other: TeacherTopK) -> TeacherTopK {
-        TeacherTopK(k: k, ids: ids + other.ids, logits: logits + other.logits)
-    }
 }
 
 /// A distillation teacher's top-k logits kept on disk, written once per training row and read on

@@ -4,8 +4,8 @@ import Foundation
 /// ranks every rank holds the averaged gradients, but instead of each repeating the whole optimizer
 /// step, rank r clips and updates only its contiguous share of the trained elements
 /// (`OptimizerShard`, balanced by element count) and keeps AdamW moments for that share only; the
-/// updated weights are then all-gathered, one in-place MPI_Allgatherv per trained tensor, so every
-/// rank again holds identical weights. The gradient norm is the global one: each rank sums the
+/// updated weights are then all-gathered in rounds of about 16 MiB (`DataParallel.allgather`), so
+/// every rank again holds identical weights. The gradient norm is the global one: each rank sums the
 /// squares of its share, and the sums are added in one scalar allreduce. Resume files still hold the
 /// whole optimizer state: the moments are all-gathered when a checkpoint is written, so a run
 /// resumes with any rank count. One process (or `gradientAveraging.shardOptimizer` off) steps as before.
