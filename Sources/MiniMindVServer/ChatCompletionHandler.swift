@@ -12,8 +12,13 @@ struct ChatCompletionHandler: Sendable {
     let options: ServerOptions
     let metrics: ServerMetrics
 
-    func respond(to request: Request) async throws -> Response {
+    /// `connection`: the one the request came on (its arrival count is taken over here).
+    func respond(to request: Request, connection: ObjectIdentifier) async throws -> Response {
         let arrival = monotonicSeconds()
+        scheduler.announce()  // an idle batch waits for this request to join its first step
+        scheduler.settle(connection: connection)  // counted from its connection's accept until now
+        var counted = true  // until `submit` takes the count over
+        defer { if counted { scheduler.settle() } }
         let parsed: (ChatRequest, [Int], Int)
         do {
             parsed = try await parse(request)
@@ -26,7 +31,8 @@ struct ChatCompletionHandler: Sendable {
         sampling.maxNewTokens = maxTokens
         let submission: Scheduler.Submission
         do {
-            submission = try scheduler.submit(ids: ids, images: chat.images, options: sampling)
+            counted = false
+            submission = try scheduler.submit(ids: ids, images: chat.images, options: sampling, announced: true)
         } catch {
             metrics.request(ok: false)
             throw OpenAIError(status: .tooManyRequests, message: "the server is busy (\(scheduler.capacity) decoding, "

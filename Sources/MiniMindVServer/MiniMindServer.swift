@@ -22,7 +22,7 @@ public final class MiniMindServer: Sendable {
         let batch = ContinuousBatch(generator: generator, capacity: options.maxBatch, contextLength: options.context,
                                     prefillChunk: options.prefillChunk,
                                     prefixCache: options.prefixCacheTokens > 0 ? PrefixCache(tokenLimit: options.prefixCacheTokens) : nil)
-        scheduler = Scheduler(batch: batch, maxQueue: options.maxQueue, metrics: metrics)
+        scheduler = Scheduler(batch: batch, maxQueue: options.maxQueue, metrics: metrics, gatherSeconds: options.burstGatherSeconds)
     }
 
     /// The Hummingbird application; `onRunning` receives the bound port (useful with port 0).
@@ -30,7 +30,9 @@ public final class MiniMindServer: Sendable {
         scheduler.start()
         var log = logger ?? Logger(label: "minimind-v.serve")
         if logger == nil { log.logLevel = .notice }
+        let scheduler = self.scheduler
         return Application(router: router(),
+                           server: .http1(configuration: .init(additionalChannelHandlers: [ArrivalWatch(scheduler: scheduler)])),
                            configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
                                                                    serverName: "minimind-v"),
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
@@ -47,9 +49,10 @@ public final class MiniMindServer: Sendable {
     /// Lets admitted requests finish and stops the scheduler thread (after the application returned).
     public func shutdown() { scheduler.shutdown() }
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
         router.add(middleware: OpenAIErrorMiddleware())
+        router.add(middleware: ArrivalMiddleware(scheduler: scheduler))
         let handler = ChatCompletionHandler(generator: generator, scheduler: scheduler, options: options, metrics: metrics)
         let name = options.modelName, scheduler = self.scheduler, metrics = self.metrics
         router.get("/") { _, _ in
@@ -74,7 +77,7 @@ public final class MiniMindServer: Sendable {
             }
             return Self.json(model)
         }
-        v1.post("chat/completions") { request, _ in try await handler.respond(to: request) }
+        v1.post("chat/completions") { request, context in try await handler.respond(to: request, connection: context.connection) }
         return router
     }
 
@@ -94,7 +97,7 @@ public enum ServerError: Error, CustomStringConvertible {
 
 /// `Authorization: Bearer KEY` on `/v1/*` when the server has a key (401 otherwise).
 struct APIKeyMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ServerContext
     let key: String?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -114,7 +117,7 @@ struct APIKeyMiddleware: RouterMiddleware {
 
 /// Every error as OpenAI's JSON: ours as they are, the router's (404, 405, 413) with their status.
 struct OpenAIErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ServerContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {

@@ -14,6 +14,14 @@ enum GenerationUpdate: Sendable {
 /// there). Requests arrive through a locked inbox and join the batch at the next step; a request
 /// whose stream is dropped (the client left) is removed before the next step, freeing its slot.
 /// At most `capacity + maxQueue` requests are admitted; more are refused (HTTP 429).
+///
+/// A burst into an idle batch is gathered: when more than one request is on its way — queued, or
+/// announced (`announce`: its connection was accepted or its handler runs, and it is not yet
+/// queued) — the first step waits, at most `gatherSeconds`, until none is announced and none was
+/// for `quietSeconds`, so that the burst's prompts are prefilled by one forward (one pass over the
+/// weights, one product over all their rows) instead of the first alone and the rest a whole step
+/// later. A lone request starts at once, and nothing is waited for while streams are decoding
+/// (their next token would wait).
 final class Scheduler: @unchecked Sendable {
     struct QueueFull: Error {}
 
@@ -28,11 +36,20 @@ final class Scheduler: @unchecked Sendable {
     let capacity: Int
     let maxQueue: Int
     let metrics: ServerMetrics
+    /// Longest wait of an idle batch for a burst's requests, and the pause in announcements that
+    /// ends it (see the type's comment).
+    let gatherSeconds: Double, quietSeconds: Double
     private let batch: ContinuousBatch  // touched only by the worker thread after init
     private let condition = NSCondition()
     private var inbox: [Job] = []
     private var cancelled: Set<Int> = []
     private var admitted = 0
+    /// Requests between `announce` and `settle` (being read or tokenised by the HTTP side).
+    private var announced = 0
+    private var lastAnnounce = -Double.infinity
+    /// Accepted connections counted in `announced` (no request read from them yet).
+    private var connections: Set<ObjectIdentifier> = []
+    private var stepsRun = 0
     private var nextJob = 0
     private var stopping = false
     private var running = false
@@ -41,11 +58,13 @@ final class Scheduler: @unchecked Sendable {
     private var jobs: [ContinuousBatch.Slot: Job] = [:]
     private var slotOfJob: [Int: ContinuousBatch.Slot] = [:]
 
-    init(batch: ContinuousBatch, maxQueue: Int, metrics: ServerMetrics) {
+    init(batch: ContinuousBatch, maxQueue: Int, metrics: ServerMetrics, gatherSeconds: Double = 0.005, quietSeconds: Double = 0.002) {
         self.batch = batch
         capacity = batch.capacity
         self.maxQueue = maxQueue
         self.metrics = metrics
+        self.gatherSeconds = gatherSeconds
+        self.quietSeconds = min(quietSeconds, gatherSeconds)
     }
 
     /// Checks a prompt as the batch will (throws GenerationError); safe from any thread.
@@ -60,6 +79,48 @@ final class Scheduler: @unchecked Sendable {
 
     /// Requests admitted and not yet finished (running or queued).
     var load: Int { condition.lock(); defer { condition.unlock() }; return admitted }
+
+    /// Scheduler steps run so far.
+    var steps: Int { condition.lock(); defer { condition.unlock() }; return stepsRun }
+
+    /// Requests announced and not yet settled.
+    var arriving: Int { condition.lock(); defer { condition.unlock() }; return announced }
+
+    /// A request is on its way (its connection was accepted, or its handler runs): an idle batch
+    /// may wait for it. Every `announce` is followed by one `settle`, or by a `submit` that says so.
+    func announce() {
+        condition.lock()
+        announced += 1
+        lastAnnounce = monotonicSeconds()
+        condition.unlock()
+    }
+
+    func settle() {
+        condition.lock()
+        announced -= 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// `announce` for a connection just accepted (`ArrivalWatch`): counted once until its
+    /// `settle(connection:)` (a second one changes nothing).
+    func announce(connection: ObjectIdentifier) {
+        condition.lock()
+        if connections.insert(connection).inserted {
+            announced += 1
+            lastAnnounce = monotonicSeconds()
+        }
+        condition.unlock()
+    }
+
+    func settle(connection: ObjectIdentifier) {
+        condition.lock()
+        if connections.remove(connection) != nil {
+            announced -= 1
+            condition.signal()
+        }
+        condition.unlock()
+    }
 
     func start() {
         condition.lock()
@@ -80,10 +141,15 @@ final class Scheduler: @unchecked Sendable {
 
     /// Queues a request; its updates arrive on the returned stream. Cancelling the task that
     /// iterates it, or calling `cancel`, removes it from the batch before the next step.
-    func submit(ids: [Int], images: [PromptImage], options: SamplingOptions) throws -> Submission {
+    /// `announced`: the request was counted by `announce`; it is settled here, with the queueing.
+    func submit(ids: [Int], images: [PromptImage], options: SamplingOptions, announced wasAnnounced: Bool = false) throws -> Submission {
         let (stream, continuation) = AsyncStream.makeStream(of: GenerationUpdate.self)
         condition.lock()
         defer { condition.unlock() }
+        if wasAnnounced {
+            announced -= 1
+            condition.signal()
+        }
         guard !stopping, admitted < capacity + maxQueue else { throw QueueFull() }
         admitted += 1
         let id = nextJob
@@ -117,6 +183,7 @@ final class Scheduler: @unchecked Sendable {
         while true {
             condition.lock()
             while inbox.isEmpty && cancelled.isEmpty && batch.count == 0 && !stopping { condition.wait() }
+            if batch.count == 0 && !inbox.isEmpty && (announced > 0 || inbox.count > 1) && !stopping { gather() }
             if stopping && inbox.isEmpty && batch.count == 0 {
                 finishedWorker = true
                 condition.broadcast()
@@ -149,7 +216,22 @@ final class Scheduler: @unchecked Sendable {
             let start = monotonicSeconds()
             let events = batch.step()
             metrics.step(batchSize: batch.activeCount, seconds: monotonicSeconds() - start)
+            condition.lock()
+            stepsRun += 1
+            condition.unlock()
             for event in events { deliver(event) }
+        }
+    }
+
+    /// A burst into an idle batch (called with the lock held): waits, at most `gatherSeconds`, until
+    /// no request is announced and none was for `quietSeconds` (the burst's last connections may
+    /// still be opening).
+    private func gather() {
+        let end = monotonicSeconds() + gatherSeconds
+        while !stopping {
+            let until = min(end, announced > 0 ? end : lastAnnounce + quietSeconds), now = monotonicSeconds()
+            guard now < until else { return }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: until - now))
         }
     }
 

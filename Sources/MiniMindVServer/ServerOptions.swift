@@ -19,6 +19,9 @@ public struct ServerOptions: Sendable {
     public var context = 2048
     /// Most prompt tokens prefilled per scheduler step (a long prompt does not stall running streams).
     public var prefillChunk = 256
+    /// Longest wait of an idle batch for requests the server has begun to read, so that a burst is
+    /// prefilled in one step (`Scheduler`); 0 starts every step at once.
+    public var burstGatherSeconds = 0.005
     /// Most prompt positions whose keys and values are kept for requests that begin alike
     /// (`PrefixCache`: the chat template's system turn, earlier turns of a chat); 0 turns it off.
     public var prefixCacheTokens = 4096
@@ -43,6 +46,7 @@ public struct ServerOptions: Sendable {
         if !(0...1_000_000).contains(prefixCacheTokens) {
             return "--prefix-cache must be in 0...1000000 tokens, found \(prefixCacheTokens)"
         }
+        if !(0...10).contains(burstGatherSeconds) { return "the burst gather wait must be in 0...10 s, found \(burstGatherSeconds)" }
         if prefillChunk < 1 { return "the prefill chunk must be at least 1 token, found \(prefillChunk)" }
         if let apiKey, apiKey.isEmpty { return "--api-key must not be empty" }
         if modelName.isEmpty { return "the model name must not be empty" }

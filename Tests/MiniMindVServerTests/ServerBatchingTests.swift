@@ -99,6 +99,46 @@ final class ServerBatchingTests: XCTestCase {
         XCTAssertTrue(metrics.contains("minimind_client_disconnects_total 1"), metrics)
     }
 
+    /// A burst into an idle batch is gathered: a request queued while another's body is still
+    /// arriving (its handler has begun) waits for it, and both are prefilled and answered in the
+    /// first step (`max_tokens` 1); with the wait off, the queued one runs alone first. The answers
+    /// equal `Generator.generate` either way.
+    func testABurstIntoAnIdleBatchIsPrefilledInOneStep() async throws {
+        let generator = try ServerTestModel.generator()
+        let questions = ["the cat sat on the mat", "hello world, the sky is blue"]
+        let expected = try questions.map { try generator.reference([.user($0)], maxTokens: 1).text }
+        let bodies = try questions.map { question in
+            Array(try JSONSerialization.data(withJSONObject: ["model": "tiny-vlm", "messages": [["role": "user", "content": question]],
+                                                              "max_tokens": 1, "temperature": 0] as [String: Any]))
+        }
+        for gather in [5.0, 0] {
+            let server = try await RunningServer(generator: generator) {
+                $0.burstGatherSeconds = gather
+                $0.prefixCacheTokens = 0  // the two share the system turn: with the cache the second would start a step later
+            }
+            // The first request's body comes in two parts over a plain socket: its handler has begun
+            // and waits for the rest.
+            let slow = try XCTUnwrap(SlowPost(port: server.port, path: "/v1/chat/completions", body: bodies[0], first: 10))
+            try await waitUntil { server.server.scheduler.arriving == 1 }
+            let second = Task { try await server.json("/v1/chat/completions", body: try JSONSerialization.jsonObject(with: Data(bodies[1]))) }
+            // The second is queued (and the worker waits), or answered alone.
+            try await waitUntil { server.server.scheduler.load == 1 || server.server.scheduler.steps > 0 }
+            try await Task.sleep(nanoseconds: 100_000_000)
+            let firstText = await Task.detached { slow.finish() }.value
+            let firstJSON = try XCTUnwrap(firstText.range(of: "\r\n\r\n").map { String(firstText[$0.upperBound...]) }, firstText)
+            let firstReply = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(firstJSON.utf8)) as? [String: Any])
+            let (status, secondReply) = try await second.value
+            XCTAssertEqual(status, 200)
+            for (i, reply) in [firstReply, secondReply].enumerated() {
+                let content = ((reply["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+                XCTAssertEqual(content, expected[i], "request \(i), gather \(gather)")
+            }
+            XCTAssertEqual(server.server.scheduler.steps, gather > 0 ? 1 : 2, "gather \(gather)")
+            try await waitUntil { server.server.scheduler.arriving == 0 }
+            try await server.stop()
+        }
+    }
+
     /// SIGTERM's path: the service group shuts down gracefully; the running stream still ends with
     /// [DONE] and run() returns without error.
     func testGracefulShutdownFinishesTheRunningStream() async throws {
@@ -138,6 +178,53 @@ extension ServerBatchingTests {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
+    }
+}
+
+/// An HTTP/1.1 POST over a plain socket whose body is sent in two parts: the head and the first
+/// `first` bytes at once, the rest by `finish()`, which then returns the whole response.
+final class SlowPost: @unchecked Sendable {
+    private let fd: Int32
+    private let rest: [UInt8]
+
+    init?(port: Int, path: String, body: [UInt8], first: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { close(fd); return nil }
+        self.fd = fd
+        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        rest = Array(body.dropFirst(first))
+        send(Array(head.utf8) + body.prefix(first))
+    }
+
+    private func send(_ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, 0) }
+            guard n > 0 else { return }
+            sent += n
+        }
+    }
+
+    /// Sends the rest of the body and reads the response until the server closes.
+    func finish() -> String {
+        send(rest)
+        var reply: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 4096, 0) }
+            guard n > 0 else { break }
+            reply += buffer.prefix(n)
+        }
+        close(fd)
+        return String(decoding: reply, as: UTF8.self)
     }
 }
 

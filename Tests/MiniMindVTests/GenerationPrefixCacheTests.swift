@@ -82,6 +82,44 @@ final class GenerationPrefixCacheTests: XCTestCase {
         }
     }
 
+    /// A cold burst of prompts with one system turn: the first is prefilled alone and the others one
+    /// step later, copying the turn it stored (computed once, not once each); with the minimum out of
+    /// reach every prompt starts in the first step and computes the turn itself. The answers equal
+    /// `Generator.generate` on each prompt alone either way.
+    func testABurstComputesItsSharedSystemTurnOnce() throws {
+        let generator = try GenerationTestSupport.tinyGenerator()
+        let options = SamplingOptions(greedy: true, maxNewTokens: 6, eosTokenIds: [])
+        let prompts = try ["describe the picture please", "the cat sat on the mat", "hello world, the sky is blue", "a dog in the park"]
+            .map { try generator.chatPrompt($0) }
+        let expected = try prompts.map { try generator.generate($0, options: options) }
+        let probe = try generator.chatPrompt("x").ids, imStart = try XCTUnwrap(generator.tokenizer.tokenToId("<|im_start|>"))
+        let systemTurn = probe.indices.filter { probe[$0] == imStart }[1]  // where the user turn begins
+        XCTAssertGreaterThan(systemTurn, 4)
+        for minimum in [systemTurn, 10_000] {
+            let batch = ContinuousBatch(generator: generator, capacity: 8, contextLength: 300, prefixCache: PrefixCache(tokenLimit: 4096))
+            batch.sharedPrefixMinimum = minimum
+            let slots = try prompts.map { try batch.add(ids: $0.ids, options: options) }
+            var startedAt: [ContinuousBatch.Slot: Int] = [:], results: [ContinuousBatch.Slot: GenerationResult] = [:]
+            var step = 0
+            while batch.count > 0 {
+                step += 1
+                for event in batch.step() {
+                    if case let .started(slot, _) = event { startedAt[slot] = step }
+                    if case let .finished(slot, result) = event { results[slot] = result }
+                    if case let .failed(slot, error) = event { XCTFail("\(slot) failed: \(error)") }
+                }
+            }
+            let shares = minimum == systemTurn
+            for (i, slot) in slots.enumerated() {
+                let label = "prompt \(i), minimum \(minimum)"
+                XCTAssertEqual(results[slot]?.ids, expected[i].ids, label)
+                XCTAssertEqual(startedAt[slot], shares && i > 0 ? 2 : 1, label)
+                let cached = try XCTUnwrap(results[slot]).stats.cachedPromptTokens
+                if shares && i > 0 { XCTAssertGreaterThan(cached, systemTurn, label) } else { XCTAssertEqual(cached, 0, label) }
+            }
+        }
+    }
+
     /// The rows copied from the cache equal the rows the request computes itself.
     func testRestoredRowsEqualComputedOnes() throws {
         let lm = try MiniMindLM(config: GenerationTestSupport.tinyLanguageConfig(vocab: 300, qkNorm: true), seed: 3)

@@ -13,7 +13,10 @@ import Foundation
 /// Projected image features are shared through `imageFeatures` (keyed by image content), and with a
 /// `prefixCache` a prompt that begins like an earlier one (the chat template's system turn, an
 /// earlier turn of the same chat) copies those positions' keys and values and prefills only the rest;
-/// every prompt is stored there when its prefill ends, and with its answer when it finishes.
+/// every prompt is stored there when its prefill ends, and with its answer when it finishes. A
+/// newcomer that begins like a prompt whose prefill ends in the same step — for at least
+/// `sharedPrefixMinimum` positions more than the cache holds — begins one step later and copies
+/// them (a cold burst of prompts with one system turn computes that turn once, not once each).
 ///
 /// Not thread-safe: one owner calls `add`, `remove` and `step`.
 public final class ContinuousBatch {
@@ -39,6 +42,9 @@ public final class ContinuousBatch {
     public let contextLength: Int
     /// Most prompt tokens prefilled per step.
     public var prefillChunk: Int
+    /// Fewest positions a newcomer must gain by waiting one step for a prompt it begins like (one
+    /// step costs about one pass over the weights; each position saved is a prefill row less).
+    public var sharedPrefixMinimum = 16
     public let imageFeatures: ImageFeatureCache
     /// Keys and values of earlier prompts' prefixes (nil: every prompt is prefilled whole).
     public let prefixCache: PrefixCache?
@@ -125,12 +131,15 @@ public final class ContinuousBatch {
         drawn = []
         var budget = prefillChunk
         var chunks: [(sequence: DecodingSequence, embeddings: Tensor, cache: KVCache, rows: Range<Int>)] = []
+        var leaders: [PrefixCache.Key] = []  // prompts whose prefill ends in this forward (then stored in the prefix cache)
         for s in active where !s.prefillDone && budget > 0 {
             do {
+                if try waitsForLeader(s, leaders) { continue }
                 let (embeddings, cache) = try prepare(s)
                 let end = min(s.promptIds.count, s.prefilled + budget)
                 chunks.append((s, embeddings, cache, s.prefilled..<end))
                 budget -= end - s.prefilled
+                if end == s.promptIds.count, let key = s.prefixKey { leaders.append(key) }
             } catch {
                 remove(s.slot)
                 events.append(.failed(s.slot, error))
@@ -183,16 +192,33 @@ public final class ContinuousBatch {
         }
         let cache = model.language.makeCache(batch: 1, maxLength: min(contextLength, s.promptIds.count + max(s.options.maxNewTokens, 1)))
         if let prefixCache {
-            let slots = try generator.assembler.imageSlots(in: s.promptIds, images: s.images.count)
-            let key = PrefixCache.Key(ids: s.promptIds, images: zip(slots, s.images).map { ($0, $1.contentKey) })
             // At least the last prompt token is run: its logits give the first answer token.
-            s.prefilled = prefixCache.restore(key, into: cache, limit: s.promptIds.count - 1)
+            s.prefilled = prefixCache.restore(try prefixKey(of: s), into: cache, limit: s.promptIds.count - 1)
             s.stats.cachedPromptTokens = s.prefilled
-            s.prefixKey = key
         }
         s.embeddings = embeddings
         s.cache = cache
         return (embeddings, cache)
+    }
+
+    /// What `s`'s prompt holds at each position (token ids, and the pictures in its image runs).
+    private func prefixKey(of s: DecodingSequence) throws -> PrefixCache.Key {
+        if let key = s.prefixKey { return key }
+        let slots = try generator.assembler.imageSlots(in: s.promptIds, images: s.images.count)
+        let key = PrefixCache.Key(ids: s.promptIds, images: zip(slots, s.images).map { ($0, $1.contentKey) })
+        s.prefixKey = key
+        return key
+    }
+
+    /// Whether `s`, whose prefill has not begun, waits a step for one of `leaders` (prompts whose
+    /// prefill ends in this forward and is then stored): it would copy at least `sharedPrefixMinimum`
+    /// more positions next step than the cache holds for it now.
+    private func waitsForLeader(_ s: DecodingSequence, _ leaders: [PrefixCache.Key]) throws -> Bool {
+        guard let prefixCache, s.cache == nil, !leaders.isEmpty else { return false }
+        let key = try prefixKey(of: s)
+        let limit = min(s.promptIds.count - 1, prefixCache.tokenLimit)
+        let fromLeaders = leaders.map { min($0.shared(with: key), limit) }.max() ?? 0
+        return fromLeaders - prefixCache.match(key, limit: limit) >= max(sharedPrefixMinimum, 1)
     }
 
     /// Stores `s`'s prompt in the prefix cache — with the answer ids already in its cache when `answer`

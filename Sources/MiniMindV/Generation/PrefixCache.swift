@@ -86,11 +86,7 @@ public final class PrefixCache {
     /// and returns its length (0: nothing stored matches).
     public func restore(_ key: Key, into cache: KVCache, limit: Int) -> Int {
         precondition(cache.length == 0 && cache.batch == 1, "PrefixCache.restore: the cache must be empty, batch 1")
-        var best: Entry?, length = 0
-        for entry in entries {
-            let n = min(entry.key.shared(with: key), limit, cache.maxLength)
-            if n > length { best = entry; length = n }
-        }
+        let (best, length) = longest(key, limit: min(limit, cache.maxLength))
         guard let best, length > 0 else { misses += 1; return 0 }
         clock += 1
         best.lastUse = clock
@@ -98,6 +94,18 @@ public final class PrefixCache {
         hits += 1
         reusedTokens += length
         return length
+    }
+
+    /// How many leading positions of `key` (at most `limit`) `restore` would copy now; changes nothing.
+    public func match(_ key: Key, limit: Int) -> Int { longest(key, limit: limit).length }
+
+    private func longest(_ key: Key, limit: Int) -> (entry: Entry?, length: Int) {
+        var best: Entry?, length = 0
+        for entry in entries {
+            let n = min(entry.key.shared(with: key), limit)
+            if n > length { best = entry; length = n }
+        }
+        return (best, length)
     }
 
     /// Stores the first `length` positions of `cache` as the rows of `key`'s first `length` positions
