@@ -7,16 +7,20 @@
 # (greedy, ≤ 4 tokens, exact match): accuracy overall and per type. Prints one Markdown table row
 # per run: trainable parameters, their share of full SFT's, the training seconds (from the trainer's
 # metrics) and the load average at the end (seconds only compare on a quiet machine).
-# Usage: Scripts/measure_lora_sft.sh [--bin PATH] [--demo DIR] [--out DIR] [--full] [--lr X] [RUN...]
+# Usage: Scripts/measure_lora_sft.sh [--bin PATH] [--demo DIR] [--out DIR] [--full] [--lr X] [--steps N]
+#        [--seed S] [RUN...]
 #   defaults: .build/release/minimind-v; --demo /tmp/lora-demo-quick, made with `minimind-v demo --quick`
 #   if missing (--full: /tmp/lora-demo-full with the full `minimind-v demo`, 4000 SFT steps);
 #   --out /tmp/lora-measure; runs: full r16-proj r8-proj r8 r8-lm r4 (-proj: the projector trains in
 #   full beside the adapters, --lora-modules-to-save vision_proj; r8, r4: LoRA on the projector too;
 #   r8-lm: the projector stays as pretrained; r2: rank 2 on the block projections and the projector,
-#   under 5 % of full SFT's trainable parameters on the demo). Needs jq.
+#   under 5 % of full SFT's trainable parameters on the demo; r1-proj, r1a8-proj (alpha 8), r2attn-proj:
+#   the projector in full beside rank 1 on six block projections or rank 2 on the attention ones, also
+#   under 5 %). --steps: SFT length in steps, rounded to whole epochs (default the demo's); --seed: the
+#   sft seed (data order, initialisation of the adapters; default sft's 42). Needs jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release/minimind-v; DEMO=""; OUT=/tmp/lora-measure; FULL=0; LR=3e-3; RUNS=()
+BIN=.build/release/minimind-v; DEMO=""; OUT=/tmp/lora-measure; FULL=0; LR=3e-3; STEPS=""; SEED=(); RUNS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) BIN=$2; shift 2 ;;
@@ -24,7 +28,9 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --full) FULL=1; shift ;;
     --lr) LR=$2; shift 2 ;;
-    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
+    --steps) STEPS=$2; shift 2 ;;
+    --seed) SEED=(--seed "$2"); shift 2 ;;
+    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
     *) RUNS+=("$1"); shift ;;
   esac
 done
@@ -33,6 +39,7 @@ if [ "$FULL" = 1 ]; then DEMO=${DEMO:-/tmp/lora-demo-full}; DEMO_STEPS=4000; els
 if [ ! -d "$DEMO/model" ]; then
   if [ "$FULL" = 1 ]; then "$BIN" demo --out "$DEMO"; else "$BIN" demo --quick --out "$DEMO"; fi
 fi
+[ -n "$STEPS" ] && DEMO_STEPS=$STEPS
 M=$DEMO/model
 PRE=$DEMO/checkpoints/3-pretrain-projector/model.safetensors
 [ -f "$PRE" ] || { echo "no pretrain checkpoint at $PRE" >&2; exit 1; }
@@ -42,7 +49,7 @@ rows=$(grep -c . "$DEMO/data/sft.jsonl"); per_epoch=$(( (rows + 31) / 32 ))
 epochs=$(( (DEMO_STEPS + per_epoch / 2) / per_epoch )); [ "$epochs" -ge 1 ] || epochs=1
 common=("$DEMO/data/sft.jsonl" --images "$DEMO/data/images" --vision "$M/vision" --tokenizer "$M" --config "$M/config.json"
         --from-weights "$PRE" --batch-size 32 --lr "$LR" --max-seq-len 512 --epochs "$epochs" --threads 2
-        --save-interval 1000000 --feature-cache "$OUT/feature-cache")
+        --save-interval 1000000 --feature-cache "$OUT/feature-cache" "${SEED[@]}")
 block=q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj
 flags() {
   case "$1" in
@@ -54,6 +61,9 @@ flags() {
     r8-lm) echo "--lora-rank 8 --lora-alpha 16" ;;
     r4) echo "--lora-rank 4 --lora-alpha 8 --lora-targets $block,vision_proj" ;;
     r2) echo "--lora-rank 2 --lora-alpha 4 --lora-targets $block,vision_proj" ;;
+    r1-proj) echo "--lora-rank 1 --lora-alpha 2 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj --lora-modules-to-save vision_proj" ;;
+    r1a8-proj) echo "--lora-rank 1 --lora-alpha 8 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj --lora-modules-to-save vision_proj" ;;
+    r2attn-proj) echo "--lora-rank 2 --lora-alpha 4 --lora-targets q_proj,k_proj,v_proj,o_proj --lora-modules-to-save vision_proj" ;;
     *) echo "unknown run $1" >&2; exit 1 ;;
   esac
 }
