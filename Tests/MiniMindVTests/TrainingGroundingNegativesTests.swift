@@ -51,11 +51,11 @@ final class TrainingGroundingNegativesTests: XCTestCase {
         // s0 has two negatives, each twin one (s0; the other twin has its answer); s1 none.
         XCTAssertEqual(negatives.samplesWithNegatives, 3)
         let split0 = try XCTUnwrap(GroundingNegatives.split(ids: samples[0].ids, labels: samples[0].labels))
-        XCTAssertEqual(Set((0..<8).compactMap { negatives.negative(for: split0, pick: UInt64($0))?.name }), ["twin", "twin again"])
+        XCTAssertEqual(Set(try (0..<8).compactMap { try negatives.negative(for: split0, pick: UInt64($0))?.name }), ["twin", "twin again"])
         let splitTwin = try XCTUnwrap(GroundingNegatives.split(ids: samples[1].ids, labels: samples[1].labels))
-        XCTAssertEqual(Set((0..<8).compactMap { negatives.negative(for: splitTwin, pick: UInt64($0))?.name }), [samples[0].name])
+        XCTAssertEqual(Set(try (0..<8).compactMap { try negatives.negative(for: splitTwin, pick: UInt64($0))?.name }), [samples[0].name])
         let split1 = try XCTUnwrap(GroundingNegatives.split(ids: samples[2].ids, labels: samples[2].labels))
-        XCTAssertNil(negatives.negative(for: split1, pick: 0))
+        XCTAssertNil(try negatives.negative(for: split1, pick: 0))
     }
 
     /// The term's value in Double from plain forwards: for s0 and its twin, the mean answer NLL with the

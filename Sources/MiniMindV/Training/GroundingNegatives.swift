@@ -8,33 +8,32 @@ import Foundation
 /// may fit the answer as well ("two" shapes in both); one from the same question with another answer
 /// cannot, unless the data is wrong. Meant for VQA rows of one question each; in multi-turn rows every
 /// question must match.
-public struct GroundingNegatives: @unchecked Sendable {
+public struct GroundingNegatives {
     /// A sample's question tokens and answer tokens.
     public struct Split: Hashable, Sendable {
         public let question: [Int]
         public let answer: [Int]
     }
 
-    struct Entry {
-        let answer: [Int]
-        let images: [PromptImage]
-        let name: String
-    }
-
-    private var byQuestion: [[Int]: [Entry]] = [:]
+    /// The index keeps questions, answers and sample indices only; a negative's pictures are read
+    /// from `samples` when it is chosen (a Parquet source's image bytes stay on disk).
+    private let samples: TrainingSampleSource
+    private var byQuestion: [[Int]: [(answer: [Int], index: Int)]] = [:]
 
     /// Reads every sample of `samples` once (epoch 0); samples without an image or an answer are left out.
     public init(samples: TrainingSampleSource) throws {
-        for i in 0..<samples.count { add(try samples.sample(i, epoch: 0)) }
+        self.samples = samples
+        for i in 0..<samples.count { index(try samples.sample(i, epoch: 0), at: i) }
     }
 
     public init(samples: [TrainingSample]) {
-        for s in samples { add(s) }
+        self.samples = PreparedSamples(samples)
+        for (i, s) in samples.enumerated() { index(s, at: i) }
     }
 
-    private mutating func add(_ s: TrainingSample) {
+    private mutating func index(_ s: TrainingSample, at i: Int) {
         guard !s.images.isEmpty, let split = Self.split(ids: s.ids, labels: s.labels) else { return }
-        byQuestion[split.question, default: []].append(Entry(answer: split.answer, images: s.images, name: s.name))
+        byQuestion[split.question, default: []].append((split.answer, i))
     }
 
     /// Samples that have at least one negative.
@@ -66,11 +65,11 @@ public struct GroundingNegatives: @unchecked Sendable {
 
     /// The pictures (and row name) of a sample that asks `split.question` and answers otherwise;
     /// `pick` chooses among them (nil: no such sample).
-    public func negative(for split: Split, pick: UInt64) -> (images: [PromptImage], name: String)? {
+    public func negative(for split: Split, pick: UInt64) throws -> (images: [PromptImage], name: String)? {
         guard let entries = byQuestion[split.question] else { return nil }
         let others = entries.filter { $0.answer != split.answer }
         guard !others.isEmpty else { return nil }
-        let e = others[Int(pick % UInt64(others.count))]
-        return (e.images, e.name)
+        let s = try samples.sample(others[Int(pick % UInt64(others.count))].index, epoch: 0)
+        return (s.images, s.name)
     }
 }

@@ -97,7 +97,7 @@ public final class GroundingObjective: TrainingObjective {
         var extra: [Tensor] = [], valid: [Bool] = []
         for (i, b) in samples.enumerated() {
             guard let split = GroundingNegatives.split(batch, sample: b),
-                  let negative = negatives.negative(for: split, pick: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15),
+                  let negative = try negatives.negative(for: split, pick: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15),
                   negative.images.count == batch.imagesPerSample[b].count else { valid.append(false); continue }
             let feats: [Tensor]
             if let features { feats = try features.features(for: negative.images, row: negative.name) }
