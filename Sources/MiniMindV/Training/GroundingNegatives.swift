@@ -16,7 +16,7 @@ public struct GroundingNegatives {
     }
 
     /// The index keeps questions, answers and sample indices only; a negative's pictures are read
-    /// from `samples` when it is chosen (a Parquet source's image bytes stay on disk).
+    /// from `samples` when it is chosen, so the index holds no image data.
     private let samples: TrainingSampleSource
     private var byQuestion: [[Int]: [(answer: [Int], index: Int)]] = [:]
 
