@@ -23,20 +23,29 @@ public final class GroundingObjective: TrainingObjective {
         /// rolled by one within the batch (a second forward). Pairs whose answers are equal are left
         /// out. It directly penalises answers that fit any picture.
         case mismatch
+        /// The `mismatch` hinge with a picture known to contradict the answer: one from a training
+        /// sample that asks the same question and answers otherwise (`GroundingNegatives`, found in
+        /// the trainer's samples). Samples with no such sample are left out.
+        case sameQuestion = "same-question"
     }
 
     public let weight: Float
     public let term: Term
     /// Scores are cosine similarities times this (CLIP's 1 / 0.07 by default; `contrastive`).
     public let logitScale: Float
-    /// Mean answer NLL (nats) that another picture must add (`mismatch`).
+    /// Mean answer NLL (nats) that another picture must add (`mismatch`, `sameQuestion`).
     public let margin: Float
+    /// Where `sameQuestion` finds its pictures (`TrainingRecipe.defaultObjective(samples:)` fills it
+    /// from the trainer's samples; nil: the term throws).
+    public var negatives: GroundingNegatives?
 
-    public init(weight: Float, term: Term = .contrastive, logitScale: Float = 1 / 0.07, margin: Float = 1) {
+    public init(weight: Float, term: Term = .contrastive, logitScale: Float = 1 / 0.07, margin: Float = 1,
+                negatives: GroundingNegatives? = nil) {
         self.weight = weight
         self.term = term
         self.logitScale = logitScale
         self.margin = margin
+        self.negatives = negatives
     }
 
     public func loss(_ batch: TrainingBatch, model: MiniMindVLM, features: VisionFeatureExtractor?) throws -> Tensor {
@@ -54,34 +63,77 @@ public final class GroundingObjective: TrainingObjective {
         case .contrastive:
             return loss + symmetricInfoNCE(pairs.image, pairs.text, scale: logitScale, groups: pairs.answers) * weight
         case .mismatch:
-            guard let margin = try mismatchMargin(batch, lm: lm, model: model, counted: counted, images: projected,
-                                                  logits: logits, pairs: pairs) else { return loss }
-            return loss + margin * weight
+            let p = pairs.samples.count
+            // Sample pairs.samples[i] sees the pictures of pairs.samples[(i + 1) % p], slot by slot (cyclically).
+            var rolled = Array(0..<projected.shape[0])
+            for (i, b) in pairs.samples.enumerated() {
+                let partner = batch.imagesPerSample[pairs.samples[(i + 1) % p]]
+                for (k, slot) in batch.imagesPerSample[b].enumerated() { rolled[slot] = partner[k % partner.count] }
+            }
+            let valid = (0..<p).map { pairs.answers[$0] != pairs.answers[($0 + 1) % p] }
+            guard let hinge = try likelihoodMargin(batch, lm: lm, model: model, counted: counted, otherImages: indexSelect(projected, axis: 0, indices: rolled),
+                                                   logits: logits, samples: pairs.samples, valid: valid) else { return loss }
+            return loss + hinge * weight
+        case .sameQuestion:
+            guard let (otherImages, valid) = try sameQuestionImages(batch, model: model, features: features, images: projected, samples: pairs.samples),
+                  let hinge = try likelihoodMargin(batch, lm: lm, model: model, counted: counted, otherImages: otherImages,
+                                                   logits: logits, samples: pairs.samples, valid: valid) else { return loss }
+            return loss + hinge * weight
         }
     }
 
-    /// The `mismatch` term (mean over the pairs whose partner's answer differs; nil if none).
-    func mismatchMargin(_ batch: TrainingBatch, lm: any HiddenStatesLanguageModel, model: MiniMindVLM, counted: [Int], images: Tensor,
-                        logits: Tensor, pairs: (image: Tensor, text: Tensor, answers: [Int], samples: [Int])) throws -> Tensor? {
-        let p = pairs.samples.count
-        // Sample pairs.samples[i] sees the pictures of pairs.samples[(i + 1) % p], slot by slot (cyclically).
-        var rolled = Array(0..<images.shape[0])
-        for (i, b) in pairs.samples.enumerated() {
-            let partner = batch.imagesPerSample[pairs.samples[(i + 1) % p]]
-            for (k, slot) in batch.imagesPerSample[b].enumerated() { rolled[slot] = partner[k % partner.count] }
+    /// The images of a second forward for `sameQuestion`: each sample's slots hold the projected
+    /// pictures of a sample with its question and another answer (`negatives`), chosen by a hash of
+    /// the batch's tokens (reproducible, and another choice when the batch is another); `valid`: the
+    /// samples that have one.
+    func sameQuestionImages(_ batch: TrainingBatch, model: MiniMindVLM, features: VisionFeatureExtractor?, images: Tensor,
+                            samples: [Int]) throws -> (Tensor, [Bool])? {
+        guard let negatives else {
+            throw InputRangeError(field: "GroundingObjective.negatives", value: "nil", allowed: "the training samples' GroundingNegatives",
+                                  note: "the same-question term finds its pictures in the training data")
         }
-        let valid = (0..<p).map { pairs.answers[$0] != pairs.answers[($0 + 1) % p] }
+        let seed = batch.ids.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64(truncatingIfNeeded: $1)) &* 0x0000_0100_0000_01b3 }  // FNV-1a
+        var order = Array(0..<images.shape[0])
+        var extra: [Tensor] = [], valid: [Bool] = []
+        for (i, b) in samples.enumerated() {
+            guard let split = GroundingNegatives.split(batch, sample: b),
+                  let negative = try negatives.negative(for: split, pick: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15),
+                  negative.images.count == batch.imagesPerSample[b].count else { valid.append(false); continue }
+            let feats: [Tensor]
+            if let features { feats = try features.features(for: negative.images, row: negative.name) }
+            else {
+                feats = try negative.images.map { image in
+                    guard case .features(let t) = image else {
+                        throw TrainingDataError.malformedRow(row: negative.name, reason: "has an image but the trainer has no vision feature extractor")
+                    }
+                    return t
+                }
+            }
+            for (k, slot) in batch.imagesPerSample[b].enumerated() { order[slot] = images.shape[0] + extra.count + k }
+            extra += feats
+            valid.append(true)
+        }
+        guard !extra.isEmpty else { return nil }
+        let all = Tensor.concat([images, model.project(Tensor.stack(extra))], axis: 0)
+        return (indexSelect(all, axis: 0, indices: order), valid)
+    }
+
+    /// The hinge of `mismatch` and `sameQuestion`: per sample of `samples` marked `valid`,
+    /// max(0, margin − (NLL(answer | otherImages) − NLL(answer | own images))), the NLLs the mean over
+    /// its answer tokens; the mean over the valid samples (nil if none).
+    func likelihoodMargin(_ batch: TrainingBatch, lm: any HiddenStatesLanguageModel, model: MiniMindVLM, counted: [Int], otherImages: Tensor,
+                          logits: Tensor, samples: [Int], valid: [Bool]) throws -> Tensor? {
+        let p = samples.count
         let used = valid.filter { $0 }.count
         guard used > 0 else { return nil }
-        let other = model.embeddings(ids: batch.ids, batch: batch.batch, images: indexSelect(images, axis: 0, indices: rolled),
-                                     imagesPerSample: batch.imagesPerSample)
+        let other = model.embeddings(ids: batch.ids, batch: batch.batch, images: otherImages, imagesPerSample: batch.imagesPerSample)
         let otherLogits = lm.hiddenStatesAndLogits(embeddings: other, keyPaddingMask: nil, rows: counted).logits
         let targets = counted.map { batch.targets[$0] }
         let own = crossEntropy(logits: logits, targets: targets, reduction: .none)
         let theirs = crossEntropy(logits: otherLogits, targets: targets, reduction: .none)
         // Mean NLL per pair: [p, rows] · [rows, 1].
         var pool = [Float](repeating: 0, count: p * counted.count)
-        for (i, b) in pairs.samples.enumerated() {
+        for (i, b) in samples.enumerated() {
             let rows = counted.indices.filter { counted[$0] / batch.length == b }
             for r in rows { pool[i * counted.count + r] = 1 / Float(rows.count) }
         }

@@ -85,4 +85,14 @@ extension TrainingRecipe {
         }
         return VisionLanguageObjective()
     }
+
+    /// `defaultObjective` for a run on `samples`: the `sameQuestion` grounding term gets its
+    /// pictures from them (`GroundingNegatives`, one pass over the samples when the trainer is made).
+    public func defaultObjective(samples: TrainingSampleSource) throws -> TrainingObjective {
+        let objective = defaultObjective
+        if let grounding = objective as? GroundingObjective, grounding.term == .sameQuestion {
+            grounding.negatives = try GroundingNegatives(samples: samples)
+        }
+        return objective
+    }
 }

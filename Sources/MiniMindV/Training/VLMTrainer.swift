@@ -64,7 +64,7 @@ public final class VLMTrainer: Trainer {
         self.recipe = recipe
         self.samples = samples
         self.features = features
-        let objective = objective ?? recipe.defaultObjective  // nil: the recipe's (language loss, + grounding when weighted)
+        let objective = try objective ?? recipe.defaultObjective(samples: samples)  // nil: the recipe's (language loss, + grounding when weighted)
         self.objective = objective
         self.outputDirectory = outputDirectory
         stageName = recipe.stage.rawValue
