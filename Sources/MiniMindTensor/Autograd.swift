@@ -90,7 +90,7 @@ extension Tensor {
                 if let existing = pending[key] { pending[key] = existing.adding(ig) } else { pending[key] = ig }
             }
         }
-        for tensor in order { tensor.gradFn = nil }
+        for tensor in order { tensor.gradFn = nil; tensor.bfloat16Copy = nil }
     }
 
     /// How many times each trainable leaf appears among the inputs of the recorded operations.
@@ -163,10 +163,11 @@ extension Tensor {
         return order
     }
 
-    /// Out-of-place sum without recording (used by the engine to merge gradients).
+    /// Out-of-place sum without recording (used by the engine to merge gradients), in one pass
+    /// (a copy then an in-place add read and wrote the residual stream's gradient twice).
     func adding(_ other: Tensor) -> Tensor {
-        let out = copy()
-        Kernels.addInPlace(out.mutablePointer, other.pointer, count: count)
+        let out = Tensor.uninitialized(shape)
+        Kernels.binary(pointer, other.pointer, out.mutablePointer, count: count, SIMDFunctions.Add())
         return out
     }
 }

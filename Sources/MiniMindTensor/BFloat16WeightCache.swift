@@ -15,14 +15,14 @@ import Synchronization
 public enum BFloat16WeightCache {
     final class Entry: @unchecked Sendable {
         let tensor: Tensor
-        let bits: UnsafeMutablePointer<UInt16>
+        private let copy: BFloat16Bits.Buffer
+        var bits: UnsafeMutablePointer<UInt16> { copy.bits }
         /// One per layout asked for (the forward's x·Wᵀ and the backward's dy·W read W differently).
         private let packs = Mutex<[OneDNN.PackedB]>([])
         init(_ t: Tensor) {
             tensor = t
-            bits = BFloat16Bits.rounded(t.pointer, count: t.count)
+            copy = BFloat16Bits.rounded(t.pointer, count: t.count)
         }
-        deinit { bits.deallocate() }
 
         var packCount: Int { packs.withLock { $0.count } }
 

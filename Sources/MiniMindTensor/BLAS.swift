@@ -16,6 +16,17 @@ public enum BLAS {
     public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, roundedA: nil, roundedB: nil)
+    }
+
+    /// `gemm` given bfloat16 copies of A and/or B made before (`BFloat16Bits.rounded` of the same
+    /// values), read when the product runs in bf16 instead of rounding the operand again: a Linear
+    /// layer rounds its input once for the forward product and the weight gradient, and the output
+    /// gradient once for both backward products.
+    static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                     alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                     beta: Float = 0, c: UnsafeMutablePointer<Float>,
+                     roundedA: BFloat16Bits.Buffer?, roundedB: BFloat16Bits.Buffer?, allowBF16: Bool = true) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             if beta == 0 { c.update(repeating: 0, count: m * n) } else { Kernels.scaleInPlace(c, beta, count: m * n) }
@@ -23,16 +34,15 @@ public enum BLAS {
         }
         let call = Call(transA: transA, transB: transB, lda: transA ? m : k, ldb: transB ? k : n, ldc: n,
                         k: k, alpha: alpha, beta: beta)
-        if GEMMRoute.usesBF16(m: m, n: n, k: k, alpha: alpha, beta: beta) {
+        if allowBF16 && GEMMRoute.usesBF16(m: m, n: n, k: k, alpha: alpha, beta: beta) {
             // Both inputs rounded once for the whole product (or taken from the weight cache, which
             // rounded them once per optimizer step); each part reads its block of them.
-            let cachedA = BFloat16WeightCache.entry(a, count: m * k), cachedB = BFloat16WeightCache.entry(b, count: k * n)
-            let a16 = cachedA.map { $0.bits } ?? BFloat16Bits.rounded(a, count: m * k)
-            let b16 = cachedB.map { $0.bits } ?? BFloat16Bits.rounded(b, count: k * n)
-            defer {
-                if cachedA == nil { a16.deallocate() }
-                if cachedB == nil { b16.deallocate() }
-            }
+            let cachedA = roundedA == nil ? BFloat16WeightCache.entry(a, count: m * k) : nil
+            let cachedB = roundedB == nil ? BFloat16WeightCache.entry(b, count: k * n) : nil
+            let copyA = roundedA ?? (cachedA == nil ? BFloat16Bits.rounded(a, count: m * k) : nil)
+            let copyB = roundedB ?? (cachedB == nil ? BFloat16Bits.rounded(b, count: k * n) : nil)
+            defer { withExtendedLifetime((copyA, copyB)) {} }
+            guard let a16 = copyA?.bits ?? cachedA?.bits, let b16 = copyB?.bits ?? cachedB?.bits else { return }
             // By rows: oneDNN's fast (brgemm) kernels need each block's rows of C contiguous.
             let blocks = self.blocks(m: m, n: n, k: k, byRows: true)
             if let weight = cachedB, runPacked(call, blocks: blocks, n: n, weight: weight, a: a, b: b, bf16: (a16, b16), c: c) { return }
@@ -49,6 +59,15 @@ public enum BLAS {
         Threads.run(chunks: blocks.count) { p in
             call.run(rows: blocks[p].rows, columns: blocks[p].columns, a: a, b: b, c: c, bf16: nil)
         }
+    }
+
+    /// `gemm` in float32 whatever `Compute.precision` says, for products of two activations with a
+    /// small side (attention's per-block products, head dimension 64): rounding both operands at
+    /// every call costs about what bf16 saves on so little work per rounded value (in a bf16 SFT
+    /// step the attention blocks' rounding took 6 % of the time).
+    static func gemmFloat32(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, beta: beta, c: c, roundedA: nil, roundedB: nil, allowBF16: false)
     }
 
     /// The bf16 product with B read from the registered weight's packed copy (made at its first

@@ -4,7 +4,7 @@
 /// `.bf16` rounds both inputs of each large product to bfloat16 (nearest even, as PyTorch's
 /// `.to(torch.bfloat16)`) and accumulates in float32 on oneDNN's AMX or AVX512-BF16 kernels: several
 /// times faster on CPUs that have them, at the error stated in Docs/Parity.md. Products that are
-/// not large (decode's matrix–vector steps, attention's scaled score blocks) stay float32, and
+/// not large (decode's matrix–vector steps) and attention's per-block products stay float32, and
 /// so does everything on a CPU without bf16 units or without oneDNN (`Compute.bf16Available`).
 public enum ComputePrecision: String, CaseIterable, Codable, Sendable {
     case f32, bf16

@@ -40,9 +40,11 @@ enum OneDNN {
     /// plan that reads B in that same layout (`fits(_:)`).
     final class PackedB: @unchecked Sendable {
         let plan: Plan
-        let pointer: UnsafeMutableRawPointer
-        fileprivate init(plan: Plan, pointer: UnsafeMutableRawPointer) { self.plan = plan; self.pointer = pointer }
-        deinit { free(pointer) }
+        /// Pooled (`BufferPool`): a training step re-packs every weight, and fresh mappings each
+        /// time cost page faults.
+        private let storage: TensorStorage
+        var pointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(storage.pointer) }
+        fileprivate init(plan: Plan, storage: TensorStorage) { self.plan = plan; self.storage = storage }
 
         /// Whether `other` reads B in this copy's layout, from the same caller's layout.
         func fits(_ other: Plan) -> Bool {
@@ -59,10 +61,9 @@ enum OneDNN {
     static func pack(_ plan: Plan, from b: UnsafeRawPointer) -> PackedB? {
         #if canImport(CDNNL)
         guard plan.readsPackedB else { return nil }
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, max(plan.matmul.pointee.b_bytes, 64)) == 0, let buffer = raw else { return nil }
-        guard mm_matmul_pack_b(plan.matmul, b, buffer) == 0 else { free(buffer); return nil }
-        return PackedB(plan: plan, pointer: buffer)
+        let storage = TensorStorage(count: (plan.matmul.pointee.b_bytes + 3) / 4, zeroed: false)
+        guard mm_matmul_pack_b(plan.matmul, b, storage.pointer) == 0 else { return nil }
+        return PackedB(plan: plan, storage: storage)
         #else
         return nil
         #endif

@@ -46,6 +46,9 @@ public final class Tensor: @unchecked Sendable {
     public var grad: Tensor?
     /// The recorded operation that produced this tensor (nil for leaves and under `noGrad`).
     public internal(set) var gradFn: GradNode?
+    /// A bf16 Linear's rounding of this recorded result, shared by the other products that read it
+    /// before `backward()` drops it (`linear`).
+    var bfloat16Copy: BFloat16Bits.Buffer?
 
     public init(storage: TensorStorage, shape: [Int], offset: Int = 0, requiresGrad: Bool = false) {
         let n = Tensor.elementCount(shape)

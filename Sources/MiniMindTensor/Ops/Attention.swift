@@ -119,7 +119,7 @@ enum AttentionKernel {
                 (lg + r0).update(repeating: -.infinity, count: n)
                 return
             }
-            BLAS.gemm(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: scores)
+            BLAS.gemmFloat32(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: scores)
             withKeep(keep, batch: b, keys: tk) { kp in
                 for r in 0..<n {
                     let i = (r0 + r) % geo.queries
@@ -130,7 +130,7 @@ enum AttentionKernel {
                                    visible: geo.visibleEnd(query: i), count: w)
                 }
             }
-            BLAS.gemm(m: n, n: dv, k: w, a: scores, b: vh, c: og + r0 * dv)
+            BLAS.gemmFloat32(m: n, n: dv, k: w, a: scores, b: vh, c: og + r0 * dv)
         }
     }
 
@@ -161,7 +161,7 @@ enum AttentionKernel {
                     continue
                 }
                 // Recompute P = exp(scale·QKᵀ − lse) on visible keys.
-                BLAS.gemm(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: probs)
+                BLAS.gemmFloat32(transB: true, m: n, n: w, k: d, a: qg + r0 * d, b: kh, c: probs)
                 withKeep(keep, batch: b, keys: tk) { kp in
                     for r in 0..<n {
                         let i = (r0 + r) % geo.queries
@@ -176,12 +176,12 @@ enum AttentionKernel {
                     }
                 }
                 if let gv {  // dV += (P ⊙ mask)ᵀ · dO
-                    BLAS.gemm(transA: true, m: w, n: dv, k: n, a: UnsafePointer(dropped ?? probs), b: dog + r0 * dv, beta: 1,
+                    BLAS.gemmFloat32(transA: true, m: w, n: dv, k: n, a: UnsafePointer(dropped ?? probs), b: dog + r0 * dv, beta: 1,
                               c: gv + kvOffset * dv)
                 }
                 if needScores {
                     // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σ P·dP) · scale (with dropout, dP ⊙ mask for dP).
-                    BLAS.gemm(transB: true, m: n, n: w, k: dv, a: dog + r0 * dv, b: vh, c: dScores)
+                    BLAS.gemmFloat32(transB: true, m: n, n: w, k: dv, a: dog + r0 * dv, b: vh, c: dScores)
                     for r in 0..<n {
                         if let dropped {
                             droppedSoftmaxBackwardRow(probs + r * w, dropped + r * w, dScores + r * w, count: w, scale: geo.scale)
@@ -189,9 +189,9 @@ enum AttentionKernel {
                             softmaxBackwardRow(probs + r * w, dScores + r * w, count: w, scale: geo.scale)
                         }
                     }
-                    if let gq { BLAS.gemm(m: n, n: d, k: w, a: dScores, b: kh, c: gq + (groupRow + r0) * d) }
+                    if let gq { BLAS.gemmFloat32(m: n, n: d, k: w, a: dScores, b: kh, c: gq + (groupRow + r0) * d) }
                     if let gk {
-                        BLAS.gemm(transA: true, m: w, n: d, k: n, a: dScores, b: qg + r0 * d, beta: 1, c: gk + kvOffset * d)
+                        BLAS.gemmFloat32(transA: true, m: w, n: d, k: n, a: dScores, b: qg + r0 * d, beta: 1, c: gk + kvOffset * d)
                     }
                 }
             }

@@ -39,7 +39,7 @@ public func clipGradNorm(_ parameters: [Tensor], ranges: [Range<Int>], maxNorm: 
 private func clipGradNorm(pieces: [(UnsafeMutablePointer<Float>, Int)], maxNorm: Float,
                           sumOverRanks: (Double) throws -> Double) rethrows -> Float {
     var sumSquares = 0.0
-    for (p, n) in pieces { sumSquares += Kernels.sumSquaresDouble(p, count: n) }
+    for (p, n) in pieces { sumSquares += Kernels.parallelSumSquaresDouble(p, count: n) }
     sumSquares = try sumOverRanks(sumSquares)
     let norm = Float(sumSquares.squareRoot())
     let coefficient = maxNorm / (norm + 1e-6)
