@@ -35,7 +35,7 @@ struct RemedyOptions: ParsableArguments {
     var augmentJitter: Double?
     @Option(name: .customLong("grounding-weight"), help: "Weight of the grounding term against answers that ignore the image (default: off; needs batches of ≥ 2).")
     var groundingWeight: Double?
-    @Option(name: .customLong("grounding-term"), help: "contrastive (default: InfoNCE between pooled image tokens and answer states) mismatch (a margin on the answer's likelihood with another sample's picture; a second forward) or same-question (the same margin with the picture of a training row that asks the same question and answers otherwise).")
+    @Option(name: .customLong("grounding-term"), help: "contrastive (default: InfoNCE between pooled image tokens and answer states), mismatch (a margin on the answer's likelihood with another sample's picture; a second forward) or same-question (the same margin with the picture of a training row that asks the same question and answers otherwise).")
     var groundingTerm: GroundingObjective.Term?
     @Option(name: .customLong("grounding-margin"), help: "For --grounding-term mismatch and same-question: the mean answer NLL in nats another picture must add (default 1). 0...100.")
     var groundingMargin: Double?

@@ -63,29 +63,12 @@ final class TrainingGroundingNegativesTests: XCTestCase {
     func referenceLoss(_ model: MiniMindVLM, _ samples: [TrainingSample], weight: Double, margin: Double) throws -> Double {
         let batch = TrainingBatch(samples)
         let counted = batch.targets.indices.filter { batch.targets[$0] != -100 }
-        func nll(swapped: Bool) throws -> [Int: Double] {
-            try noGrad {
-                let own = try XCTUnwrap(try model.projectedImages(batch, features: nil))
-                var order = Array(0..<own.shape[0])
-                if swapped {  // s0 sees the twin's pictures and the twin s0's
-                    for (k, slot) in batch.imagesPerSample[0].enumerated() { order[slot] = batch.imagesPerSample[1][k] }
-                    for (k, slot) in batch.imagesPerSample[1].enumerated() { order[slot] = batch.imagesPerSample[0][k] }
-                }
-                let logits = model.logits(ids: batch.ids, batch: batch.batch, images: indexSelect(own, axis: 0, indices: order),
-                                          imagesPerSample: batch.imagesPerSample).toArray()
-                let v = model.config.language.vocabSize
-                var sums: [Int: (Double, Int)] = [:]
-                for flat in counted {
-                    let row = logits[(flat * v)..<((flat + 1) * v)].map(Double.init)
-                    let top = row.max()!
-                    let lse = top + log(row.reduce(0) { $0 + exp($1 - top) })
-                    sums[flat / batch.length, default: (0, 0)].0 += lse - row[batch.targets[flat]]
-                    sums[flat / batch.length, default: (0, 0)].1 += 1
-                }
-                return sums.mapValues { $0.0 / Double($0.1) }
-            }
+        let own = try TrainingGroundingTests.meanAnswerNLL(model, batch, counted: counted) { _ in }
+        let other = try TrainingGroundingTests.meanAnswerNLL(model, batch, counted: counted) { order in
+            // s0 sees the twin's pictures and the twin s0's
+            for (k, slot) in batch.imagesPerSample[0].enumerated() { order[slot] = batch.imagesPerSample[1][k] }
+            for (k, slot) in batch.imagesPerSample[1].enumerated() { order[slot] = batch.imagesPerSample[0][k] }
         }
-        let own = try nll(swapped: false), other = try nll(swapped: true)
         // The language loss: the mean over every counted token of the batch.
         var total = 0.0
         for b in 0..<3 { total += own[b]! * Double(counted.filter { $0 / batch.length == b }.count) }

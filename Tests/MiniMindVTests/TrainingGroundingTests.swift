@@ -119,32 +119,13 @@ final class TrainingGroundingTests: XCTestCase {
         let counted = batch.targets.indices.filter { batch.targets[$0] != -100 }
         let withImages = (0..<batch.batch).filter { b in !batch.imagesPerSample[b].isEmpty && counted.contains { $0 / batch.length == b } }
         XCTAssertGreaterThanOrEqual(withImages.count, 2)
-        func nll(rolled: Bool) throws -> [Int: Double] {
-            try noGrad {
-                let projected = try XCTUnwrap(try model.projectedImages(batch, features: nil))
-                var order = Array(0..<projected.shape[0])
-                if rolled {
-                    for (i, b) in withImages.enumerated() {
-                        let partner = batch.imagesPerSample[withImages[(i + 1) % withImages.count]]
-                        for (k, slot) in batch.imagesPerSample[b].enumerated() { order[slot] = partner[k % partner.count] }
-                    }
-                }
-                let logits = model.logits(ids: batch.ids, batch: batch.batch, images: indexSelect(projected, axis: 0, indices: order),
-                                          imagesPerSample: batch.imagesPerSample).toArray()
-                let v = model.config.language.vocabSize
-                var sums: [Int: (Double, Int)] = [:]
-                for flat in counted {
-                    let row = logits[(flat * v)..<((flat + 1) * v)].map(Double.init)
-                    let top = row.max()!
-                    let lse = top + log(row.reduce(0) { $0 + exp($1 - top) })
-                    let b = flat / batch.length
-                    sums[b, default: (0, 0)].0 += lse - row[batch.targets[flat]]
-                    sums[b, default: (0, 0)].1 += 1
-                }
-                return sums.mapValues { $0.0 / Double($0.1) }
+        let own = try Self.meanAnswerNLL(model, batch, counted: counted) { _ in }
+        let other = try Self.meanAnswerNLL(model, batch, counted: counted) { order in
+            for (i, b) in withImages.enumerated() {
+                let partner = batch.imagesPerSample[withImages[(i + 1) % withImages.count]]
+                for (k, slot) in batch.imagesPerSample[b].enumerated() { order[slot] = partner[k % partner.count] }
             }
         }
-        let own = try nll(rolled: false), other = try nll(rolled: true)
         func answer(_ b: Int) -> [Int] { counted.filter { $0 / batch.length == b }.map { batch.targets[$0] } }
         var sum = 0.0, used = 0
         for (i, b) in withImages.enumerated() where answer(b) != answer(withImages[(i + 1) % withImages.count]) {
@@ -165,5 +146,29 @@ final class TrainingGroundingTests: XCTestCase {
         XCTAssertEqual((grounded.objective as? GroundingObjective)?.weight, 0.2)
         let plain = try VLMTrainer(model: model, recipe: base, samples: PreparedSamples(samples))
         XCTAssertTrue(plain.objective is VisionLanguageObjective)
+    }
+
+    /// The likelihood-margin terms' reference: each sample's mean answer NLL in Double, from a plain
+    /// forward whose image slots read the projected pictures in the order `reorder` makes of 0..<n.
+    static func meanAnswerNLL(_ model: MiniMindVLM, _ batch: TrainingBatch, counted: [Int],
+                              reorder: (inout [Int]) -> Void) throws -> [Int: Double] {
+        try noGrad {
+            let projected = try XCTUnwrap(try model.projectedImages(batch, features: nil))
+            var order = Array(0..<projected.shape[0])
+            reorder(&order)
+            let logits = model.logits(ids: batch.ids, batch: batch.batch, images: indexSelect(projected, axis: 0, indices: order),
+                                      imagesPerSample: batch.imagesPerSample).toArray()
+            let v = model.config.language.vocabSize
+            var sums: [Int: (Double, Int)] = [:]
+            for flat in counted {
+                let row = logits[(flat * v)..<((flat + 1) * v)].map(Double.init)
+                let top = row.max()!
+                let lse = top + log(row.reduce(0) { $0 + exp($1 - top) })
+                let b = flat / batch.length
+                sums[b, default: (0, 0)].0 += lse - row[batch.targets[flat]]
+                sums[b, default: (0, 0)].1 += 1
+            }
+            return sums.mapValues { $0.0 / Double($0.1) }
+        }
     }
 }

@@ -31,8 +31,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     return Tensor.record("linear", output: out, inputs: inputs) { g in
         var grads: [Tensor?] = [nil, nil]
         let inputGradientBF16 = x.needsGrad && GEMMRoute.usesBF16(m: rows, n: inF, k: outF, alpha: 1, beta: 0)
-        let weightGradient = weight.needsGrad && GEMMRoute.usesBF16(m: outF, n: inF, k: rows, alpha: 1, beta: 0)
-        let g16 = inputGradientBF16 || weightGradient ? BFloat16Bits.rounded(g.pointer, count: g.count) : nil
+        let g16 = inputGradientBF16 || weightGradientBF16 ? BFloat16Bits.rounded(g.pointer, count: g.count) : nil
         if x.needsGrad {
             let gx = Tensor.uninitialized(x.shape)
             BLAS.gemm(m: rows, n: inF, k: outF, a: g.pointer, b: weight.pointer, c: gx.mutablePointer, roundedA: g16, roundedB: nil)

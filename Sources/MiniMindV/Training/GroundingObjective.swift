@@ -63,15 +63,8 @@ public final class GroundingObjective: TrainingObjective {
         case .contrastive:
             return loss + symmetricInfoNCE(pairs.image, pairs.text, scale: logitScale, groups: pairs.answers) * weight
         case .mismatch:
-            let p = pairs.samples.count
-            // Sample pairs.samples[i] sees the pictures of pairs.samples[(i + 1) % p], slot by slot (cyclically).
-            var rolled = Array(0..<projected.shape[0])
-            for (i, b) in pairs.samples.enumerated() {
-                let partner = batch.imagesPerSample[pairs.samples[(i + 1) % p]]
-                for (k, slot) in batch.imagesPerSample[b].enumerated() { rolled[slot] = partner[k % partner.count] }
-            }
-            let valid = (0..<p).map { pairs.answers[$0] != pairs.answers[($0 + 1) % p] }
-            guard let hinge = try likelihoodMargin(batch, lm: lm, model: model, counted: counted, otherImages: indexSelect(projected, axis: 0, indices: rolled),
+            let (otherImages, valid) = rolledImages(batch, images: projected, samples: pairs.samples, answers: pairs.answers)
+            guard let hinge = try likelihoodMargin(batch, lm: lm, model: model, counted: counted, otherImages: otherImages,
                                                    logits: logits, samples: pairs.samples, valid: valid) else { return loss }
             return loss + hinge * weight
         case .sameQuestion:
@@ -80,6 +73,19 @@ public final class GroundingObjective: TrainingObjective {
                                                    logits: logits, samples: pairs.samples, valid: valid) else { return loss }
             return loss + hinge * weight
         }
+    }
+
+    /// The images of a second forward for `mismatch`: sample `samples[i]` sees the pictures of
+    /// `samples[(i + 1) % p]`, slot by slot (cyclically); `valid`: the pairs whose answers differ.
+    func rolledImages(_ batch: TrainingBatch, images: Tensor, samples: [Int], answers: [Int]) -> (Tensor, [Bool]) {
+        let p = samples.count
+        var rolled = Array(0..<images.shape[0])
+        for (i, b) in samples.enumerated() {
+            let partner = batch.imagesPerSample[samples[(i + 1) % p]]
+            for (k, slot) in batch.imagesPerSample[b].enumerated() { rolled[slot] = partner[k % partner.count] }
+        }
+        let valid = (0..<p).map { answers[$0] != answers[($0 + 1) % p] }
+        return (indexSelect(images, axis: 0, indices: rolled), valid)
     }
 
     /// The images of a second forward for `sameQuestion`: each sample's slots hold the projected
