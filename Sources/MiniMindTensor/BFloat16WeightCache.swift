@@ -15,13 +15,13 @@ import Synchronization
 public enum BFloat16WeightCache {
     final class Entry: @unchecked Sendable {
         let tensor: Tensor
-        private let copy: BFloat16Bits.Buffer
-        var bits: UnsafeMutablePointer<UInt16> { copy.bits }
+        /// The weight rounded to bfloat16 (once per optimizer step).
+        let rounded: BFloat16Bits.Buffer
         /// One per layout asked for (the forward's x·Wᵀ and the backward's dy·W read W differently).
         private let packs = Mutex<[OneDNN.PackedB]>([])
         init(_ t: Tensor) {
             tensor = t
-            copy = BFloat16Bits.rounded(t.pointer, count: t.count)
+            rounded = BFloat16Bits.rounded(t.pointer, count: t.count)
         }
 
         var packCount: Int { packs.withLock { $0.count } }
@@ -32,7 +32,7 @@ public enum BFloat16WeightCache {
             guard let first = plans.first, first.readsPackedB else { return nil }
             return packs.withLock { list in
                 let found = list.first { $0.fits(first) }
-                guard let pack = found ?? OneDNN.pack(first, from: bits),
+                guard let pack = found ?? OneDNN.pack(first, from: rounded.bits),
                       plans.allSatisfy(pack.fits) else { return nil }
                 if found == nil { list.append(pack) }
                 return pack

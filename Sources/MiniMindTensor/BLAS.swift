@@ -37,12 +37,11 @@ public enum BLAS {
         if allowBF16 && GEMMRoute.usesBF16(m: m, n: n, k: k, alpha: alpha, beta: beta) {
             // Both inputs rounded once for the whole product (or taken from the weight cache, which
             // rounded them once per optimizer step); each part reads its block of them.
-            let cachedA = roundedA == nil ? BFloat16WeightCache.entry(a, count: m * k) : nil
             let cachedB = roundedB == nil ? BFloat16WeightCache.entry(b, count: k * n) : nil
-            let copyA = roundedA ?? (cachedA == nil ? BFloat16Bits.rounded(a, count: m * k) : nil)
-            let copyB = roundedB ?? (cachedB == nil ? BFloat16Bits.rounded(b, count: k * n) : nil)
+            let copyA = roundedA ?? BFloat16WeightCache.entry(a, count: m * k)?.rounded ?? BFloat16Bits.rounded(a, count: m * k)
+            let copyB = roundedB ?? cachedB?.rounded ?? BFloat16Bits.rounded(b, count: k * n)
             defer { withExtendedLifetime((copyA, copyB)) {} }
-            guard let a16 = copyA?.bits ?? cachedA?.bits, let b16 = copyB?.bits ?? cachedB?.bits else { return }
+            let a16 = copyA.bits, b16 = copyB.bits
             // By rows: oneDNN's fast (brgemm) kernels need each block's rows of C contiguous.
             let blocks = self.blocks(m: m, n: n, k: k, byRows: true)
             if let weight = cachedB, runPacked(call, blocks: blocks, n: n, weight: weight, a: a, b: b, bf16: (a16, b16), c: c) { return }
