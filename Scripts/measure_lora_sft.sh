@@ -12,7 +12,7 @@
 #   defaults: .build/release/minimind-v; --demo /tmp/lora-demo-quick, made with `minimind-v demo --quick`
 #   if missing (--full: /tmp/lora-demo-full with the full `minimind-v demo`, 4000 SFT steps);
 #   --out /tmp/lora-measure; runs: full r16-proj r8-proj r8 r8-lm r4 (-proj: the projector trains in
-#   full beside the adapters, --lora-modules-to-save vision_proj; r8, r4: LoRA on the projector too;
+#   full beside the adapters, --lora-modules-to-save vision_proj; rN-proj for any rank N; r8, r4: LoRA on the projector too;
 #   r8-lm: the projector stays as pretrained; r2: rank 2 on the block projections and the projector,
 #   under 5 % of full SFT's trainable parameters on the demo; r1-proj, r1a8-proj (alpha 8), r2attn-proj:
 #   the projector in full beside rank 1 on six block projections or rank 2 on the attention ones, also
@@ -54,8 +54,6 @@ block=q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj
 flags() {
   case "$1" in
     full) echo "--trainable vision_proj model" ;;
-    r16-proj) echo "--lora-rank 16 --lora-alpha 32 --lora-modules-to-save vision_proj" ;;
-    r8-proj) echo "--lora-rank 8 --lora-alpha 16 --lora-modules-to-save vision_proj" ;;
     r16) echo "--lora-rank 16 --lora-alpha 32 --lora-targets $block,vision_proj" ;;
     r8) echo "--lora-rank 8 --lora-alpha 16 --lora-targets $block,vision_proj" ;;
     r8-lm) echo "--lora-rank 8 --lora-alpha 16" ;;
@@ -64,6 +62,9 @@ flags() {
     r1-proj) echo "--lora-rank 1 --lora-alpha 2 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj --lora-modules-to-save vision_proj" ;;
     r1a8-proj) echo "--lora-rank 1 --lora-alpha 8 --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj --lora-modules-to-save vision_proj" ;;
     r2attn-proj) echo "--lora-rank 2 --lora-alpha 4 --lora-targets q_proj,k_proj,v_proj,o_proj --lora-modules-to-save vision_proj" ;;
+    r[0-9]*-proj) r=${1#r}; r=${r%-proj}  # any other rank, seven block projections, projector in full
+      [[ $r =~ ^[0-9]+$ ]] || { echo "unknown run $1" >&2; exit 1; }
+      echo "--lora-rank $r --lora-alpha $((2 * r)) --lora-modules-to-save vision_proj" ;;
     *) echo "unknown run $1" >&2; exit 1 ;;
   esac
 }
@@ -91,7 +92,7 @@ for run in "${RUNS[@]}"; do
   steps=$(tail -1 "$dir/sft_vlm_metrics.jsonl" | jq .step)
   seconds=$(tail -1 "$dir/sft_vlm_metrics.jsonl" | jq '.elapsed_s | . * 10 | round / 10')
   if [ "$run" = full ]; then
-    folder "$dir/model" "$dir/sft_vlm_64.safetensors"
+    folder "$dir/model" "$(ls "$dir"/sft_vlm_*.safetensors | head -1)"  # named by the model's width
     ev=(--model "$dir/model")
   else
     ev=(--model "$OUT/base" --lora "$dir")

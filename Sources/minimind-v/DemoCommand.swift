@@ -26,14 +26,24 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Seed for data and initialisation.")
     var seed: UInt64 = 42
 
+    // A wider or deeper language model on the same data and steps (e.g. to measure LoRA where rank
+    // has room: Docs/Compression.md); the default is the demo's 64 × 2 with 4 heads.
+    @Option(name: .long, help: "Language model width (default 64).") var lmHidden: Int?
+    @Option(name: .long, help: "Language model layers (default 2).") var lmLayers: Int?
+    @Option(name: .long, help: "Language model attention heads (default 4).") var lmHeads: Int?
+
     func run() throws {
-        let settings = quick ? DemoSettings.quick(seed: seed) : DemoSettings.full(seed: seed)
+        var settings = quick ? DemoSettings.quick(seed: seed) : DemoSettings.full(seed: seed)
+        if let lmHidden { settings.lmHidden = lmHidden }
+        if let lmLayers { settings.lmLayers = lmLayers }
+        if let lmHeads { settings.lmHeads = lmHeads }
         let output = URL(fileURLWithPath: out).standardizedFileURL
         let result: DemoResult
         do {
+            try settings.scratch.validate()  // before any data is written; errors name the setting and its flag
             result = try DemoPipeline.run(settings: settings, output: output, progress: .stderr())
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(FlagAdvice(underlying: error))\n".utf8))
             throw ExitCode.failure
         }
         print(DemoSummary.text(result))
