@@ -20,6 +20,10 @@ final class ViTAttention: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
+        // Frozen use (encoding under noGrad): heads read in place, no permuted copies.
+        if !GradMode.isEnabled, let o = EncoderInference.selfAttention(x, heads: heads, q: qProj, k: kProj, v: vProj) {
+            return outProj(o)
+        }
         let n = x.shape[0], t = x.shape[1], h = x.shape[2], d = h / heads
         func split(_ y: Tensor) -> Tensor { y.reshaped([n, t, heads, d]).permuted([0, 2, 1, 3]) }
         let o = scaledDotProductAttention(q: split(qProj(x)), k: split(kProj(x)), v: split(vProj(x)), causal: false)
@@ -42,11 +46,24 @@ final class ViTMLP: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
+        // Frozen use: fc1's output activated in place (and rounded for fc2 in the same pass in bf16).
+        if !GradMode.isEnabled, let kind = inferenceActivation,
+           let y = EncoderInference.mlp(x, fc1: fc1, fc2: fc2, activation: kind) {
+            return y
+        }
         let h = fc1(x)
         switch activation {
         case .quickGelu: return fc2(quickGelu(h))
         case .geluTanh: return fc2(geluTanh(h))
         case .gelu: return fc2(gelu(h))
+        }
+    }
+
+    private var inferenceActivation: EncoderInference.Activation? {
+        switch activation {
+        case .quickGelu: return .quickGelu
+        case .geluTanh: return .geluTanh
+        case .gelu: return nil
         }
     }
 }

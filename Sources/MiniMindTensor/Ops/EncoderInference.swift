@@ -1,0 +1,162 @@
+import Foundation
+#if canImport(Accelerate)
+import Accelerate
+#else
+import CBLAS
+#endif
+#if arch(x86_64)
+import CDecodeKernels
+#endif
+
+/// The forward of a frozen encoder layer's two blocks (CLIP/SigLIP vision towers) when nothing is
+/// recorded for autograd: the same products and functions as `linear`, `scaledDotProductAttention`
+/// and the activations, with fewer passes over memory and fewer hand-offs between the threads.
+/// - Attention reads each head's q, k, v where the projections wrote them ([N·T, H], head h in
+///   columns h·d..<(h+1)·d) and writes its output there too: no permuted copies in or out.
+/// - In bf16 the projections' shared input is rounded once, not once per projection, and the MLP's
+///   activation writes the bf16 copy that fc2 reads in the same pass (no separate rounding pass).
+/// - Softmax and activation run in C with AVX-512 where the CPU has it (`kernel`).
+/// Results differ from the general path by summation order inside the products and, with the C
+/// kernels, by a few ulp in exp and 1/x (both keep attention's blocks in float32 and round to
+/// bfloat16 with `BFloat16Bits.round`'s bits). Callers fall back to the general path where these
+/// return nil (a layer with another kernel, an unsupported activation).
+public enum EncoderInference {
+    /// Activations with a SIMD kernel here (the exact-erf GELU is scalar: it takes the general path).
+    public enum Activation: Sendable { case quickGelu, geluTanh }
+
+    /// The largest score block per thread (T² floats): longer sequences take the general path, which
+    /// blocks the scores.
+    static let maxScoreElements = 1 << 22
+
+    /// o = softmax(q·kᵀ/√d)·v per head with q, k, v = the projections of x [N, T, H]; o [N, T, H],
+    /// before the output projection. nil when a projection is not a plain `Linear` or the shapes do
+    /// not fit (the caller then runs the general path).
+    public static func selfAttention(_ x: Tensor, heads: Int, q: Linear, k: Linear, v: Linear) -> Tensor? {
+        guard x.rank == 3, heads > 0, [q, k, v].allSatisfy(isPlain) else { return nil }
+        let n = x.shape[0], t = x.shape[1], hidden = q.outFeatures
+        guard hidden % heads == 0, k.outFeatures == hidden, v.outFeatures == hidden, t > 0,
+              t * (t + 15) <= maxScoreElements, q.inFeatures == x.shape[2] else { return nil }
+        let rows = n * t
+        let bf16 = [q, k, v].contains {
+            GEMMRoute.usesBF16(m: rows, n: $0.outFeatures, k: $0.inFeatures, alpha: 1, beta: $0.bias == nil ? 0 : 1)
+        }
+        let x16 = bf16 ? BFloat16Bits.rounded(x.pointer, count: x.count) : nil
+        let qs = linear(x, weight: q.weight, bias: q.bias, roundedInput: x16)
+        let ks = linear(x, weight: k.weight, bias: k.bias, roundedInput: x16)
+        let vs = linear(x, weight: v.weight, bias: v.bias, roundedInput: x16)
+        let out = Tensor.uninitialized([n, t, hidden])
+        let d = hidden / heads, scale = 1 / Float(d).squareRoot()
+        let qp = qs.pointer, kp = ks.pointer, vp = vs.pointer, op = out.mutablePointer
+        // Score rows a whole number of 16-lane vectors apart (see `softmaxRows`).
+        let width = (t + 15) / 16 * 16
+        Threads.forEach(units: n * heads, scratchCount: t * width) { unit, scores in
+            let base = unit / heads * t * hidden + unit % heads * d
+            product(transB: true, m: t, n: t, k: d, a: qp + base, lda: hidden, b: kp + base, ldb: hidden, c: scores, ldc: width)
+            softmaxRows(scores, rows: t, count: t, ld: width, scale: scale)
+            product(transB: false, m: t, n: d, k: t, a: scores, lda: width, b: vp + base, ldb: hidden, c: op + base, ldc: hidden)
+        }
+        return withExtendedLifetime((qs, ks, vs)) { out }
+    }
+
+    /// fc2(activation(fc1(x))). fc1's output is activated in place; in bf16 the same pass writes the
+    /// rounded copy fc2 reads. nil when fc1 or fc2 is not a plain `Linear`.
+    public static func mlp(_ x: Tensor, fc1: Linear, fc2: Linear, activation: Activation) -> Tensor? {
+        guard isPlain(fc1), isPlain(fc2), fc2.inFeatures == fc1.outFeatures else { return nil }
+        let h = linear(x, weight: fc1.weight, bias: fc1.bias)
+        let rows = h.count / Swift.max(fc1.outFeatures, 1)
+        let bf16 = GEMMRoute.usesBF16(m: rows, n: fc2.outFeatures, k: fc2.inFeatures, alpha: 1, beta: fc2.bias == nil ? 0 : 1)
+        let h16 = bf16 ? BFloat16Bits.Buffer(count: h.count) : nil
+        let hp = h.mutablePointer, bits = h16?.bits
+        Threads.parallelFor(h.count, minChunk: 1 << 14) { r in activate(hp, bits, r, activation) }
+        return linear(h, weight: fc2.weight, bias: fc2.bias, roundedInput: h16)
+    }
+
+    /// The pointwise kernels' code: C with AVX-512 where `DecodeKernel.current` is (16 lanes and masked
+    /// tails; the Swift kernels are built for AVX2), else Swift. Tests set it to run both.
+    nonisolated(unsafe) static var kernel = DecodeKernel.current
+
+    /// Softmax in place of `rows` score rows of `count`, `ld` apart, scaled by `scale` inside the exp.
+    static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, count: Int, ld: Int, scale: Float) {
+        #if arch(x86_64)
+        if kernel == .avx512 { mm_encoder_softmax_rows_avx512(s, rows, count, ld, scale); return }
+        #endif
+        // Rows padded to whole 16-lane vectors with −∞ (exp gives exactly 0 there, as the softmax's
+        // own tail fill does) run without its lane-by-lane tail.
+        let padded = Swift.min(ld, (count + 15) / 16 * 16)
+        for r in 0..<rows {
+            let row = s + r * ld
+            (row + count).update(repeating: -.infinity, count: padded - count)
+            _ = AttentionKernel.softmaxRow(row, count: padded, visible: padded, keep: nil, scale: scale)
+        }
+    }
+
+    /// x = f(x) over `r`, and bits = bf16(f(x)) when given.
+    static func activate(_ x: UnsafeMutablePointer<Float>, _ bits: UnsafeMutablePointer<UInt16>?, _ r: Range<Int>,
+                         _ activation: Activation) {
+        #if arch(x86_64)
+        if kernel == .avx512 {
+            mm_encoder_activation_avx512(x + r.lowerBound, bits.map { $0 + r.lowerBound }, r.count, activation == .quickGelu ? 0 : 1)
+            return
+        }
+        #endif
+        switch activation {
+        case .quickGelu: activate(x, bits, r, ActivationKernels.QuickGelu())
+        case .geluTanh: activate(x, bits, r, ActivationKernels.GeluTanh())
+        }
+    }
+
+    /// A `Linear` that runs `linear` on its own weight (not a subclass with another kernel).
+    static func isPlain(_ layer: Linear) -> Bool { type(of: layer) == Linear.self }
+
+    /// In place x = f(x) over `r`, and bits = bf16(f(x)) when given: one pass for both.
+    @inline(never)
+    static func activate<F: ActivationFunction>(_ x: UnsafeMutablePointer<Float>, _ bits: UnsafeMutablePointer<UInt16>?,
+                                                _ r: Range<Int>, _ f: F) {
+        var i = r.lowerBound
+        if let bits {
+            while i + 16 <= r.upperBound {
+                let y = f(VectorMath.load(x, i))
+                VectorMath.store(y, x, i)
+                UnsafeMutableRawPointer(bits + i).storeBytes(of: BFloat16Bits.round(unsafeBitCast(y, to: BFloat16Bits.Lanes.self)),
+                                                             as: SIMD16<UInt16>.self)
+                i += 16
+            }
+        } else {
+            while i + 16 <= r.upperBound { VectorMath.store(f(VectorMath.load(x, i)), x, i); i += 16 }
+        }
+        if i < r.upperBound {
+            let count = r.upperBound - i
+            VectorMath.storePartial(f(VectorMath.loadPartial(x, i, count: count, fill: 0)), x, i, count: count)
+            if let bits { for j in i..<r.upperBound { bits[j] = BFloat16Bits.round(x[j]) } }
+        }
+    }
+
+    /// One thread's C = op(A)·op(B) with leading dimensions (a head's columns inside a wider
+    /// matrix), on the backend `GEMMRoute` picks for float32 blocks of this shape.
+    static func product(transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if GEMMRoute.usesOneDNNFloat32(m: m, n: n, k: k, transA: false, transB: transB, alpha: 1, beta: 0),
+           let plan = OneDNN.plan(OneDNN.Key(m: m, n: n, k: k, transA: false, transB: transB, lda: lda, ldb: ldb, ldc: ldc,
+                                             bf16: false, accumulate: false)),
+           OneDNN.run(plan, a: a, b: b, c: c) {
+            return
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    }
+}
+
+/// A SIMD activation for `EncoderInference.activate` (a struct, not a closure: the optimiser inlines
+/// its math into the loop; see `ActivationKernels`).
+protocol ActivationFunction {
+    func callAsFunction(_ x: VectorMath.V) -> VectorMath.V
+}
+
+extension ActivationKernels {
+    struct QuickGelu: ActivationFunction {
+        @inline(__always) func callAsFunction(_ x: V) -> V { ActivationKernels.quickGelu(x) }
+    }
+    struct GeluTanh: ActivationFunction {
+        @inline(__always) func callAsFunction(_ x: V) -> V { ActivationKernels.geluTanh(x) }
+    }
+}
