@@ -82,6 +82,31 @@ final class EncoderInferenceTests: XCTestCase {
         }
     }
 
+    /// residual + layer(x) in one output pass, with and without bias, in float32 and bf16.
+    func testResidualFormsMatchLinearPlusResidual() throws {
+        let saved = GEMMRoute.bf16Minimum
+        GEMMRoute.bf16Minimum = (2, 8, 8)
+        defer { GEMMRoute.bf16Minimum = saved }
+        var g = SeededGenerator(seed: 14)
+        let withBias = Linear(32, 48, generator: &g), noBias = Linear(32, 48, bias: false, generator: &g)
+        let fc1 = Linear(32, 64, generator: &g), fc2 = Linear(64, 48, generator: &g)
+        let x = Tensor.randn([1, 21, 32], generator: &g), residual = Tensor.randn([1, 21, 48], generator: &g)
+        for precision in [ComputePrecision.f32, .bf16] {
+            try Compute.withPrecision(precision) {
+                try noGrad {
+                    for layer in [withBias, noBias] {
+                        let y = try XCTUnwrap(EncoderInference.linear(x, layer, plus: residual))
+                        XCTAssertClose(y.toArray(), (residual + layer(x)).toArray(), tolerance: 1e-5, relativeToOne, "\(precision)")
+                    }
+                    let mlp = try XCTUnwrap(EncoderInference.mlp(x, fc1: fc1, fc2: fc2, activation: .geluTanh))
+                    let y = try XCTUnwrap(EncoderInference.mlp(x, fc1: fc1, fc2: fc2, activation: .geluTanh, plus: residual))
+                    XCTAssertClose(y.toArray(), (residual + mlp).toArray(), tolerance: 1e-5, relativeToOne, "MLP, \(precision)")
+                    XCTAssertNil(EncoderInference.linear(x, withBias, plus: x), "residual of the wrong shape")
+                }
+            }
+        }
+    }
+
     /// In bf16, the MLP's fused activation-and-rounding pass feeds fc2 the same bfloat16 values that
     /// `linear` rounds itself: with the Swift kernel (the general op's own code) the bits agree.
     func testBFloat16MLPReadsTheSameRoundedValues() {

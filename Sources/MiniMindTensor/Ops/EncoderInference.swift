@@ -41,9 +41,9 @@ public enum EncoderInference {
             GEMMRoute.usesBF16(m: rows, n: $0.outFeatures, k: $0.inFeatures, alpha: 1, beta: $0.bias == nil ? 0 : 1)
         }
         let x16 = bf16 ? BFloat16Bits.rounded(x.pointer, count: x.count) : nil
-        let qs = linear(x, weight: q.weight, bias: q.bias, roundedInput: x16)
-        let ks = linear(x, weight: k.weight, bias: k.bias, roundedInput: x16)
-        let vs = linear(x, weight: v.weight, bias: v.bias, roundedInput: x16)
+        let qs = MiniMindTensor.linear(x, weight: q.weight, bias: q.bias, roundedInput: x16)
+        let ks = MiniMindTensor.linear(x, weight: k.weight, bias: k.bias, roundedInput: x16)
+        let vs = MiniMindTensor.linear(x, weight: v.weight, bias: v.bias, roundedInput: x16)
         let out = Tensor.uninitialized([n, t, hidden])
         let d = hidden / heads, scale = 1 / Float(d).squareRoot()
         let qp = qs.pointer, kp = ks.pointer, vp = vs.pointer, op = out.mutablePointer
@@ -58,17 +58,45 @@ public enum EncoderInference {
         return withExtendedLifetime((qs, ks, vs)) { out }
     }
 
-    /// fc2(activation(fc1(x))). fc1's output is activated in place; in bf16 the same pass writes the
-    /// rounded copy fc2 reads. nil when fc1 or fc2 is not a plain `Linear`.
-    public static func mlp(_ x: Tensor, fc1: Linear, fc2: Linear, activation: Activation) -> Tensor? {
+    /// residual + layer(x): the output starts as residual + bias (one pass, instead of the bias
+    /// fill and a separate addition) and the product accumulates into it. nil when `layer` is not a
+    /// plain `Linear` or the shapes differ.
+    public static func linear(_ x: Tensor, _ layer: Linear, plus residual: Tensor) -> Tensor? {
+        linear(x, layer, plus: residual, roundedInput: nil)
+    }
+
+    static func linear(_ x: Tensor, _ layer: Linear, plus residual: Tensor, roundedInput: BFloat16Bits.Buffer?) -> Tensor? {
+        let inF = layer.inFeatures, outF = layer.outFeatures
+        guard isPlain(layer), x.rank >= 1, x.shape[x.rank - 1] == inF,
+              residual.shape == Array(x.shape.dropLast()) + [outF] else { return nil }
+        let rows = x.count / Swift.max(inF, 1)
+        let out = Tensor.uninitialized(residual.shape)
+        let o = out.mutablePointer, r0 = residual.pointer, b = layer.bias?.pointer
+        Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(outF)) { range in
+            for r in range {
+                if let b { Kernels.binaryRange(r0 + r * outF, b, o + r * outF, 0..<outF, SIMDFunctions.Add()) }
+                else { (o + r * outF).update(from: r0 + r * outF, count: outF) }
+            }
+        }
+        let bf16 = GEMMRoute.usesBF16(m: rows, n: outF, k: inF, alpha: 1, beta: 1)
+        let x16 = bf16 ? roundedInput ?? BFloat16Bits.rounded(x.pointer, count: x.count) : nil
+        BLAS.gemm(transB: true, m: rows, n: outF, k: inF, a: x.pointer, b: layer.weight.pointer, beta: 1, c: o,
+                  roundedA: x16, roundedB: nil)
+        return out
+    }
+
+    /// fc2(activation(fc1(x))) (+ residual). fc1's output is activated in place; in bf16 the same
+    /// pass writes the rounded copy fc2 reads. nil when fc1 or fc2 is not a plain `Linear`.
+    public static func mlp(_ x: Tensor, fc1: Linear, fc2: Linear, activation: Activation, plus residual: Tensor? = nil) -> Tensor? {
         guard isPlain(fc1), isPlain(fc2), fc2.inFeatures == fc1.outFeatures else { return nil }
-        let h = linear(x, weight: fc1.weight, bias: fc1.bias)
+        let h = MiniMindTensor.linear(x, weight: fc1.weight, bias: fc1.bias)
         let rows = h.count / Swift.max(fc1.outFeatures, 1)
         let bf16 = GEMMRoute.usesBF16(m: rows, n: fc2.outFeatures, k: fc2.inFeatures, alpha: 1, beta: fc2.bias == nil ? 0 : 1)
         let h16 = bf16 ? BFloat16Bits.Buffer(count: h.count) : nil
         let hp = h.mutablePointer, bits = h16?.bits
         Threads.parallelFor(h.count, minChunk: 1 << 14) { r in activate(hp, bits, r, activation) }
-        return linear(h, weight: fc2.weight, bias: fc2.bias, roundedInput: h16)
+        if let residual { return linear(h, fc2, plus: residual, roundedInput: h16) }
+        return MiniMindTensor.linear(h, weight: fc2.weight, bias: fc2.bias, roundedInput: h16)
     }
 
     /// The pointwise kernels' code: C with AVX-512 where `DecodeKernel.current` is (16 lanes and masked

@@ -19,11 +19,14 @@ final class ViTAttention: Module {
         register(child: "out_proj", outProj)
     }
 
+    /// residual + self-attention of x, for frozen use (`EncoderInference`: heads read in place, no
+    /// permuted copies, the residual added by the output projection); nil where it does not apply.
+    func inference(_ x: Tensor, plus residual: Tensor) -> Tensor? {
+        EncoderInference.selfAttention(x, heads: heads, q: qProj, k: kProj, v: vProj)
+            .flatMap { EncoderInference.linear($0, outProj, plus: residual) }
+    }
+
     func callAsFunction(_ x: Tensor) -> Tensor {
-        // Frozen use (encoding under noGrad): heads read in place, no permuted copies.
-        if !GradMode.isEnabled, let o = EncoderInference.selfAttention(x, heads: heads, q: qProj, k: kProj, v: vProj) {
-            return outProj(o)
-        }
         let n = x.shape[0], t = x.shape[1], h = x.shape[2], d = h / heads
         func split(_ y: Tensor) -> Tensor { y.reshaped([n, t, heads, d]).permuted([0, 2, 1, 3]) }
         let o = scaledDotProductAttention(q: split(qProj(x)), k: split(kProj(x)), v: split(vProj(x)), causal: false)
@@ -45,12 +48,13 @@ final class ViTMLP: Module {
         register(child: "fc2", fc2)
     }
 
+    /// residual + MLP of x, for frozen use (`EncoderInference`: fc1's output activated in place and,
+    /// in bf16, rounded for fc2 in the same pass); nil where it does not apply.
+    func inference(_ x: Tensor, plus residual: Tensor) -> Tensor? {
+        inferenceActivation.flatMap { EncoderInference.mlp(x, fc1: fc1, fc2: fc2, activation: $0, plus: residual) }
+    }
+
     func callAsFunction(_ x: Tensor) -> Tensor {
-        // Frozen use: fc1's output activated in place (and rounded for fc2 in the same pass in bf16).
-        if !GradMode.isEnabled, let kind = inferenceActivation,
-           let y = EncoderInference.mlp(x, fc1: fc1, fc2: fc2, activation: kind) {
-            return y
-        }
         let h = fc1(x)
         switch activation {
         case .quickGelu: return fc2(quickGelu(h))
@@ -85,6 +89,12 @@ final class ViTLayer: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
+        if !GradMode.isEnabled {  // frozen use (encoding under noGrad)
+            let h1 = layerNorm1(x)
+            let a = selfAttn.inference(h1, plus: x) ?? x + selfAttn(h1)
+            let h2 = layerNorm2(a)
+            return mlp.inference(h2, plus: a) ?? a + mlp(h2)
+        }
         let a = x + selfAttn(layerNorm1(x))
         return a + mlp(layerNorm2(a))
     }
