@@ -160,10 +160,12 @@ public enum EncoderInference {
     }
 
     /// One thread's C = op(A)·op(B) with leading dimensions (a head's columns inside a wider
-    /// matrix), on the backend `GEMMRoute` picks for float32 blocks of this shape.
+    /// matrix). Both per-head products run on oneDNN wherever `GEMMRoute` puts float32 x·Wᵀ blocks
+    /// of these rows there: with the heads' strides (kernel `gemm:jit`) it ran q·kᵀ 1.14–1.18× and
+    /// P·v 1.19–1.21× OpenBLAS's Cooperlake kernels (`Scripts/bench_attention_heads.c`).
     static func product(transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if GEMMRoute.usesOneDNNFloat32(m: m, n: n, k: k, transA: false, transB: transB, alpha: 1, beta: 0),
+        if GEMMRoute.usesOneDNNFloat32(m: m, n: n, k: k, transA: false, transB: true, alpha: 1, beta: 0),
            let plan = OneDNN.plan(OneDNN.Key(m: m, n: n, k: k, transA: false, transB: transB, lda: lda, ldb: ldb, ldc: ldc,
                                              bf16: false, accumulate: false)),
            OneDNN.run(plan, a: a, b: b, c: c) {
