@@ -107,6 +107,39 @@ final class EncoderInferenceTests: XCTestCase {
         }
     }
 
+    /// The pre-norm blocks (LayerNorm, in bf16 rounded in the same pass) against the general ops.
+    func testBlocksMatchTheGeneralOps() throws {
+        let saved = GEMMRoute.bf16Minimum
+        GEMMRoute.bf16Minimum = (2, 8, 8)
+        defer { GEMMRoute.bf16Minimum = saved }
+        var g = SeededGenerator(seed: 15)
+        let hidden = 32, heads = 4
+        let (q, k, v, out) = (Linear(hidden, hidden, generator: &g), Linear(hidden, hidden, generator: &g),
+                              Linear(hidden, hidden, generator: &g), Linear(hidden, hidden, generator: &g))
+        let fc1 = Linear(hidden, 64, generator: &g), fc2 = Linear(64, hidden, generator: &g)
+        let norm = LayerNorm(hidden)
+        for i in 0..<hidden {  // not the identity affine map
+            norm.weight?.mutablePointer[i] = 0.5 + 0.1 * Float(i % 7)
+            norm.bias?.mutablePointer[i] = 0.05 * Float(i % 5) - 0.1
+        }
+        let x = Tensor.randn([1, 21, hidden], generator: &g)
+        let split = { (y: Tensor) in y.reshaped([1, 21, heads, hidden / heads]).permuted([0, 2, 1, 3]) }
+        for (precision, tolerance) in [(ComputePrecision.f32, 1e-5), (.bf16, 1e-4)] {
+            try Compute.withPrecision(precision) {
+                try noGrad {
+                    let h = norm(x)
+                    let attention = x + out(scaledDotProductAttention(q: split(q(h)), k: split(k(h)), v: split(v(h)), causal: false)
+                        .permuted([0, 2, 1, 3]).reshaped([1, 21, hidden]))
+                    let a = try XCTUnwrap(EncoderInference.attentionBlock(x, norm: norm, heads: heads, q: q, k: k, v: v, out: out))
+                    XCTAssertClose(a.toArray(), attention.toArray(), tolerance: tolerance, relativeToOne, "attention block, \(precision)")
+                    let m = try XCTUnwrap(EncoderInference.mlpBlock(x, norm: norm, fc1: fc1, fc2: fc2, activation: .quickGelu))
+                    XCTAssertClose(m.toArray(), (x + fc2(quickGelu(fc1(h)))).toArray(), tolerance: tolerance, relativeToOne,
+                                   "MLP block, \(precision)")
+                }
+            }
+        }
+    }
+
     /// In bf16, the MLP's fused activation-and-rounding pass feeds fc2 the same bfloat16 values that
     /// `linear` rounds itself: with the Swift kernel (the general op's own code) the bits agree.
     func testBFloat16MLPReadsTheSameRoundedValues() {

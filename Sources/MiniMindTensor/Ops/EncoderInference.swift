@@ -13,8 +13,8 @@ import CDecodeKernels
 /// and the activations, with fewer passes over memory and fewer hand-offs between the threads.
 /// - Attention reads each head's q, k, v where the projections wrote them ([N·T, H], head h in
 ///   columns h·d..<(h+1)·d) and writes its output there too: no permuted copies in or out.
-/// - In bf16 the projections' shared input is rounded once, not once per projection, and the MLP's
-///   activation writes the bf16 copy that fc2 reads in the same pass (no separate rounding pass).
+/// - In bf16 each LayerNorm writes the bf16 copy its products read in the same pass, and the MLP's
+///   activation writes the one fc2 reads (no separate rounding passes, one for q, k and v).
 /// - Softmax and activation run in C with AVX-512 where the CPU has it (`kernel`).
 /// Results differ from the general path by summation order inside the products and, with the C
 /// kernels, by a few ulp in exp and 1/x (both keep attention's blocks in float32 and round to
@@ -32,6 +32,52 @@ public enum EncoderInference {
     /// before the output projection. nil when a projection is not a plain `Linear` or the shapes do
     /// not fit (the caller then runs the general path).
     public static func selfAttention(_ x: Tensor, heads: Int, q: Linear, k: Linear, v: Linear) -> Tensor? {
+        selfAttention(x, roundedInput: nil, heads: heads, q: q, k: k, v: v)
+    }
+
+    /// x + out(selfAttention(norm(x))): the block of a pre-norm layer, the normalised rows rounded to
+    /// bf16 in the same pass when the projections run in bf16. nil as for `selfAttention`.
+    public static func attentionBlock(_ x: Tensor, norm: LayerNorm, heads: Int, q: Linear, k: Linear, v: Linear,
+                                      out: Linear) -> Tensor? {
+        guard x.rank == 3, [q, k, v, out].allSatisfy(isPlain) else { return nil }
+        let rows = x.count / Swift.max(x.shape[2], 1)
+        let bf16 = [q, k, v].contains {
+            GEMMRoute.usesBF16(m: rows, n: $0.outFeatures, k: $0.inFeatures, alpha: 1, beta: $0.bias == nil ? 0 : 1)
+        }
+        let (h, h16) = normalized(x, norm, rounding: bf16)
+        return selfAttention(h, roundedInput: h16, heads: heads, q: q, k: k, v: v).flatMap { linear($0, out, plus: x) }
+    }
+
+    /// x + fc2(activation(fc1(norm(x)))): the other block of a pre-norm layer, normalised and rounded
+    /// in one pass as in `attentionBlock`. nil as for `mlp`.
+    public static func mlpBlock(_ x: Tensor, norm: LayerNorm, fc1: Linear, fc2: Linear, activation: Activation) -> Tensor? {
+        guard isPlain(fc1), isPlain(fc2), fc2.inFeatures == fc1.outFeatures, x.rank >= 1,
+              x.shape[x.rank - 1] == fc1.inFeatures, fc2.outFeatures == fc1.inFeatures else { return nil }
+        let rows = x.count / Swift.max(fc1.inFeatures, 1)
+        let bf16 = GEMMRoute.usesBF16(m: rows, n: fc1.outFeatures, k: fc1.inFeatures, alpha: 1, beta: fc1.bias == nil ? 0 : 1)
+        let (h, h16) = normalized(x, norm, rounding: bf16)
+        return mlp(h, roundedInput: h16, fc1: fc1, fc2: fc2, activation: activation, plus: x)
+    }
+
+    /// LayerNorm of x's rows and, with `rounding`, their bf16 copy, each row rounded right after it
+    /// is normalised (one pass over the activations instead of two).
+    static func normalized(_ x: Tensor, _ norm: LayerNorm, rounding: Bool) -> (Tensor, BFloat16Bits.Buffer?) {
+        let d = NormKernels.checkShapes("layerNorm", x, norm.weight, norm.bias)
+        let rows = d == 0 ? 0 : x.count / d
+        let out = Tensor.uninitialized(x.shape)
+        let copy = rounding ? BFloat16Bits.Buffer(count: x.count) : nil
+        let xp = x.pointer, op = out.mutablePointer, wp = norm.weight?.pointer, bp = norm.bias?.pointer, bits = copy?.bits
+        let eps = norm.eps
+        Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(d)) { range in
+            for r in range {
+                _ = NormKernels.layerNormForwardRow(xp + r * d, wp, bp, op + r * d, count: d, eps: eps)
+                if let bits { BFloat16Bits.round(op + r * d, into: bits + r * d, count: d) }
+            }
+        }
+        return (out, copy)
+    }
+
+    static func selfAttention(_ x: Tensor, roundedInput: BFloat16Bits.Buffer?, heads: Int, q: Linear, k: Linear, v: Linear) -> Tensor? {
         guard x.rank == 3, heads > 0, [q, k, v].allSatisfy(isPlain) else { return nil }
         let n = x.shape[0], t = x.shape[1], hidden = q.outFeatures
         guard hidden % heads == 0, k.outFeatures == hidden, v.outFeatures == hidden, t > 0,
@@ -40,7 +86,7 @@ public enum EncoderInference {
         let bf16 = [q, k, v].contains {
             GEMMRoute.usesBF16(m: rows, n: $0.outFeatures, k: $0.inFeatures, alpha: 1, beta: $0.bias == nil ? 0 : 1)
         }
-        let x16 = bf16 ? BFloat16Bits.rounded(x.pointer, count: x.count) : nil
+        let x16 = bf16 ? roundedInput ?? BFloat16Bits.rounded(x.pointer, count: x.count) : nil
         let qs = MiniMindTensor.linear(x, weight: q.weight, bias: q.bias, roundedInput: x16)
         let ks = MiniMindTensor.linear(x, weight: k.weight, bias: k.bias, roundedInput: x16)
         let vs = MiniMindTensor.linear(x, weight: v.weight, bias: v.bias, roundedInput: x16)
@@ -88,8 +134,13 @@ public enum EncoderInference {
     /// fc2(activation(fc1(x))) (+ residual). fc1's output is activated in place; in bf16 the same
     /// pass writes the rounded copy fc2 reads. nil when fc1 or fc2 is not a plain `Linear`.
     public static func mlp(_ x: Tensor, fc1: Linear, fc2: Linear, activation: Activation, plus residual: Tensor? = nil) -> Tensor? {
+        mlp(x, roundedInput: nil, fc1: fc1, fc2: fc2, activation: activation, plus: residual)
+    }
+
+    static func mlp(_ x: Tensor, roundedInput: BFloat16Bits.Buffer?, fc1: Linear, fc2: Linear, activation: Activation,
+                    plus residual: Tensor?) -> Tensor? {
         guard isPlain(fc1), isPlain(fc2), fc2.inFeatures == fc1.outFeatures else { return nil }
-        let h = MiniMindTensor.linear(x, weight: fc1.weight, bias: fc1.bias)
+        let h = MiniMindTensor.linear(x, weight: fc1.weight, bias: fc1.bias, roundedInput: roundedInput)
         let rows = h.count / Swift.max(fc1.outFeatures, 1)
         let bf16 = GEMMRoute.usesBF16(m: rows, n: fc2.outFeatures, k: fc2.inFeatures, alpha: 1, beta: fc2.bias == nil ? 0 : 1)
         let h16 = bf16 ? BFloat16Bits.Buffer(count: h.count) : nil

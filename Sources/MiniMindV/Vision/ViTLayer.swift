@@ -19,11 +19,10 @@ final class ViTAttention: Module {
         register(child: "out_proj", outProj)
     }
 
-    /// residual + self-attention of x, for frozen use (`EncoderInference`: heads read in place, no
+    /// x + self-attention of norm(x), for frozen use (`EncoderInference`: heads read in place, no
     /// permuted copies, the residual added by the output projection); nil where it does not apply.
-    func inference(_ x: Tensor, plus residual: Tensor) -> Tensor? {
-        EncoderInference.selfAttention(x, heads: heads, q: qProj, k: kProj, v: vProj)
-            .flatMap { EncoderInference.linear($0, outProj, plus: residual) }
+    func inference(_ x: Tensor, norm: LayerNorm) -> Tensor? {
+        EncoderInference.attentionBlock(x, norm: norm, heads: heads, q: qProj, k: kProj, v: vProj, out: outProj)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
@@ -48,10 +47,10 @@ final class ViTMLP: Module {
         register(child: "fc2", fc2)
     }
 
-    /// residual + MLP of x, for frozen use (`EncoderInference`: fc1's output activated in place and,
+    /// x + MLP of norm(x), for frozen use (`EncoderInference`: fc1's output activated in place and,
     /// in bf16, rounded for fc2 in the same pass); nil where it does not apply.
-    func inference(_ x: Tensor, plus residual: Tensor) -> Tensor? {
-        inferenceActivation.flatMap { EncoderInference.mlp(x, fc1: fc1, fc2: fc2, activation: $0, plus: residual) }
+    func inference(_ x: Tensor, norm: LayerNorm) -> Tensor? {
+        inferenceActivation.flatMap { EncoderInference.mlpBlock(x, norm: norm, fc1: fc1, fc2: fc2, activation: $0) }
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
@@ -90,10 +89,8 @@ final class ViTLayer: Module {
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         if !GradMode.isEnabled {  // frozen use (encoding under noGrad)
-            let h1 = layerNorm1(x)
-            let a = selfAttn.inference(h1, plus: x) ?? x + selfAttn(h1)
-            let h2 = layerNorm2(a)
-            return mlp.inference(h2, plus: a) ?? a + mlp(h2)
+            let a = selfAttn.inference(x, norm: layerNorm1) ?? x + selfAttn(layerNorm1(x))
+            return mlp.inference(a, norm: layerNorm2) ?? a + mlp(layerNorm2(a))
         }
         let a = x + selfAttn(layerNorm1(x))
         return a + mlp(layerNorm2(a))
