@@ -1,4 +1,5 @@
 import XCTest
+@testable import MiniMindTensor
 @testable import MiniMindV
 
 /// CLIP (full CLIPModel keys; features before post-LayerNorm, class token dropped) and SigLIP
@@ -27,6 +28,30 @@ final class VisionParityTests: XCTestCase {
         let expected = try ModelFixtures.tensor("siglip_features.npy")
         XCTAssertEqual(out.shape, expected.shape)
         XCTAssertLessThanOrEqual(ModelFixtures.maxAbsDiff(out, expected), 1e-4)
+    }
+
+    /// Encoding under noGrad (as `visionFeatures` and the CLI run it) takes `EncoderInference`'s
+    /// path: heads read in place, fc1's output activated in place. Same fixtures, same tolerance.
+    func testFrozenEncodingPathMatchesTransformers() throws {
+        for prefix in ["clip", "siglip"] {
+            let enc = try encoder(prefix)
+            let pixels = try ModelFixtures.tensor("\(prefix)_pixels.npy")
+            let expected = try ModelFixtures.tensor("\(prefix)_features.npy")
+            let layer = enc.layers[0]
+            var g = SeededGenerator(seed: 3)
+            let x = Tensor.randn([1, 5, enc.config.hiddenSize], generator: &g)
+            noGrad {
+                XCTAssertNotNil(EncoderInference.selfAttention(x, heads: layer.selfAttn.heads, q: layer.selfAttn.qProj,
+                                                               k: layer.selfAttn.kProj, v: layer.selfAttn.vProj), prefix)
+                XCTAssertNotNil(EncoderInference.mlp(x, fc1: layer.mlp.fc1, fc2: layer.mlp.fc2,
+                                                     activation: prefix == "clip" ? .quickGelu : .geluTanh), prefix)
+            }
+            let out = noGrad { enc.encode(pixels) }
+            XCTAssertEqual(out.shape, expected.shape)
+            XCTAssertLessThanOrEqual(ModelFixtures.maxAbsDiff(out, expected), 1e-4, prefix)
+            // And against the general (recording) path of the same weights: summation order only.
+            XCTAssertLessThanOrEqual(ModelFixtures.maxAbsDiff(out, enc.encode(pixels)), 1e-5, prefix)
+        }
     }
 
     func testMissingAndMisshapedVisionKeysAreReportedTogether() throws {

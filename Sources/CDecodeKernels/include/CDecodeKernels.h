@@ -30,4 +30,15 @@ void mm_decode_int4_avx512(const uint32_t *w, const float *scales, const float *
 /// (MiniMindTensor's `SkinnyGEMM`, the linear layers of a batched decode step).
 void mm_skinny_f32_avx512(const float *a, long lda, const float *b, long ldb, float *c, long ldc,
                           long m, long n, long k, float alpha, float beta);
+
+// Pointwise kernels of frozen encoding (MiniMindTensor's `EncoderInference`, EncoderKernels.c).
+
+/// In place x[i] = x[i]·σ(z(x[i])) for i < count: kind 0 quick-GELU (z = 1.702·x), 1 tanh-GELU
+/// (z = 2·√(2/π)·(x + 0.044715·x³), x clamped to ±30 in z). With `bits`, also bits[i] = the
+/// result rounded to bfloat16 (nearest even, `BFloat16Bits.round`'s bits).
+void mm_encoder_activation_avx512(float *x, uint16_t *bits, long count, int kind);
+
+/// Softmax in place of `rows` rows of `count` scores, `ld` apart, each scaled by `scale` (> 0)
+/// inside the exp; a row with no finite score becomes zeros.
+void mm_encoder_softmax_rows_avx512(float *s, long rows, long count, long ld, float scale);
 #endif

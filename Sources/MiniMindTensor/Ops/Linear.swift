@@ -8,6 +8,13 @@ import Foundation
 /// same recorded x, e.g. q/k/v), the output gradient for both backward products. The products read
 /// the same rounded values as when each rounds its own inputs, so results are the same bits.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    linear(x, weight: weight, bias: bias, roundedInput: nil)
+}
+
+/// `linear` given x already rounded to bfloat16 (`BFloat16Bits.rounded` of x's values), read when
+/// the forward product runs in bf16: an inference caller rounds one input once for the several
+/// products that read it (an encoder's q, k and v projections).
+func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, roundedInput: BFloat16Bits.Buffer?) -> Tensor {
     precondition(weight.rank == 2, "linear: weight must be [out, in], got \(weight.shape)")
     let outF = weight.shape[0], inF = weight.shape[1]
     precondition(x.rank >= 1 && x.shape[x.rank - 1] == inF,
@@ -18,13 +25,17 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     let o = out.mutablePointer
     var beta: Float = 0
     if let bias {
-        for r in 0..<rows { (o + r * outF).update(from: bias.pointer, count: outF) }
+        // Across the pool: on one thread the other waited for this fill (an image's fc1: 2.4 MB).
+        let b = bias.pointer
+        Threads.parallelFor(rows, minChunk: SoftmaxKernels.rowChunk(outF)) { range in
+            for r in range { (o + r * outF).update(from: b, count: outF) }
+        }
         beta = 1
     }
     let recording = GradMode.isEnabled && (x.needsGrad || weight.needsGrad || bias?.needsGrad == true)
     let forwardBF16 = GEMMRoute.usesBF16(m: rows, n: outF, k: inF, alpha: 1, beta: beta)
     let weightGradientBF16 = recording && weight.needsGrad && GEMMRoute.usesBF16(m: outF, n: inF, k: rows, alpha: 1, beta: 0)
-    let x16 = forwardBF16 || weightGradientBF16 ? LinearRounding.input(x, shared: recording) : nil
+    let x16 = forwardBF16 || weightGradientBF16 ? roundedInput ?? LinearRounding.input(x, shared: recording) : nil
     BLAS.gemm(transB: true, m: rows, n: outF, k: inF, a: x.pointer, b: weight.pointer, beta: beta, c: o, roundedA: x16, roundedB: nil)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     let savedX16 = weightGradientBF16 ? x16 : nil

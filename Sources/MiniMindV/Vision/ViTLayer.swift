@@ -19,6 +19,12 @@ final class ViTAttention: Module {
         register(child: "out_proj", outProj)
     }
 
+    /// x + self-attention of norm(x), for frozen use (`EncoderInference`: heads read in place, no
+    /// permuted copies, the residual added by the output projection); nil where it does not apply.
+    func inference(_ x: Tensor, norm: LayerNorm) -> Tensor? {
+        EncoderInference.attentionBlock(x, norm: norm, heads: heads, q: qProj, k: kProj, v: vProj, out: outProj)
+    }
+
     func callAsFunction(_ x: Tensor) -> Tensor {
         let n = x.shape[0], t = x.shape[1], h = x.shape[2], d = h / heads
         func split(_ y: Tensor) -> Tensor { y.reshaped([n, t, heads, d]).permuted([0, 2, 1, 3]) }
@@ -41,12 +47,26 @@ final class ViTMLP: Module {
         register(child: "fc2", fc2)
     }
 
+    /// x + MLP of norm(x), for frozen use (`EncoderInference`: fc1's output activated in place and,
+    /// in bf16, rounded for fc2 in the same pass); nil where it does not apply.
+    func inference(_ x: Tensor, norm: LayerNorm) -> Tensor? {
+        inferenceActivation.flatMap { EncoderInference.mlpBlock(x, norm: norm, fc1: fc1, fc2: fc2, activation: $0) }
+    }
+
     func callAsFunction(_ x: Tensor) -> Tensor {
         let h = fc1(x)
         switch activation {
         case .quickGelu: return fc2(quickGelu(h))
         case .geluTanh: return fc2(geluTanh(h))
         case .gelu: return fc2(gelu(h))
+        }
+    }
+
+    private var inferenceActivation: EncoderInference.Activation? {
+        switch activation {
+        case .quickGelu: return .quickGelu
+        case .geluTanh: return .geluTanh
+        case .gelu: return nil
         }
     }
 }
@@ -68,6 +88,10 @@ final class ViTLayer: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
+        if !GradMode.isEnabled {  // frozen use (encoding under noGrad)
+            let a = selfAttn.inference(x, norm: layerNorm1) ?? x + selfAttn(layerNorm1(x))
+            return mlp.inference(a, norm: layerNorm2) ?? a + mlp(layerNorm2(a))
+        }
         let a = x + selfAttn(layerNorm1(x))
         return a + mlp(layerNorm2(a))
     }
