@@ -123,8 +123,10 @@ public struct ServeBenchmark: Sendable {
         return String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
     }
 
-    private func request(_ path: String, body: String?) -> HTTPClientRequest {
+    /// `label`: with `ServeTrace` on, sent as X-Trace so that the server's trace lines name the request.
+    private func request(_ path: String, body: String?, label: Int? = nil) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: base + path)
+        if ServeTrace.isOn, let label { request.headers.add(name: "X-Trace", value: "\(label)") }
         if let body {
             request.method = .POST
             request.body = .bytes(ByteBuffer(string: body))
@@ -143,8 +145,9 @@ public struct ServeBenchmark: Sendable {
     /// One streamed answer, stamping each SSE event with content as it is read.
     private func one(_ client: HTTPClient, model: String, question: Int, number: Int) async throws -> Sample {
         let start = monotonicSeconds()
+        ServeTrace.mark("client sent t=\(number)")
         let response = try await client.execute(request("/v1/chat/completions",
-                                                        body: try body(model: model, question: question, number: number)),
+                                                        body: try body(model: model, question: question, number: number), label: number),
                                                 timeout: .seconds(600))
         guard response.status.code == 200 else {
             let bytes = try await response.body.collect(upTo: 1 << 20)
@@ -161,7 +164,10 @@ public struct ServeBenchmark: Sendable {
                 guard let chunk = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6))) as? [String: Any] else { continue }
                 if let usage = chunk["usage"] as? [String: Any], let n = usage["completion_tokens"] as? Int { tokens = n; continue }
                 let choice = (chunk["choices"] as? [[String: Any]])?.first
-                if let text = (choice?["delta"] as? [String: Any])?["content"] as? String, !text.isEmpty { stamps.append(now) }
+                if let text = (choice?["delta"] as? [String: Any])?["content"] as? String, !text.isEmpty {
+                    if stamps.isEmpty { ServeTrace.mark("client first t=\(number)") }
+                    stamps.append(now)
+                }
             }
         }
         let gaps = zip(stamps, stamps.dropFirst()).map { $1 - $0 }

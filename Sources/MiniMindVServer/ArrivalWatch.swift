@@ -1,4 +1,5 @@
 import Hummingbird
+import MiniMindV
 import NIOCore
 
 /// Tells the scheduler that a request is on its way from the moment its connection is accepted:
@@ -22,6 +23,7 @@ final class ArrivalWatch: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         let connection = ObjectIdentifier(context.channel), scheduler = self.scheduler
         scheduler.announce(connection: connection)
+        ServeTrace.mark("accept conn=\(connection.hashValue)")
         context.eventLoop.scheduleTask(in: expiry) { scheduler.settle(connection: connection) }
     }
 

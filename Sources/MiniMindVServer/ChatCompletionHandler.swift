@@ -15,6 +15,9 @@ struct ChatCompletionHandler: Sendable {
     /// `connection`: the one the request came on (its arrival count is taken over here).
     func respond(to request: Request, connection: ObjectIdentifier) async throws -> Response {
         let arrival = monotonicSeconds()
+        // `bench serve` labels its requests (X-Trace) so that a trace pairs its lines with the client's.
+        let label = ServeTrace.isOn ? request.headers.first { $0.name.canonicalName == "x-trace" }?.value ?? "-" : ""
+        ServeTrace.mark("handler t=\(label) conn=\(connection.hashValue)")
         scheduler.announce()  // an idle batch waits for this request to join its first step
         scheduler.settle(connection: connection)  // counted from its connection's accept until now
         var counted = true  // until `submit` takes the count over
@@ -27,18 +30,20 @@ struct ChatCompletionHandler: Sendable {
             throw error
         }
         let (chat, ids, maxTokens) = parsed
+        ServeTrace.mark("parsed t=\(label) ids=\(ids.count)")
         var sampling = chat.options
         sampling.maxNewTokens = maxTokens
         let submission: Scheduler.Submission
         do {
             counted = false
-            submission = try scheduler.submit(ids: ids, images: chat.images, options: sampling, announced: true)
+            submission = try scheduler.submit(ids: ids, images: chat.images, options: sampling, streamed: chat.stream, announced: true)
         } catch {
             metrics.request(ok: false)
             throw OpenAIError(status: .tooManyRequests, message: "the server is busy (\(scheduler.capacity) decoding, "
                               + "\(scheduler.maxQueue) queued): retry shortly", type: "rate_limit_error", code: "rate_limit_exceeded")
         }
         metrics.prompt(ids.count)
+        ServeTrace.mark("submitted t=\(label) job=\(submission.id)")
         let json = CompletionJSON(model: options.modelName)
         let timing = TokenTiming(arrival: arrival, metrics: metrics)
         let updates = submission.updates
@@ -67,6 +72,7 @@ struct ChatCompletionHandler: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             func send(_ text: String) async throws { try await writer.write(ByteBuffer(string: text)) }
             var ok = false
+            var wroteFirst = false
             defer {
                 metrics.request(ok: ok)
                 submission.cancel()  // the client is gone (a write threw): free the slot; a no-op once finished
@@ -78,6 +84,11 @@ struct ChatCompletionHandler: Sendable {
                 case let .text(piece):
                     timing.token()
                     try await send(CompletionJSON.event(json.chunk(delta: ["content": .string(piece)], includeUsage: includeUsage)))
+                    if !wroteFirst {
+                        wroteFirst = true
+                        submission.firstTokenWritten()  // the scheduler's next step may take the cores now
+                        ServeTrace.mark("first written t=\(label)")
+                    }
                 case let .finished(result):
                     timing.finish(tokens: result.ids.count)
                     try await send(CompletionJSON.event(json.chunk(delta: [:], finish: result.finishReason, includeUsage: includeUsage)))

@@ -15,13 +15,15 @@ enum GenerationUpdate: Sendable {
 /// whose stream is dropped (the client left) is removed before the next step, freeing its slot.
 /// At most `capacity + maxQueue` requests are admitted; more are refused (HTTP 429).
 ///
-/// A burst into an idle batch is gathered: when more than one request is on its way — queued, or
-/// announced (`announce`: its connection was accepted or its handler runs, and it is not yet
-/// queued) — the first step waits, at most `gatherSeconds`, until none is announced and none was
-/// for `quietSeconds`, so that the burst's prompts are prefilled by one forward (one pass over the
-/// weights, one product over all their rows) instead of the first alone and the rest a whole step
-/// later. A lone request starts at once, and nothing is waited for while streams are decoding
-/// (their next token would wait).
+/// A burst into an idle batch is gathered: the first step waits, at most `gatherSeconds`, until no
+/// request is announced (`announce`: its connection was accepted or its handler runs, and it is not
+/// yet queued) and none was for `quietSeconds`, so that the burst's prompts are prefilled by one
+/// forward (one pass over the weights, one product over all their rows) instead of the first alone
+/// and the rest a whole step later. A lone request waits out the rest of that pause after its own
+/// announcement (the rest of a burst is often a fraction of a millisecond behind it); nothing is
+/// waited for while streams are decoding (their next token would wait). After a step that gave
+/// streamed requests their first token, the next step waits (at most `firstWriteSeconds`) until
+/// their handlers have written it (Docs/Serving.md, "The first token before the next step").
 final class Scheduler: @unchecked Sendable {
     struct QueueFull: Error {}
 
@@ -30,6 +32,9 @@ final class Scheduler: @unchecked Sendable {
         let ids: [Int]
         let images: [PromptImage]
         let options: SamplingOptions
+        /// Its tokens are written to the client as they come (SSE): the step after its first token
+        /// waits for that write (`firstWriteSeconds`).
+        let streamed: Bool
         let continuation: AsyncStream<GenerationUpdate>.Continuation
     }
 
@@ -39,6 +44,9 @@ final class Scheduler: @unchecked Sendable {
     /// Longest wait of an idle batch for a burst's requests, and the pause in announcements that
     /// ends it (see the type's comment).
     let gatherSeconds: Double, quietSeconds: Double
+    /// Longest wait, after a step that handed streams their first token, for those tokens to be
+    /// written to their clients before the next step takes the cores (see `awaitFirstWrites`).
+    let firstWriteSeconds: Double
     private let batch: ContinuousBatch  // touched only by the worker thread after init
     private let condition = NSCondition()
     private var inbox: [Job] = []
@@ -49,6 +57,8 @@ final class Scheduler: @unchecked Sendable {
     private var lastAnnounce = -Double.infinity
     /// Accepted connections counted in `announced` (no request read from them yet).
     private var connections: Set<ObjectIdentifier> = []
+    /// Streamed jobs whose first token was handed out and is not yet written to the client.
+    private var unwritten: Set<Int> = []
     private var stepsRun = 0
     private var nextJob = 0
     private var stopping = false
@@ -57,14 +67,18 @@ final class Scheduler: @unchecked Sendable {
     // Worker-thread state.
     private var jobs: [ContinuousBatch.Slot: Job] = [:]
     private var slotOfJob: [Int: ContinuousBatch.Slot] = [:]
+    /// Streamed jobs that have been handed their first token.
+    private var begun: Set<Int> = []
 
-    init(batch: ContinuousBatch, maxQueue: Int, metrics: ServerMetrics, gatherSeconds: Double = 0.005, quietSeconds: Double = 0.002) {
+    init(batch: ContinuousBatch, maxQueue: Int, metrics: ServerMetrics, gatherSeconds: Double = 0.005, quietSeconds: Double = 0.001,
+         firstWriteSeconds: Double = 0.002) {
         self.batch = batch
         capacity = batch.capacity
         self.maxQueue = maxQueue
         self.metrics = metrics
         self.gatherSeconds = gatherSeconds
         self.quietSeconds = min(quietSeconds, gatherSeconds)
+        self.firstWriteSeconds = firstWriteSeconds
     }
 
     /// Checks a prompt as the batch will (throws GenerationError); safe from any thread.
@@ -136,13 +150,18 @@ final class Scheduler: @unchecked Sendable {
     /// A queued request: its updates, and how to withdraw it (the client left).
     struct Submission: Sendable {
         let updates: AsyncStream<GenerationUpdate>
+        let id: Int
         let cancel: @Sendable () -> Void
+        /// A streamed request's first token is written to its client (the scheduler may go on).
+        let firstTokenWritten: @Sendable () -> Void
     }
 
     /// Queues a request; its updates arrive on the returned stream. Cancelling the task that
     /// iterates it, or calling `cancel`, removes it from the batch before the next step.
     /// `announced`: the request was counted by `announce`; it is settled here, with the queueing.
-    func submit(ids: [Int], images: [PromptImage], options: SamplingOptions, announced wasAnnounced: Bool = false) throws -> Submission {
+    /// `streamed`: the request's tokens are written as they come, and it calls `firstTokenWritten`.
+    func submit(ids: [Int], images: [PromptImage], options: SamplingOptions, streamed: Bool = false,
+                announced wasAnnounced: Bool = false) throws -> Submission {
         let (stream, continuation) = AsyncStream.makeStream(of: GenerationUpdate.self)
         condition.lock()
         defer { condition.unlock() }
@@ -157,16 +176,24 @@ final class Scheduler: @unchecked Sendable {
         continuation.onTermination = { [weak self] reason in
             if case .cancelled = reason { self?.cancel(id) }
         }
-        inbox.append(Job(id: id, ids: ids, images: images, options: options, continuation: continuation))
+        inbox.append(Job(id: id, ids: ids, images: images, options: options, streamed: streamed, continuation: continuation))
         metrics.queued(admitted)
         condition.signal()
-        return Submission(updates: stream, cancel: { [weak self] in self?.cancel(id) })
+        return Submission(updates: stream, id: id, cancel: { [weak self] in self?.cancel(id) },
+                          firstTokenWritten: { [weak self] in self?.written(id) })
     }
 
     private func cancel(_ id: Int) {
         condition.lock()
         cancelled.insert(id)
+        unwritten.remove(id)
         condition.signal()
+        condition.unlock()
+    }
+
+    private func written(_ id: Int) {
+        condition.lock()
+        if unwritten.remove(id) != nil && unwritten.isEmpty { condition.signal() }
         condition.unlock()
     }
 
@@ -183,7 +210,7 @@ final class Scheduler: @unchecked Sendable {
         while true {
             condition.lock()
             while inbox.isEmpty && cancelled.isEmpty && batch.count == 0 && !stopping { condition.wait() }
-            if batch.count == 0 && !inbox.isEmpty && (announced > 0 || inbox.count > 1) && !stopping { gather() }
+            if batch.count == 0 && !inbox.isEmpty && !stopping { gather() }
             if stopping && inbox.isEmpty && batch.count == 0 {
                 finishedWorker = true
                 condition.broadcast()
@@ -191,6 +218,7 @@ final class Scheduler: @unchecked Sendable {
                 return
             }
             let arrivals = inbox, gone = cancelled
+            if !arrivals.isEmpty { ServeTrace.mark("take jobs=\(arrivals.map(\.id))") }
             inbox.removeAll()
             cancelled.removeAll()
             condition.unlock()
@@ -215,17 +243,37 @@ final class Scheduler: @unchecked Sendable {
             guard batch.count > 0 else { continue }
             let start = monotonicSeconds()
             let events = batch.step()
+            ServeTrace.mark("step end active=\(batch.activeCount)")
             metrics.step(batchSize: batch.activeCount, seconds: monotonicSeconds() - start)
             condition.lock()
             stepsRun += 1
             condition.unlock()
             for event in events { deliver(event) }
+            awaitFirstWrites()
         }
     }
 
-    /// A burst into an idle batch (called with the lock held): waits, at most `gatherSeconds`, until
-    /// no request is announced and none was for `quietSeconds` (the burst's last connections may
-    /// still be opening).
+    /// After a step that handed streams their first token: waits, at most `firstWriteSeconds`, until
+    /// their handlers have written it. The next step would keep both cores busy for its whole
+    /// forward, and the HTTP side (and a client on the same machine) would wait for a time slice:
+    /// the first token would reach the client a scheduler slice late, not when it was drawn.
+    private func awaitFirstWrites() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !unwritten.isEmpty else { return }
+        let end = monotonicSeconds() + firstWriteSeconds
+        while !unwritten.isEmpty && !stopping {
+            let now = monotonicSeconds()
+            guard now < end else { break }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: end - now))
+        }
+        ServeTrace.mark("first writes awaited unwritten=\(unwritten.count)")
+        unwritten.removeAll()
+    }
+
+    /// Requests queued into an idle batch (called with the lock held): waits, at most `gatherSeconds`,
+    /// until no request is announced and none was for `quietSeconds` (the burst's last connections
+    /// may still be opening; a lone request waits out the rest of that pause after its own arrival).
     private func gather() {
         let end = monotonicSeconds() + gatherSeconds
         while !stopping {
@@ -241,7 +289,15 @@ final class Scheduler: @unchecked Sendable {
             jobs[slot]?.continuation.yield(.started(promptTokens: promptTokens))
         case let .token(slot, id, text):
             if id != nil { metrics.generated() }
-            if !text.isEmpty { jobs[slot]?.continuation.yield(.text(text)) }
+            if !text.isEmpty, let job = jobs[slot] {
+                if job.streamed && begun.insert(job.id).inserted {
+                    condition.lock()
+                    unwritten.insert(job.id)
+                    condition.unlock()
+                    ServeTrace.mark("first handed job=\(job.id)")
+                }
+                job.continuation.yield(.text(text))
+            }
         case let .finished(slot, result):
             metrics.cachedPrompt(result.stats.cachedPromptTokens)
             jobs[slot]?.continuation.yield(.finished(result))
@@ -257,6 +313,7 @@ final class Scheduler: @unchecked Sendable {
     private func end(_ slot: ContinuousBatch.Slot) {
         guard let job = jobs.removeValue(forKey: slot) else { return }
         slotOfJob[job.id] = nil
+        begun.remove(job.id)
         release()
     }
 

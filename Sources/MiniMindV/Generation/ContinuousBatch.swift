@@ -149,6 +149,8 @@ public final class ContinuousBatch {
         let language = generator.model.language, hidden = generator.config.language.hiddenSize
         let start = monotonicSeconds()
         let d = decoding.count
+        ServeTrace.mark("forward decode=\(d) chunks=\(chunks.map(\.rows.count))")
+        defer { ServeTrace.mark("forward end") }
         let packed = Tensor.uninitialized([1, d + chunks.reduce(0) { $0 + $1.rows.count }, hidden])
         if d > 0 {
             let tokens = language.embed(decoding.map(\.lastId), batch: 1)
