@@ -35,16 +35,23 @@ enum SwiGLUKernels {
 
     // @inline(never) small functions with closure-free loops, so the SIMD math is reliably inlined.
 
+    /// Values per sub-block: the kernels round what they just wrote while it is still in L1 (with
+    /// `BFloat16Bits.round`'s vector loop; rounding lane by lane inside the math loop cost more
+    /// than the read it saved).
+    static let roundingBlock = 2048
+
     @inline(never)
     static func forward(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                         _ out16: UnsafeMutablePointer<UInt16>?, _ r: Range<Int>) {
-        var i = r.lowerBound
-        while i < r.upperBound {
-            let k = Swift.min(16, r.upperBound - i)
-            let y = ActivationKernels.silu(load(gate, i, k)) * load(up, i, k)
-            store(y, out, i, k)
-            if let out16 { storeRounded(y, out16, i, k) }
-            i += k
+        for lo in stride(from: r.lowerBound, to: r.upperBound, by: roundingBlock) {
+            let hi = Swift.min(lo + roundingBlock, r.upperBound)
+            var i = lo
+            while i < hi {
+                let k = Swift.min(16, hi - i)
+                store(ActivationKernels.silu(load(gate, i, k)) * load(up, i, k), out, i, k)
+                i += k
+            }
+            if let out16 { BFloat16Bits.round(UnsafePointer(out + lo), into: out16 + lo, count: hi - lo) }
         }
     }
 
@@ -54,31 +61,20 @@ enum SwiGLUKernels {
     static func backward(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
                          _ dGate: UnsafeMutablePointer<Float>?, _ dUp: UnsafeMutablePointer<Float>?,
                          _ dGate16: UnsafeMutablePointer<UInt16>?, _ dUp16: UnsafeMutablePointer<UInt16>?, _ r: Range<Int>) {
-        var i = r.lowerBound
-        while i < r.upperBound {
-            let k = Swift.min(16, r.upperBound - i)
-            // One sigmoid for both: silu = x·σ, silu′ = σ·(1 + x·(1 − σ)) (ActivationKernels' formulas, same bits).
-            let x = load(gate, i, k), d = load(g, i, k), s = VectorMath.sigmoid(x)
-            if let dGate {
-                let v = d * load(up, i, k) * (s * (V(repeating: 1) + x * (V(repeating: 1) - s)))
-                store(v, dGate, i, k)
-                if let dGate16 { storeRounded(v, dGate16, i, k) }
+        for lo in stride(from: r.lowerBound, to: r.upperBound, by: roundingBlock) {
+            let hi = Swift.min(lo + roundingBlock, r.upperBound)
+            var i = lo
+            while i < hi {
+                let k = Swift.min(16, hi - i)
+                // One sigmoid for both: silu = x·σ, silu′ = σ·(1 + x·(1 − σ)) (ActivationKernels' formulas, same bits).
+                let x = load(gate, i, k), d = load(g, i, k), s = VectorMath.sigmoid(x)
+                if let dGate { store(d * load(up, i, k) * (s * (V(repeating: 1) + x * (V(repeating: 1) - s))), dGate, i, k) }
+                if let dUp { store(d * (x * s), dUp, i, k) }
+                i += k
             }
-            if let dUp {
-                let v = d * (x * s)
-                store(v, dUp, i, k)
-                if let dUp16 { storeRounded(v, dUp16, i, k) }
-            }
-            i += k
+            if let dGate, let dGate16 { BFloat16Bits.round(UnsafePointer(dGate + lo), into: dGate16 + lo, count: hi - lo) }
+            if let dUp, let dUp16 { BFloat16Bits.round(UnsafePointer(dUp + lo), into: dUp16 + lo, count: hi - lo) }
         }
-    }
-
-    /// `BFloat16Bits.round` of the first k lanes into p[i...].
-    @inline(__always)
-    static func storeRounded(_ v: V, _ p: UnsafeMutablePointer<UInt16>, _ i: Int, _ k: Int) {
-        let bits = BFloat16Bits.round(unsafeBitCast(v, to: BFloat16Bits.Lanes.self))
-        if k == 16 { UnsafeMutableRawPointer(p + i).storeBytes(of: bits, as: SIMD16<UInt16>.self); return }
-        for j in 0..<k { p[i + j] = bits[j] }
     }
 
     @inline(__always)
