@@ -19,9 +19,9 @@ public enum BFloat16WeightCache {
         let rounded: BFloat16Bits.Buffer
         /// One per layout asked for (the forward's x·Wᵀ and the backward's dy·W read W differently).
         private let packs = Mutex<[OneDNN.PackedB]>([])
-        init(_ t: Tensor) {
+        init(_ t: Tensor, rounded: BFloat16Bits.Buffer? = nil) {
             tensor = t
-            rounded = BFloat16Bits.rounded(t.pointer, count: t.count)
+            self.rounded = rounded ?? BFloat16Bits.rounded(t.pointer, count: t.count)
         }
 
         var packCount: Int { packs.withLock { $0.count } }
@@ -44,8 +44,16 @@ public enum BFloat16WeightCache {
 
     /// (Re)makes the bfloat16 copies of `tensors` from their current values.
     public static func store(_ tensors: [Tensor]) {
-        let made = tensors.filter { $0.count > 0 }.map(Entry.init)
+        let made = tensors.filter { $0.count > 0 }.map { Entry($0) }
         entries.withLock { map in for e in made { map[e.tensor.pointer] = e } }
+    }
+
+    /// Registers `rounded`, which must hold `tensor`'s current values rounded by `BFloat16Bits`
+    /// (AdamW writes it in its update pass: `AdamW.step(refreshingBFloat16Copies:)`).
+    static func store(_ tensor: Tensor, rounded: BFloat16Bits.Buffer) {
+        guard tensor.count > 0 else { return }
+        let e = Entry(tensor, rounded: rounded)
+        entries.withLock { $0[tensor.pointer] = e }
     }
 
     /// (Re)makes the copies of every weight matrix (rank-2 parameter) of `module`. Inference in bf16

@@ -69,6 +69,23 @@ public enum BLAS {
         gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, beta: beta, c: c, roundedA: nil, roundedB: nil, allowBF16: false)
     }
 
+    /// One float32 product on the calling thread, with explicit leading dimensions (floats between
+    /// consecutive rows of each matrix as stored) and routed like one block of `gemm`: attention's
+    /// per-head products read and write the rows of [B, T, H, D] tensors, H·D floats apart.
+    static func gemmFloat32(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            for r in 0..<m {
+                if beta == 0 { (c + r * ldc).update(repeating: 0, count: n) } else { Kernels.scaleInPlace(c + r * ldc, beta, count: n) }
+            }
+            return
+        }
+        Call(transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc, k: k, alpha: 1, beta: beta)
+            .run(rows: 0..<m, columns: 0..<n, a: a, b: b, c: c, bf16: nil)
+    }
+
     /// The bf16 product with B read from the registered weight's packed copy (made at its first
     /// product of this layout, shared by the threads' row blocks): without it oneDNN copies the whole
     /// weight into that layout in every block of every call. The blocks are whole rows, so each reads

@@ -47,7 +47,8 @@ public final class Tensor: @unchecked Sendable {
     /// The recorded operation that produced this tensor (nil for leaves and under `noGrad`).
     public internal(set) var gradFn: GradNode?
     /// A bf16 Linear's rounding of this recorded result, shared by the other products that read it
-    /// before `backward()` drops it (`linear`).
+    /// before `backward()` drops it (`linear`); or the rounding an op wrote with its values (`swiglu`'s
+    /// output and gradients), which a Linear reading them takes instead of rounding them again.
     var bfloat16Copy: BFloat16Bits.Buffer?
 
     public init(storage: TensorStorage, shape: [Int], offset: Int = 0, requiresGrad: Bool = false) {

@@ -65,9 +65,9 @@ public enum TrainingBenchmark {
                 trainer.optimizer.zeroGrad()
                 let loss = try trainer.loss(fixed)
                 loss.backward()
-                _ = clipGradNorm(trainer.optimizer.parameters, maxNorm: 1.0)
-                trainer.optimizer.step()
-                trainer.refreshBFloat16Weights()
+                // As `VLMTrainer.run()` for one process: the clip's factor and the bf16 refresh in AdamW's pass.
+                let clip = gradientClip(trainer.optimizer.parameters, maxNorm: 1.0)
+                trainer.optimizer.step(gradientScale: clip.scale, refreshingBFloat16Copies: Compute.effectivePrecision == .bf16)
             } catch { failure = error }
         }
         if let failure { throw failure }

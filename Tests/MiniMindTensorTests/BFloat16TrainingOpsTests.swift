@@ -85,4 +85,32 @@ final class BFloat16TrainingOpsTests: XCTestCase {
             XCTAssertNotEqual(cached, rounding)
         }
     }
+
+    /// swiglu writes the bf16 copies its neighbouring Linears read (its output; the gate and up
+    /// gradients): a feed-forward through it gives the bits of the same chain built from `silu` and
+    /// a product, where every Linear rounds its own operands.
+    func testSwiGLUCopiesGiveTheBitsOfRoundingInTheLinear() {
+        var gen = SeededGenerator(seed: 21)
+        let x0 = random(rows * inF, &gen), wg = random(outF * inF, &gen), wu = random(outF * inF, &gen)
+        let wd = random(inF * outF, &gen), probe = random(rows * inF, &gen)
+        func run(fused: Bool) -> [[Float]] {
+            Compute.withPrecision(.bf16) {
+                let x = Tensor(shape: [rows, inF], data: x0, requiresGrad: true)
+                let ws = [Tensor(shape: [outF, inF], data: wg, requiresGrad: true), Tensor(shape: [outF, inF], data: wu, requiresGrad: true),
+                          Tensor(shape: [inF, outF], data: wd, requiresGrad: true)]
+                let gate = linear(x, weight: ws[0]), up = linear(x, weight: ws[1])
+                let h = fused ? swiglu(gate: gate, up: up) : silu(gate) * up
+                if fused && Compute.effectivePrecision == .bf16 {
+                    XCTAssertNotNil(h.bfloat16Copy, "swiglu's output carries its rounding")
+                }
+                let y = linear(h, weight: ws[2])
+                (y * Tensor(shape: [rows, inF], data: probe)).sum().backward()
+                return [y.toArray(), x.grad!.toArray()] + ws.map { $0.grad!.toArray() }
+            }
+        }
+        let fused = run(fused: true), separate = run(fused: false)
+        for (name, (a, b)) in zip(["y", "dx", "dW gate", "dW up", "dW down"], zip(fused, separate)) {
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), name)
+        }
+    }
 }

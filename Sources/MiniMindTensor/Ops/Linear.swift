@@ -6,7 +6,9 @@ import Foundation
 /// In bf16 (`Compute.precision`), each operand is rounded once per step, not once per product:
 /// x for the forward product and the weight gradient (shared with the other Linears reading the
 /// same recorded x, e.g. q/k/v), the output gradient for both backward products. The products read
-/// the same rounded values as when each rounds its own inputs, so results are the same bits.
+/// the same rounded values as when each rounds its own inputs, so results are the same bits. An
+/// input or output gradient that already carries its copy (`Tensor.bfloat16Copy`, written by the op
+/// that made it) is not rounded again.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     linear(x, weight: weight, bias: bias, roundedInput: nil)
 }
@@ -42,7 +44,8 @@ func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, roundedInput: BFloat16Bi
     return Tensor.record("linear", output: out, inputs: inputs) { g in
         var grads: [Tensor?] = [nil, nil]
         let inputGradientBF16 = x.needsGrad && GEMMRoute.usesBF16(m: rows, n: inF, k: outF, alpha: 1, beta: 0)
-        let g16 = inputGradientBF16 || weightGradientBF16 ? BFloat16Bits.rounded(g.pointer, count: g.count) : nil
+        // A gradient whose op wrote its bf16 copy in the same pass (`swiglu`) comes with it.
+        let g16 = inputGradientBF16 || weightGradientBF16 ? g.bfloat16Copy ?? BFloat16Bits.rounded(g.pointer, count: g.count) : nil
         if x.needsGrad {
             let gx = Tensor.uninitialized(x.shape)
             BLAS.gemm(m: rows, n: inF, k: outF, a: g.pointer, b: weight.pointer, c: gx.mutablePointer, roundedA: g16, roundedB: nil)

@@ -72,7 +72,13 @@ public final class AdamW {
 
     /// One update of every parameter that has a gradient (under `shard(_:)`: of its owned range;
     /// the step count of every parameter with a gradient advances, owned or not).
-    public func step() {
+    ///
+    /// - gradientScale: multiplies each gradient value as it is read (`GradientClip.scale`): the
+    ///   update is the same bits as after `clipGradNorm`, and the `.grad` tensors stay unscaled.
+    /// - refreshingBFloat16Copies: also writes each updated weight matrix (rank 2, updated whole:
+    ///   not under `shard(_:)`) rounded to bfloat16 and registers it in `BFloat16WeightCache`, the
+    ///   refresh a bf16 trainer needs after every step, without reading the weights again.
+    public func step(gradientScale: Float? = nil, refreshingBFloat16Copies: Bool = false) {
         for (index, param) in parameters.enumerated() {
             guard let grad = param.grad else { continue }
             precondition(grad.shape == param.shape,
@@ -86,9 +92,13 @@ public final class AdamW {
             }()
             state.step += 1
             guard !owned.isEmpty else { continue }
+            let copy = refreshingBFloat16Copies && param.rank == 2 && owned.count == param.count
+                ? BFloat16Bits.Buffer(count: param.count) : nil
             AdamWKernel.update(param: param.mutablePointer + owned.lowerBound, grad: grad.pointer + owned.lowerBound,
                                expAvg: state.expAvg.mutablePointer, expAvgSq: state.expAvgSq.mutablePointer,
-                               count: owned.count, factors: factors(step: state.step, lrScale: lrScales[index]))
+                               count: owned.count, factors: factors(step: state.step, lrScale: lrScales[index]),
+                               gradientScale: gradientScale, rounded: copy?.bits)
+            if let copy { BFloat16WeightCache.store(param, rounded: copy) }
         }
     }
 

@@ -30,40 +30,59 @@ enum AdamWKernel {
 
     typealias V = SIMD16<Float>
 
+    /// `gradientScale`: each gradient value is multiplied by it first (the clip's factor, the same
+    /// Float product as `clipGradNorm`'s pass). `rounded`: receives the updated values rounded to
+    /// bfloat16 (`BFloat16Bits.round`), a block at a time right after the block is written, while
+    /// it is in L1 (rounding lane by lane inside the update loop cost more than the read it saved).
     static func update(param p: UnsafeMutablePointer<Float>, grad g: UnsafePointer<Float>,
                        expAvg m: UnsafeMutablePointer<Float>, expAvgSq v: UnsafeMutablePointer<Float>,
-                       count: Int, factors f: Factors) {
+                       count: Int, factors f: Factors, gradientScale: Float? = nil,
+                       rounded: UnsafeMutablePointer<UInt16>? = nil) {
         Threads.parallelFor(count, minChunk: 1 << 15) { r in
-            var i = r.lowerBound
-            let vDecay = V(repeating: f.decay), w1 = V(repeating: f.oneMinusBeta1)
-            let b2 = V(repeating: f.beta2), w2 = V(repeating: f.oneMinusBeta2)
-            let bc2 = V(repeating: f.biasCorrection2Sqrt), eps = V(repeating: f.eps)
-            let step = V(repeating: f.negStepSize)
-            while i + 16 <= r.upperBound {
-                var pv = load(p, i)
-                let gv = load(g, i)
-                if f.applyDecay { pv = pv * vDecay }
-                let mv = load(m, i) + w1 * (gv - load(m, i))
-                let vv = load(v, i) * b2 + (w2 * gv) * gv
-                let denom = squareRoot(vv) / bc2 + eps
-                pv = pv + (step * mv) / denom
-                store(mv, m, i)
-                store(vv, v, i)
-                store(pv, p, i)
-                i += 16
+            guard let rounded else { update(p, g, m, v, f, gradientScale, r); return }
+            for lo in stride(from: r.lowerBound, to: r.upperBound, by: 2048) {
+                let hi = Swift.min(lo + 2048, r.upperBound)
+                update(p, g, m, v, f, gradientScale, lo..<hi)
+                BFloat16Bits.round(UnsafePointer(p + lo), into: rounded + lo, count: hi - lo)
             }
-            while i < r.upperBound {
-                var pi = p[i]
-                let gi = g[i]
-                if f.applyDecay { pi = pi * f.decay }
-                let mi = m[i] + f.oneMinusBeta1 * (gi - m[i])
-                let vi = v[i] * f.beta2 + (f.oneMinusBeta2 * gi) * gi
-                let denom = vi.squareRoot() / f.biasCorrection2Sqrt + f.eps
-                p[i] = pi + (f.negStepSize * mi) / denom
-                m[i] = mi
-                v[i] = vi
-                i += 1
-            }
+        }
+    }
+
+    @inline(never)
+    private static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                               _ v: UnsafeMutablePointer<Float>, _ f: Factors, _ gradientScale: Float?, _ r: Range<Int>) {
+        var i = r.lowerBound
+        let vDecay = V(repeating: f.decay), w1 = V(repeating: f.oneMinusBeta1)
+        let b2 = V(repeating: f.beta2), w2 = V(repeating: f.oneMinusBeta2)
+        let bc2 = V(repeating: f.biasCorrection2Sqrt), eps = V(repeating: f.eps)
+        let step = V(repeating: f.negStepSize)
+        let scale = V(repeating: gradientScale ?? 1), scaled = gradientScale != nil
+        while i + 16 <= r.upperBound {
+            var pv = load(p, i)
+            var gv = load(g, i)
+            if scaled { gv = gv * scale }
+            if f.applyDecay { pv = pv * vDecay }
+            let mv = load(m, i) + w1 * (gv - load(m, i))
+            let vv = load(v, i) * b2 + (w2 * gv) * gv
+            let denom = squareRoot(vv) / bc2 + eps
+            pv = pv + (step * mv) / denom
+            store(mv, m, i)
+            store(vv, v, i)
+            store(pv, p, i)
+            i += 16
+        }
+        while i < r.upperBound {
+            var pi = p[i]
+            var gi = g[i]
+            if let gradientScale { gi = gi * gradientScale }
+            if f.applyDecay { pi = pi * f.decay }
+            let mi = m[i] + f.oneMinusBeta1 * (gi - m[i])
+            let vi = v[i] * f.beta2 + (f.oneMinusBeta2 * gi) * gi
+            let denom = vi.squareRoot() / f.biasCorrection2Sqrt + f.eps
+            p[i] = pi + (f.negStepSize * mi) / denom
+            m[i] = mi
+            v[i] = vi
+            i += 1
         }
     }
 

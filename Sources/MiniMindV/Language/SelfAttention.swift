@@ -67,10 +67,10 @@ public final class SelfAttention: Module {
         let b = x.shape[0], t = x.shape[1]
         let q = query(x, rope: rope, offset: 0)
         let (k, v) = keysAndValues(x, rope: rope, offset: 0)
-        let o = scaledDotProductAttention(q: q.permuted([0, 2, 1, 3]), k: k.permuted([0, 2, 1, 3]),
-                                          v: v.permuted([0, 2, 1, 3]), causal: true, keyPaddingMask: keyPaddingMask,
+        // [B, T, H, D] as projected: no permuted copies of q, k, v or the output (nor of their gradients).
+        let o = scaledDotProductAttention(tokenMajorQ: q, k: k, v: v, causal: true, keyPaddingMask: keyPaddingMask,
                                           dropout: dropout)
-        return o.permuted([0, 2, 1, 3]).reshaped([b, t, heads * headDim])
+        return o.reshaped([b, t, heads * headDim])
     }
 
     /// Cached path (inference): appends this step's k, v for all T positions of `x` [B, T, H] to

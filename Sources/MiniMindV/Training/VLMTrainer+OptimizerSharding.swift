@@ -21,25 +21,31 @@ extension VLMTrainer {
         return shard
     }
 
-    /// Clips the (averaged) gradients to the recipe's global norm and returns the norm before
-    /// clipping; sharded, over this rank's share with the ranks' sums of squares added.
-    func clipGradients() throws -> Double {
+    /// The global norm of the (averaged) gradients before clipping, and the factor that clips them
+    /// to the recipe's norm; sharded, over this rank's share with the ranks' sums of squares added.
+    /// The gradients are not scaled here: `stepOptimizer` applies the factor in AdamW's pass.
+    func clipGradients() throws -> GradientClip {
         let maxNorm = Float(recipe.gradClip.map { $0 > 0 ? $0 : .infinity } ?? .infinity)
-        guard let shard = activeOptimizerShard() else { return Double(clipGradNorm(optimizer.parameters, maxNorm: maxNorm)) }
+        guard let shard = activeOptimizerShard() else { return gradientClip(optimizer.parameters, maxNorm: maxNorm) }
         let c = communicator
-        return Double(try clipGradNorm(optimizer.parameters, ranges: shard.ownedRanges, maxNorm: maxNorm) { mine in
+        return try gradientClip(optimizer.parameters, ranges: shard.ownedRanges, maxNorm: maxNorm) { mine in
             var sum = [mine]
             try sum.withUnsafeMutableBufferPointer { try c.allreduceSum($0) }
             return sum[0]
-        })
+        }
     }
 
-    /// AdamW over this rank's share (all of it for one process), then every rank receives the
-    /// others' updated elements.
-    func stepOptimizer() throws {
-        optimizer.step()
-        guard let shard = activeOptimizerShard() else { return }
+    /// AdamW over this rank's share (all of it for one process) with the clip's factor applied as it
+    /// reads the gradients, then every rank receives the others' updated elements; in bf16 the weights'
+    /// bfloat16 copies are refreshed (by AdamW's own pass for one process, after the gather for several).
+    func stepOptimizer(gradientScale: Float?) throws {
+        guard let shard = activeOptimizerShard() else {
+            optimizer.step(gradientScale: gradientScale, refreshingBFloat16Copies: Compute.effectivePrecision == .bf16)
+            return
+        }
+        optimizer.step(gradientScale: gradientScale)
         try DataParallel.allgather(optimizer.parameters, shard: shard, over: communicator)
+        refreshBFloat16Weights()
     }
 
     /// The optimizer state as `AdamW.stateTensors()` names it, with whole moments on every rank:

@@ -227,13 +227,13 @@ public final class VLMTrainer: Trainer {
 
                 // optimizer step
                 try synchronizeStep(loss: &stepLoss, tokens: &stepTokens)
-                let norm = try clipGradients()  // sharded over the ranks (VLMTrainer+OptimizerSharding.swift)
+                let clip = try clipGradients()  // sharded over the ranks (VLMTrainer+OptimizerSharding.swift)
+                let norm = Double(clip.norm)
                 position.optimizerSteps += 1
                 guard stepLoss.isFinite, norm.isFinite else {
                     throw TrainingError.nonFiniteLoss(step: position.optimizerSteps, loss: stepLoss.isFinite ? norm : stepLoss)
                 }
-                try stepOptimizer()
-                refreshBFloat16Weights()
+                try stepOptimizer(gradientScale: clip.scale)  // also refreshes the bf16 weight copies
                 optimizer.zeroGrad()
                 let reportLoss = stepLoss * Double(recipe.accumulationSteps) / Double(inGroup)
                 losses.append(reportLoss)
