@@ -19,14 +19,30 @@ import Foundation
 public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool,
                                       keyPaddingMask: Tensor? = nil, scale: Float? = nil,
                                       dropout: AttentionDropout? = nil) -> Tensor {
+    attention(.headMajor, q: q, k: k, v: v, causal: causal, keyPaddingMask: keyPaddingMask, scale: scale, dropout: dropout)
+}
+
+/// Where a tensor of attention keeps heads and tokens: [B, H, T, D] (head-major, what
+/// `scaledDotProductAttention(q:...)` takes) or [B, T, H, D] (token-major, the projections' own
+/// layout, what `scaledDotProductAttention(tokenMajorQ:...)` takes).
+enum AttentionLayout {
+    case headMajor, tokenMajor
+    /// Axes of heads and tokens.
+    var axes: (heads: Int, tokens: Int) { self == .headMajor ? (1, 2) : (2, 1) }
+}
+
+/// The one checked, recorded attention op of both layouts; the layout picks the kernel.
+func attention(_ layout: AttentionLayout, q: Tensor, k: Tensor, v: Tensor, causal: Bool, keyPaddingMask: Tensor?,
+               scale: Float?, dropout: AttentionDropout?) -> Tensor {
     precondition(q.rank == 4 && k.rank == 4 && v.rank == 4,
                  "scaledDotProductAttention: q, k, v must be rank 4, got \(q.shape), \(k.shape), \(v.shape)")
-    let geo = AttentionGeometry(batch: q.shape[0], queryHeads: q.shape[1], kvHeads: k.shape[1], queries: q.shape[2],
-                                keys: k.shape[2], headDim: q.shape[3], valueDim: v.shape[3], causal: causal,
+    let (h, t) = layout.axes
+    let geo = AttentionGeometry(batch: q.shape[0], queryHeads: q.shape[h], kvHeads: k.shape[h], queries: q.shape[t],
+                                keys: k.shape[t], headDim: q.shape[3], valueDim: v.shape[3], causal: causal,
                                 scale: scale ?? 1 / Float(q.shape[3]).squareRoot())
     precondition(k.shape[0] == geo.batch && k.shape[3] == geo.headDim,
                  "scaledDotProductAttention: k \(k.shape) does not match q \(q.shape) in batch or head dim")
-    precondition(v.shape[0] == geo.batch && v.shape[1] == geo.kvHeads && v.shape[2] == geo.keys,
+    precondition(v.shape[0] == geo.batch && v.shape[h] == geo.kvHeads && v.shape[t] == geo.keys,
                  "scaledDotProductAttention: v \(v.shape) does not match k \(k.shape)")
     precondition(geo.scale > 0, "scaledDotProductAttention: scale must be positive, got \(geo.scale)")
     precondition(geo.kvHeads > 0 && geo.queryHeads % geo.kvHeads == 0,
@@ -38,16 +54,29 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, causal: B
         keep = keyPaddingMask.toArray().map { $0 != 0 }
     }
     let drop = dropout.flatMap { $0.p > 0 ? $0 : nil }
-    let out = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries, geo.valueDim])
+    let out = Tensor.uninitialized(layout == .headMajor ? [geo.batch, geo.queryHeads, geo.queries, geo.valueDim]
+                                                        : [geo.batch, geo.queries, geo.queryHeads, geo.valueDim])
     let lse = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries])
-    AttentionKernel.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
-                            out: out.mutablePointer, lse: lse.mutablePointer)
+    switch layout {
+    case .headMajor:
+        AttentionKernel.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
+                                out: out.mutablePointer, lse: lse.mutablePointer)
+    case .tokenMajor:
+        TokenMajorAttention.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
+                                    out: out.mutablePointer, lse: lse.mutablePointer)
+    }
     return Tensor.record("attention", output: out, inputs: [q, k, v]) { g in
         let gq = q.needsGrad ? Tensor.uninitialized(q.shape) : nil
         let gk = k.needsGrad ? Tensor.zeros(k.shape) : nil
         let gv = v.needsGrad ? Tensor.zeros(v.shape) : nil
-        AttentionKernel.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
-                                 gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
+        switch layout {
+        case .headMajor:
+            AttentionKernel.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
+                                     gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
+        case .tokenMajor:
+            TokenMajorAttention.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
+                                         gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
+        }
         return [gq, gk, gv]
     }
 }

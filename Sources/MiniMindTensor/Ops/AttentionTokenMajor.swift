@@ -9,37 +9,7 @@ import Foundation
 public func scaledDotProductAttention(tokenMajorQ q: Tensor, k: Tensor, v: Tensor, causal: Bool,
                                       keyPaddingMask: Tensor? = nil, scale: Float? = nil,
                                       dropout: AttentionDropout? = nil) -> Tensor {
-    precondition(q.rank == 4 && k.rank == 4 && v.rank == 4,
-                 "scaledDotProductAttention: q, k, v must be rank 4, got \(q.shape), \(k.shape), \(v.shape)")
-    let geo = AttentionGeometry(batch: q.shape[0], queryHeads: q.shape[2], kvHeads: k.shape[2], queries: q.shape[1],
-                                keys: k.shape[1], headDim: q.shape[3], valueDim: v.shape[3], causal: causal,
-                                scale: scale ?? 1 / Float(q.shape[3]).squareRoot())
-    precondition(k.shape[0] == geo.batch && k.shape[3] == geo.headDim,
-                 "scaledDotProductAttention: k \(k.shape) does not match q \(q.shape) in batch or head dim")
-    precondition(v.shape[0] == geo.batch && v.shape[1] == geo.keys && v.shape[2] == geo.kvHeads,
-                 "scaledDotProductAttention: v \(v.shape) does not match k \(k.shape)")
-    precondition(geo.scale > 0, "scaledDotProductAttention: scale must be positive, got \(geo.scale)")
-    precondition(geo.kvHeads > 0 && geo.queryHeads % geo.kvHeads == 0,
-                 "scaledDotProductAttention: query heads \(geo.queryHeads) not a multiple of kv heads \(geo.kvHeads)")
-    var keep: [Bool]? = nil
-    if let keyPaddingMask {
-        precondition(keyPaddingMask.shape == [geo.batch, geo.keys],
-                     "scaledDotProductAttention: keyPaddingMask \(keyPaddingMask.shape) must be [\(geo.batch), \(geo.keys)]")
-        keep = keyPaddingMask.toArray().map { $0 != 0 }
-    }
-    let drop = dropout.flatMap { $0.p > 0 ? $0 : nil }
-    let out = Tensor.uninitialized([geo.batch, geo.queries, geo.queryHeads, geo.valueDim])
-    let lse = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries])
-    TokenMajorAttention.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
-                                out: out.mutablePointer, lse: lse.mutablePointer)
-    return Tensor.record("attention", output: out, inputs: [q, k, v]) { g in
-        let gq = q.needsGrad ? Tensor.uninitialized(q.shape) : nil
-        let gk = k.needsGrad ? Tensor.zeros(k.shape) : nil
-        let gv = v.needsGrad ? Tensor.zeros(v.shape) : nil
-        TokenMajorAttention.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
-                                     gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
-        return [gq, gk, gv]
-    }
+    attention(.tokenMajor, q: q, k: k, v: v, causal: causal, keyPaddingMask: keyPaddingMask, scale: scale, dropout: dropout)
 }
 
 /// The kernels of the token-major attention: `AttentionKernel`'s scheme (scores and softmax per
