@@ -29,7 +29,8 @@ let package = Package(
         .systemLibrary(name: "CStb", path: "Sources/CStb", providers: [.apt(["libstb-dev"])]),
         .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
-        // AVX-512 kernels of the packed decode weights, chosen at run time (`DecodeKernel`); empty off x86-64.
+        // AVX-512 kernels chosen at run time: the packed decode weights' products (`DecodeKernel`) and the frozen
+        // encoder's softmax and activations (`EncoderInference`); empty off x86-64.
         .target(name: "CDecodeKernels", path: "Sources/CDecodeKernels"),
 
         .target(name: "MiniMindTensor",
