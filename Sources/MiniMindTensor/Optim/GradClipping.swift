@@ -30,9 +30,12 @@ public struct GradientClip: Sendable {
     }
 
     /// Scales the gradients of `parameters` (each tensor once) in place, as `clipGradNorm` does.
-    public func apply(to parameters: [Tensor]) {
+    public func apply(to parameters: [Tensor]) { apply(to: gradientPieces(parameters)) }
+
+    /// Scales these stretches of gradients in place (the ranged, ZeRO-1 form's owned ranges).
+    func apply(to pieces: [(UnsafeMutablePointer<Float>, Int)]) {
         guard let scale else { return }
-        for (p, n) in gradientPieces(parameters) { Kernels.scaleInPlace(p, scale, count: n) }
+        for (p, n) in pieces { Kernels.scaleInPlace(p, scale, count: n) }
     }
 }
 
@@ -59,9 +62,7 @@ private func gradientPieces(_ parameters: [Tensor]) -> [(UnsafeMutablePointer<Fl
 public func clipGradNorm(_ parameters: [Tensor], ranges: [Range<Int>], maxNorm: Float,
                          sumOverRanks: (Double) throws -> Double) rethrows -> Float {
     let clip = try gradientClip(parameters, ranges: ranges, maxNorm: maxNorm, sumOverRanks: sumOverRanks)
-    if let scale = clip.scale {
-        for (p, n) in rangedPieces(parameters, ranges) { Kernels.scaleInPlace(p, scale, count: n) }
-    }
+    clip.apply(to: rangedPieces(parameters, ranges))
     return clip.norm
 }
 
