@@ -14,9 +14,10 @@
 #define INLINE static inline __attribute__((always_inline))
 // Weight rows per pass: x's loads and permutes are shared by them; 4 × 2 accumulators hide FMA latency.
 #define ROWS 4
-// The int8/int4 kernels prefetch the weights this many rows ahead: they do more work per byte than
-// bf16 and fell behind the hardware prefetcher (one thread, one token of minimind2-small-v: int8
-// 1.28 ms with, 1.66 ms without; bf16 gained nothing).
+// The kernels prefetch the weights this many rows ahead: the hardware prefetcher alone fell behind
+// (one thread, one token of minimind2-small-v on a Xeon: int8 1.28 ms with, 1.66 ms without; bf16
+// gained nothing there, but on an AMD EPYC (Zen 4) with half the Xeon's read bandwidth two
+// threads of bf16 ran 1.2-1.6x faster with it; Docs/Performance.md, "On an AMD EPYC").
 #define PREFETCH_ROWS 8
 
 static inline float bf16_to_float(uint16_t b) {
@@ -43,6 +44,7 @@ AVX512 INLINE void bf16_rows(const uint16_t *w, long cols, const float *x, float
     const __m512 xa = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(x + c)), _mm256_loadu_ps(x + c + 16), 1);
     const __m512 xb = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(x + c + 8)), _mm256_loadu_ps(x + c + 24), 1);
     for (int r = 0; r < nr; r++) {
+      _mm_prefetch((const char *)(w + (r + PREFETCH_ROWS) * cols + c), _MM_HINT_T0);
       const __m512i v = _mm512_loadu_si512((const void *)(w + r * cols + c));
       lo[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xa, lo[r]);
       hi[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xb, hi[r]);
