@@ -109,7 +109,7 @@ int main(void) {
         for (int k = 0; k < (layer < 8 ? 7 : 1); k++) {
           const long rows = layer < 8 ? shapes[k][0] : 6400, cols = layer < 8 ? shapes[k][1] : 512;
           switch (kind) {
-          case 0: mm_decode_bf16_avx512(wb + off, x, y, cols, 1, rows, 0, rows, 0); break;
+          case 0: mm_decode_bf16_avx512(wb + off, x, y, cols, 1, rows, 0, rows, 0, 4); break;
           case 1: bf16_dp(wb + off, x, y, cols, rows, xb); break;
           case 2: mm_decode_int8_avx512(w8 + off, s8 + off / 32, 32, x, y, cols, 1, rows, 0, rows, 0); break;
           default: int8_vnni(w8 + off, s8 + off / 32, x, y, cols, rows, xq, sx); break;

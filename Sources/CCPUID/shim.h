@@ -11,12 +11,14 @@ typedef struct {
   int avx2, fma;
   int avx512f, avx512bw, avx512dq, avx512vl, avx512vnni, avx512bf16, avx512fp16;
   int amx_tile, amx_bf16, amx_int8;
+  int amd;  // vendor "AuthenticAMD" (not a feature: some kernels choose by how its memory system behaves)
 } mm_cpu_features;
 
 static inline mm_cpu_features mm_read_cpu_features(void) {
   mm_cpu_features f = {0};
 #if defined(__x86_64__) || defined(__i386__)
   unsigned a, b, c, d;
+  if (__get_cpuid(0, &a, &b, &c, &d)) f.amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;  // "Auth" "enti" "cAMD"
   if (!__get_cpuid_count(1, 0, &a, &b, &c, &d)) return f;
   int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, avx = (c >> 28) & 1;
   if (!osxsave || !avx) return f;

@@ -13,6 +13,8 @@
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 #define INLINE static inline __attribute__((always_inline))
 // Weight rows per pass: x's loads and permutes are shared by them; 4 × 2 accumulators hide FMA latency.
+// (bf16 takes its rows per pass as an argument, 1 or ROWS: one sequential stream of weights per thread
+// ran faster on an AMD EPYC; `DecodeKernel.bf16RowsPerPass` chooses.)
 #define ROWS 4
 // The kernels prefetch the weights this many rows ahead: the hardware prefetcher alone fell behind
 // (one thread, one token of minimind2-small-v on a Xeon: int8 1.28 ms with, 1.66 ms without; bf16
@@ -69,10 +71,10 @@ AVX512 INLINE void bf16_rows(const uint16_t *w, long cols, const float *x, float
 }
 
 AVX512 void mm_decode_bf16_avx512(const uint16_t *w, const float *x, float *y, long cols, long m, long ldy,
-                                  long r0, long r1, int accumulate) {
+                                  long r0, long r1, int accumulate, int rows_per_pass) {
   float d[ROWS];
   long r = r0;
-  for (; r + ROWS <= r1; r += ROWS) {
+  for (; rows_per_pass >= ROWS && r + ROWS <= r1; r += ROWS) {
     for (long i = 0; i < m; i++) {
       bf16_rows(w + r * cols, cols, x + i * cols, d, ROWS);
       for (int k = 0; k < ROWS; k++) store(y, i, ldy, r + k, d[k], accumulate);

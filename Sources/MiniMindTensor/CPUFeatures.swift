@@ -9,6 +9,8 @@ public struct CPUFeatures: Sendable, Equatable {
     public var avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false
     public var avx512vnni = false, avx512bf16 = false, avx512fp16 = false
     public var amxTile = false, amxBF16 = false, amxInt8 = false
+    /// The vendor is AMD (not a feature: the decode kernels choose by how its memory system behaves).
+    public var isAMD = false
 
     public init() {}
 
@@ -21,6 +23,7 @@ public struct CPUFeatures: Sendable, Equatable {
         f.avx512f = c.avx512f != 0; f.avx512bw = c.avx512bw != 0; f.avx512dq = c.avx512dq != 0; f.avx512vl = c.avx512vl != 0
         f.avx512vnni = c.avx512vnni != 0; f.avx512bf16 = c.avx512bf16 != 0; f.avx512fp16 = c.avx512fp16 != 0
         f.amxTile = c.amx_tile != 0; f.amxBF16 = c.amx_bf16 != 0; f.amxInt8 = c.amx_int8 != 0
+        f.isAMD = c.amd != 0
         #endif
         return f
     }()

@@ -90,6 +90,41 @@ final class DecodeKernelTests: XCTestCase {
         }
     }
 
+    /// The C bf16 kernel one weight row per pass (its choice on AMD CPUs) and four: the same sums bit
+    /// for bit (each row's chains and order do not depend on the rows beside it), both within 1e-5 of
+    /// the Double sum; and the choice follows the vendor unless MINIMIND_DECODE_BF16_ROWS says.
+    func testBF16OneRowPerPassEqualsFourBitForBit() throws {
+        var amd = CPUFeatures()
+        amd.isAMD = true
+        XCTAssertEqual(DecodeKernel.bf16RowsPerPass(for: amd, environment: [:]), 1)
+        XCTAssertEqual(DecodeKernel.bf16RowsPerPass(for: CPUFeatures(), environment: [:]), 4)
+        XCTAssertEqual(DecodeKernel.bf16RowsPerPass(for: amd, environment: ["MINIMIND_DECODE_BF16_ROWS": "4"]), 4)
+        XCTAssertEqual(DecodeKernel.bf16RowsPerPass(for: CPUFeatures(), environment: ["MINIMIND_DECODE_BF16_ROWS": "1"]), 1)
+        try XCTSkipUnless(DecodeKernel.current == .avx512, "the C kernels need AVX-512 F/BW/DQ/VL")
+        for cols in [15, 33, 130, 512] {
+            for rows in [1, 5, 9, 64] {
+                let packed = matrix(.bf16, rows: rows, cols: cols, group: 0, seed: UInt64(rows * 7 + cols))
+                for m in [1, 3] {
+                    var g = SeededGenerator(seed: UInt64(rows + cols + m))
+                    let x = Tensor.randn([m, cols], generator: &g).toArray()
+                    var outputs: [[Float]] = []
+                    for perPass in [1, 4] {
+                        var y = [Float](repeating: 0, count: m * rows)
+                        x.withUnsafeBufferPointer { xb in
+                            y.withUnsafeMutableBufferPointer {
+                                packed.multiply(xb.baseAddress!, m: m, into: $0.baseAddress!, accumulate: false,
+                                                kernel: .avx512, bf16RowsPerPass: perPass)
+                            }
+                        }
+                        outputs.append(y)
+                    }
+                    XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "\(rows)×\(cols) m \(m)")
+                }
+                check(packed, m: 2, kernel: .avx512, "bf16 (rows per pass \(DecodeKernel.bf16RowsPerPass))")
+            }
+        }
+    }
+
     func testInt8BlocksAndPerChannelScalesAtOddShapes() {
         for kernel in kernels {
             for cols in [32, 96, 160] {

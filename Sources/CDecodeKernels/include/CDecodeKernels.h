@@ -12,8 +12,10 @@
 
 #if defined(__x86_64__)
 /// bfloat16 weights, groups of 16 (word j = values j and 8 + j), the last cols % 16 values in order.
+/// `rows_per_pass` 4 runs four weight rows per pass sharing the loads of x, 1 one row at a time (one
+/// sequential stream of weights); every row's sums are the same either way, bit for bit.
 void mm_decode_bf16_avx512(const uint16_t *w, const float *x, float *y, long cols, long m, long ldy,
-                           long r0, long r1, int accumulate);
+                           long r0, long r1, int accumulate, int rows_per_pass);
 
 /// int8 weights in blocks of 32 (byte k of word j = value 8k + j), one scale per `group` values of a
 /// row (`group` a multiple of 32 dividing `cols`, itself a multiple of 32).

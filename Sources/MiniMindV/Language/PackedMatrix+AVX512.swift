@@ -5,14 +5,16 @@ import MiniMindTensor
 /// `PackedMatrix.multiply` with the C AVX-512 kernels (`DecodeKernel.avx512`): the same row split
 /// across `Threads` as the portable path; each chunk is one C call over its rows.
 extension PackedMatrix {
-    func multiplyAVX512(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool, minChunk: Int) {
+    func multiplyAVX512(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool, minChunk: Int,
+                        bf16RowsPerPass: Int) {
         let rows = self.rows, cols = self.cols, add: Int32 = accumulate ? 1 : 0
         switch storage {
         case .bf16(let w):
+            let rowsPerPass = Int32(bf16RowsPerPass)
             w.withUnsafeBufferPointer { wb in
                 let wp = wb.baseAddress!
                 Threads.parallelFor(rows, minChunk: minChunk) { range in
-                    mm_decode_bf16_avx512(wp, x, y, cols, m, rows, range.lowerBound, range.upperBound, add)
+                    mm_decode_bf16_avx512(wp, x, y, cols, m, rows, range.lowerBound, range.upperBound, add, rowsPerPass)
                 }
             }
         case .int8(let v, let s, let group):

@@ -73,15 +73,16 @@ final class PackedMatrix {
     }
 
     /// y [m, rows] = x [m, cols] · Wᵀ, or y += x · Wᵀ when `accumulate` (a residual add), with
-    /// `kernel` (this CPU's best by default; tests also run `.portable`). The output rows are split
-    /// into chunks of at least ~32 K weights across `Threads`, so the handoff stays small against the work.
+    /// `kernel` (this CPU's best by default; tests also run `.portable`; `bf16RowsPerPass`: the C bf16
+    /// kernel's, `DecodeKernel.bf16RowsPerPass`). The output rows are split into chunks of at least
+    /// ~32 K weights across `Threads`, so the handoff stays small against the work.
     func multiply(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
-                  kernel: DecodeKernel = .current) {
+                  kernel: DecodeKernel = .current, bf16RowsPerPass: Int = DecodeKernel.bf16RowsPerPass) {
         let rows = self.rows, cols = self.cols
         let minChunk = Swift.max(1, 32_768 / Swift.max(cols, 1))
         #if arch(x86_64)
         if kernel == .avx512 {
-            multiplyAVX512(x, m: m, into: y, accumulate: accumulate, minChunk: minChunk)
+            multiplyAVX512(x, m: m, into: y, accumulate: accumulate, minChunk: minChunk, bf16RowsPerPass: bf16RowsPerPass)
             return
         }
         #endif
