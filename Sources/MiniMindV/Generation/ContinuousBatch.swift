@@ -52,7 +52,7 @@ public final class ContinuousBatch {
     /// Most bytes of KV caches kept from sequences that left, for newcomers to reuse (0: none kept).
     /// A fresh cache's pages are faulted in and zeroed by the kernel on first touch (for a short chat
     /// on minimind2-small-v about 200 faults a request, a few tenths of a millisecond each on a
-    /// loaded machine); a kept one is zeroed by `memset` over pages already mapped.
+    /// loaded machine); a kept one was zeroed by `memset` over pages already mapped when it was left.
     public var spareCacheBytes = 64 << 20
     private var spareCaches: [KVCache] = []
     /// Caches kept for newcomers now.
@@ -111,13 +111,17 @@ public final class ContinuousBatch {
         return false
     }
 
-    /// Keeps the cache of `s`, which has left, for a newcomer (within `spareCacheBytes`).
+    /// Keeps the cache of `s`, which has left, for a newcomer (within `spareCacheBytes`), zeroed now:
+    /// nothing of its request stays, not even past `length`, and a newcomer's prefill (its time to
+    /// first token) does not wait for the zeroing.
     private func recycle(_ s: DecodingSequence) {
         guard let cache = s.cache else { return }
         s.cache = nil
         s.embeddings = nil
         let held = spareCaches.reduce(0) { $0 + $1.byteCount }
-        if held + cache.byteCount <= spareCacheBytes && spareCaches.count < capacity { spareCaches.append(cache) }
+        guard held + cache.byteCount <= spareCacheBytes && spareCaches.count < capacity else { return }
+        cache.clear()
+        spareCaches.append(cache)
     }
 
     /// An empty, zeroed cache for `maxLength` tokens: a kept one of that size up to twice it (the
@@ -129,9 +133,7 @@ public final class ContinuousBatch {
         guard let best = fits.min(by: { spareCaches[$0].maxLength < spareCaches[$1].maxLength }) else {
             return generator.model.language.makeCache(batch: 1, maxLength: maxLength)
         }
-        let cache = spareCaches.remove(at: best)
-        cache.clear()  // nothing of the request that used it stays, not even past `length`
-        return cache
+        return spareCaches.remove(at: best)
     }
 
     /// One step: admit, run one forward (the tokens drawn last step and the next prompt chunks),
