@@ -5,9 +5,12 @@ Run `MINIMIND_SERVE_TRACE=FILE minimind-v bench serve ...` (the server it starts
 both append to FILE), then `python3 Scripts/serve_trace.py FILE`. For every burst of two or more
 requests sent together it prints, in milliseconds from the first request sent:
   arrived  the last request queued by the server (client send, connection, HTTP, parsing, tokenising)
-  taken    the scheduler took the last of them (the burst gather's wait ends)
+  taken    the scheduler took the last of them into the batch (during the gather's wait, which
+           prepares their prefill while the rest arrive)
   forward  start and length of the forward that prefilled the last of them (`steps` prefill steps in all)
   first    the last client read its first token (after the forward: hand-over, SSE write, client read)
+With --detail it prints, for every group of requests sent together (one request too), every kind of
+event with its first and last time and how often it happened, instead.
 Standard library only.
 """
 import sys
@@ -59,10 +62,36 @@ def split(evs, group):
                 steps=len(forwards), first=ms(max(firsts)), after_forward=1000 * (max(firsts) - end))
 
 
+def timeline(evs, group):
+    """The burst's events in ms from its first request sent, until its last client read a first token:
+    each kind of event once, with the first and last time it happened (and how often)."""
+    t0, n, seen, kinds = evs[group[0]][0], len(group), 0, {}
+    for t, e in evs[group[0]:]:
+        if seen == n:
+            break
+        kind = e.split(" t=")[0].split(" jobs=")[0].split(" job=")[0].split(" conn=")[0].split(" active=")[0]
+        kind = kind.split(" unwritten=")[0]
+        if kind.startswith("forward decode="):
+            kind = "forward (prefill)" if not e.endswith("chunks=[]") else "forward (decode only)"
+        first, last, count = kinds.get(kind, (t, t, 0))
+        kinds[kind] = (first, t, count + 1)
+        if e.startswith("client first"):
+            seen += 1
+    return [(k, 1000 * (a - t0), 1000 * (b - t0), c) for k, (a, b, c) in sorted(kinds.items(), key=lambda kv: kv[1][0])]
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: serve_trace.py TRACE-FILE")
-    evs = events(sys.argv[1])
+    detail = "--detail" in sys.argv[1:]
+    args = [a for a in sys.argv[1:] if a != "--detail"]
+    if len(args) != 1:
+        sys.exit("usage: serve_trace.py [--detail] TRACE-FILE")
+    evs = events(args[0])
+    if detail:
+        for group in bursts(evs):
+            print(f"burst of {len(group)}: event, first and last (ms from the first request sent), count")
+            for kind, a, b, c in timeline(evs, group):
+                print(f"  {kind:28s} {a:8.2f} {b:8.2f} {c:4d}")
+        return
     print("| clients | arrived | taken | forward start | forward | prefill steps | last first token | after the forward |")
     print("|---|---|---|---|---|---|---|---|")
     for group in bursts(evs):

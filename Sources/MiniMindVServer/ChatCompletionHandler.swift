@@ -52,7 +52,6 @@ struct ChatCompletionHandler: Sendable {
             var outcome: GenerationResult?, failure: String?
             for await update in updates {
                 switch update {
-                case .started: break
                 case .text: timing.token()
                 case let .finished(result): outcome = result
                 case let .failed(message): failure = message
@@ -80,7 +79,6 @@ struct ChatCompletionHandler: Sendable {
             try await send(CompletionJSON.event(json.chunk(delta: ["role": "assistant", "content": "", "refusal": .null], includeUsage: includeUsage)))
             for await update in updates {
                 switch update {
-                case .started: break
                 case let .text(piece):
                     timing.token()
                     try await send(CompletionJSON.event(json.chunk(delta: ["content": .string(piece)], includeUsage: includeUsage)))

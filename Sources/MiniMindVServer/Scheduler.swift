@@ -1,9 +1,9 @@
 import Foundation
 import MiniMindV
 
-/// What a request's stream receives from the scheduler.
+/// What a request's stream receives from the scheduler. (Nothing marks the end of a prompt's prefill:
+/// every update wakes the request's handler, and the first token follows in the same moment.)
 enum GenerationUpdate: Sendable {
-    case started(promptTokens: Int)
     case text(String)
     case finished(GenerationResult)
     case failed(String)
@@ -210,7 +210,7 @@ final class Scheduler: @unchecked Sendable {
         while true {
             condition.lock()
             while inbox.isEmpty && cancelled.isEmpty && batch.count == 0 && !stopping { condition.wait() }
-            if batch.count == 0 && !inbox.isEmpty && !stopping { gather() }
+            if batch.count == 0 && !inbox.isEmpty && !stopping { gather() }  // may add requests to the batch
             if stopping && inbox.isEmpty && batch.count == 0 {
                 finishedWorker = true
                 condition.broadcast()
@@ -223,17 +223,7 @@ final class Scheduler: @unchecked Sendable {
             cancelled.removeAll()
             condition.unlock()
 
-            for job in arrivals {
-                do {
-                    let slot = try batch.add(ids: job.ids, images: job.images, options: job.options)
-                    jobs[slot] = job
-                    slotOfJob[job.id] = slot
-                } catch {
-                    job.continuation.yield(.failed("\(error)"))
-                    job.continuation.finish()
-                    release()
-                }
-            }
+            admit(arrivals)
             for id in gone {
                 guard let slot = slotOfJob[id] else { continue }  // already finished
                 batch.remove(slot)
@@ -250,6 +240,21 @@ final class Scheduler: @unchecked Sendable {
             condition.unlock()
             for event in events { deliver(event) }
             awaitFirstWrites()
+        }
+    }
+
+    /// Adds queued requests to the batch (a prompt it refuses fails its request at once).
+    private func admit(_ arrivals: [Job]) {
+        for job in arrivals {
+            do {
+                let slot = try batch.add(ids: job.ids, images: job.images, options: job.options)
+                jobs[slot] = job
+                slotOfJob[job.id] = slot
+            } catch {
+                job.continuation.yield(.failed("\(error)"))
+                job.continuation.finish()
+                release()
+            }
         }
     }
 
@@ -274,9 +279,23 @@ final class Scheduler: @unchecked Sendable {
     /// Requests queued into an idle batch (called with the lock held): waits, at most `gatherSeconds`,
     /// until no request is announced and none was for `quietSeconds` (the burst's last connections
     /// may still be opening; a lone request waits out the rest of that pause after its own arrival).
+    /// Meanwhile the requests already queued are added to the batch and their prefill is prepared
+    /// (`ContinuousBatch.prepareNext`: embeddings, KV caches, prefix copies), work the first step
+    /// would otherwise do after the wait.
     private func gather() {
         let end = monotonicSeconds() + gatherSeconds
         while !stopping {
+            if !inbox.isEmpty {
+                let arrivals = inbox
+                inbox.removeAll()
+                ServeTrace.mark("take jobs=\(arrivals.map(\.id))")
+                condition.unlock()
+                admit(arrivals)
+                batch.prepareNext()
+                ServeTrace.mark("prepared")
+                condition.lock()
+                continue
+            }
             let until = min(end, announced > 0 ? end : lastAnnounce + quietSeconds), now = monotonicSeconds()
             guard now < until else { return }
             _ = condition.wait(until: Date(timeIntervalSinceNow: until - now))
@@ -285,8 +304,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func deliver(_ event: ContinuousBatch.Event) {
         switch event {
-        case let .started(slot, promptTokens):
-            jobs[slot]?.continuation.yield(.started(promptTokens: promptTokens))
+        case .started: break
         case let .token(slot, id, text):
             if id != nil { metrics.generated() }
             if !text.isEmpty, let job = jobs[slot] {

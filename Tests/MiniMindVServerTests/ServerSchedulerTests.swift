@@ -32,7 +32,6 @@ final class ServerSchedulerTests: XCTestCase {
                 case let .text(piece): text += piece
                 case let .finished(result): XCTAssertEqual(result.ids.count, 6)
                 case let .failed(message): XCTFail(message)
-                case .started: break
                 }
             }
             XCTAssertEqual(text, expected, "streamed \(streamed)")

@@ -163,8 +163,16 @@ final class GenerationContinuousBatchTests: XCTestCase {
         XCTAssertEqual(Set(prompts.map(\.ids.count)).count, prompts.count, "the prompts differ in length")
         let expected = try prompts.map { try generator.generate($0, options: options) }
         for chunk in [4096, 9] {
+          for prepared in [false, true] {
             let batch = ContinuousBatch(generator: generator, capacity: 8, contextLength: 200, prefillChunk: chunk)
             let slots = try zip(prompts, questions).map { try batch.add(ids: $0.ids, images: $1.1, options: options) }
+            if prepared {
+                // As a server gathering a burst does: the first step's prompts are prepared before it
+                // (the image encoded here, not in the step); the steps must give the same answers.
+                let before = batch.imageFeatures.count
+                batch.prepareNext()
+                XCTAssertEqual(batch.imageFeatures.count, before + (chunk == 4096 ? 1 : 0), "chunk \(chunk)")
+            }
             var results: [ContinuousBatch.Slot: GenerationResult] = [:], streamed: [ContinuousBatch.Slot: String] = [:]
             let first = batch.step()
             let started = first.compactMap { event -> ContinuousBatch.Slot? in
@@ -174,8 +182,39 @@ final class GenerationContinuousBatchTests: XCTestCase {
             record(first, into: &results, streamed: &streamed)
             drain(batch, into: &results, streamed: &streamed)
             for (i, slot) in slots.enumerated() {
-                XCTAssertEqual(results[slot]?.ids, expected[i].ids, "prompt \(i), chunk \(chunk)")
-                XCTAssertEqual(streamed[slot], expected[i].text, "prompt \(i), chunk \(chunk)")
+                XCTAssertEqual(results[slot]?.ids, expected[i].ids, "prompt \(i), chunk \(chunk), prepared \(prepared)")
+                XCTAssertEqual(streamed[slot], expected[i].text, "prompt \(i), chunk \(chunk), prepared \(prepared)")
+            }
+          }
+        }
+    }
+
+    /// Sequences that leave hand their KV caches to newcomers (zeroed; the same size up to twice it):
+    /// the newcomers' answers equal `Generator.generate` on each prompt alone, with reuse and without.
+    func testNewcomersReuseTheCachesOfSequencesThatLeft() throws {
+        let generator = try GenerationTestSupport.tinyGenerator()
+        let options = SamplingOptions(greedy: true, maxNewTokens: 10, eosTokenIds: [])
+        let prompts = try ["describe the picture please", "the cat sat on the mat", "hello",
+                       "a dog in the park, running fast past the cat on the mat; describe the picture please"]
+            .map { try generator.chatPrompt($0) }
+        let expected = try prompts.map { try generator.generate($0, options: options) }
+        for keep in [64 << 20, 0] {
+            let batch = ContinuousBatch(generator: generator, capacity: 2, contextLength: 200)
+            batch.spareCacheBytes = keep
+            var results: [ContinuousBatch.Slot: GenerationResult] = [:], streamed: [ContinuousBatch.Slot: String] = [:]
+            let first = try prompts.prefix(2).map { try batch.add(ids: $0.ids, options: options) }
+            drain(batch, into: &results, streamed: &streamed)
+            XCTAssertEqual(batch.spareCacheCount, keep > 0 ? 2 : 0, "the two that finished left their caches")
+            XCTAssertGreaterThan(prompts[3].ids.count, max(prompts[0].ids.count, prompts[1].ids.count))
+            XCTAssertLessThan(prompts[2].ids.count, min(prompts[0].ids.count, prompts[1].ids.count))
+            let second = try prompts.suffix(2).map { try batch.add(ids: $0.ids, options: options) }
+            batch.prepareNext()
+            // "hello" is shorter than either first prompt and fits a kept cache; the last prompt is longer than both.
+            XCTAssertEqual(batch.spareCacheCount, keep > 0 ? 1 : 0, "one newcomer took a kept cache")
+            drain(batch, into: &results, streamed: &streamed)
+            for (i, slot) in (first + second).enumerated() {
+                XCTAssertEqual(results[slot]?.ids, expected[i].ids, "prompt \(i), keep \(keep)")
+                XCTAssertEqual(streamed[slot], expected[i].text, "prompt \(i), keep \(keep)")
             }
         }
     }

@@ -96,9 +96,22 @@ final class GenerationPrefixCacheTests: XCTestCase {
         let systemTurn = probe.indices.filter { probe[$0] == imStart }[1]  // where the user turn begins
         XCTAssertGreaterThan(systemTurn, 4)
         for minimum in [systemTurn, 10_000] {
-            let batch = ContinuousBatch(generator: generator, capacity: 8, contextLength: 300, prefixCache: PrefixCache(tokenLimit: 4096))
+          for prepared in [false, true] {
+            let cache = PrefixCache(tokenLimit: 4096)
+            let batch = ContinuousBatch(generator: generator, capacity: 8, contextLength: 300, prefixCache: cache)
             batch.sharedPrefixMinimum = minimum
-            let slots = try prompts.map { try batch.add(ids: $0.ids, options: options) }
+            // `prepared`: as a server gathering a burst does, the prompts are prepared as they arrive
+            // (ContinuousBatch.prepareNext); the steps must run exactly as without.
+            let slots = try prompts.map { prompt -> ContinuousBatch.Slot in
+                let slot = try batch.add(ids: prompt.ids, options: options)
+                if prepared { batch.prepareNext() }
+                return slot
+            }
+            if prepared {
+                // Each prepared prompt looked the cache up once; the ones that wait for the first
+                // prompt's system turn were left alone.
+                XCTAssertEqual(cache.hits + cache.misses, minimum == systemTurn ? 1 : prompts.count, "minimum \(minimum)")
+            }
             var startedAt: [ContinuousBatch.Slot: Int] = [:], results: [ContinuousBatch.Slot: GenerationResult] = [:]
             var step = 0
             while batch.count > 0 {
@@ -111,12 +124,14 @@ final class GenerationPrefixCacheTests: XCTestCase {
             }
             let shares = minimum == systemTurn
             for (i, slot) in slots.enumerated() {
-                let label = "prompt \(i), minimum \(minimum)"
+                let label = "prompt \(i), minimum \(minimum), prepared \(prepared)"
                 XCTAssertEqual(results[slot]?.ids, expected[i].ids, label)
                 XCTAssertEqual(startedAt[slot], shares && i > 0 ? 2 : 1, label)
                 let cached = try XCTUnwrap(results[slot]).stats.cachedPromptTokens
                 if shares && i > 0 { XCTAssertGreaterThan(cached, systemTurn, label) } else { XCTAssertEqual(cached, 0, label) }
             }
+            XCTAssertEqual(cache.hits + cache.misses, prompts.count, "one lookup per prompt, prepared \(prepared)")
+          }
         }
     }
 

@@ -49,6 +49,15 @@ public final class ContinuousBatch {
     /// Keys and values of earlier prompts' prefixes (nil: every prompt is prefilled whole).
     public let prefixCache: PrefixCache?
 
+    /// Most bytes of KV caches kept from sequences that left, for newcomers to reuse (0: none kept).
+    /// A fresh cache's pages are faulted in and zeroed by the kernel on first touch (for a short chat
+    /// on minimind2-small-v about 200 faults a request, a few tenths of a millisecond each on a
+    /// loaded machine); a kept one was zeroed by `memset` over pages already mapped when it was left.
+    public var spareCacheBytes = 64 << 20
+    private var spareCaches: [KVCache] = []
+    /// Caches kept for newcomers now.
+    public var spareCacheCount: Int { spareCaches.count }
+
     private var waiting: [DecodingSequence] = []
     private var active: [DecodingSequence] = []
     /// Running sequences whose last drawn token is not yet in their cache (it goes into the next forward).
@@ -70,7 +79,7 @@ public final class ContinuousBatch {
     public var count: Int { waiting.count + active.count }
     public var waitingCount: Int { waiting.count }
     public var activeCount: Int { active.count }
-    /// Bytes of the KV caches now allocated.
+    /// Bytes of the running sequences' KV caches (without the kept spares).
     public var cacheBytes: Int { active.reduce(0) { $0 + ($1.cache?.byteCount ?? 0) } }
 
     /// Throws what `add` would throw for this prompt (a `GenerationError`), without adding it.
@@ -93,13 +102,38 @@ public final class ContinuousBatch {
     /// Drops a sequence wherever it is (its cache is released); false if it is not here.
     @discardableResult
     public func remove(_ slot: Slot) -> Bool {
-        if let i = waiting.firstIndex(where: { $0.slot == slot }) { waiting.remove(at: i); return true }
+        if let i = waiting.firstIndex(where: { $0.slot == slot }) { recycle(waiting.remove(at: i)); return true }
         if let i = active.firstIndex(where: { $0.slot == slot }) {
-            active.remove(at: i)
+            recycle(active.remove(at: i))
             drawn.removeAll { $0.slot == slot }
             return true
         }
         return false
+    }
+
+    /// Keeps the cache of `s`, which has left, for a newcomer (within `spareCacheBytes`), zeroed now:
+    /// nothing of its request stays, not even past `length`, and a newcomer's prefill (its time to
+    /// first token) does not wait for the zeroing.
+    private func recycle(_ s: DecodingSequence) {
+        guard let cache = s.cache else { return }
+        s.cache = nil
+        s.embeddings = nil
+        let held = spareCaches.reduce(0) { $0 + $1.byteCount }
+        guard held + cache.byteCount <= spareCacheBytes && spareCaches.count < capacity else { return }
+        cache.clear()
+        spareCaches.append(cache)
+    }
+
+    /// An empty, zeroed cache for `maxLength` tokens: a kept one of that size up to twice it (the
+    /// smallest), else a new one. A larger cache changes no answer: `maxLength` is the prompt plus its
+    /// token budget, so the budget ends the answer first, unless the context clipped it, and then only
+    /// a cache of exactly `contextLength` (the largest there is) fits.
+    private func emptyCache(maxLength: Int) -> KVCache {
+        let fits = spareCaches.indices.filter { spareCaches[$0].maxLength >= maxLength && spareCaches[$0].maxLength <= 2 * maxLength }
+        guard let best = fits.min(by: { spareCaches[$0].maxLength < spareCaches[$1].maxLength }) else {
+            return generator.model.language.makeCache(batch: 1, maxLength: maxLength)
+        }
+        return spareCaches.remove(at: best)
     }
 
     /// One step: admit, run one forward (the tokens drawn last step and the next prompt chunks),
@@ -129,18 +163,11 @@ public final class ContinuousBatch {
     private func forward(_ events: inout [Event]) {
         let decoding = drawn
         drawn = []
-        var budget = prefillChunk
         var chunks: [(sequence: DecodingSequence, embeddings: Tensor, cache: KVCache, rows: Range<Int>)] = []
-        var leaders: [PrefixCache.Key] = []  // prompts whose prefill ends in this forward (then stored in the prefix cache)
-        for s in active where !s.prefillDone && budget > 0 {
-            do {
-                if try waitsForLeader(s, leaders) { continue }
-                let (embeddings, cache) = try prepare(s)
-                let end = min(s.promptIds.count, s.prefilled + budget)
-                chunks.append((s, embeddings, cache, s.prefilled..<end))
-                budget -= end - s.prefilled
-                if end == s.promptIds.count, let key = s.prefixKey { leaders.append(key) }
-            } catch {
+        for (s, result) in planPrefill(active) {
+            switch result {
+            case let .success((embeddings, cache, rows)): chunks.append((s, embeddings, cache, rows))
+            case let .failure(error):
                 remove(s.slot)
                 events.append(.failed(s.slot, error))
             }
@@ -183,6 +210,41 @@ public final class ContinuousBatch {
         }
     }
 
+    /// Prepares now what the next `step()` would prepare before its forward for the prompts it will
+    /// prefill: their embeddings (images encoded, or taken from `imageFeatures`), their KV caches, and
+    /// the prefix copies from `prefixCache`. The step then finds them ready, so a caller that waits
+    /// anyway before stepping (a server gathering a burst of requests) takes that work off the time to
+    /// first token. The next step runs exactly as it would have: the same prompts and chunks, the same
+    /// positions copied (only a step stores prefixes), and a prompt that waits a step for another's
+    /// prefix (`sharedPrefixMinimum`) is left alone. A prompt that fails (e.g. an undecodable image) is
+    /// left for the step, which reports it.
+    public func prepareNext() {
+        _ = planPrefill(active + waiting.prefix(max(capacity - active.count, 0)))
+    }
+
+    /// The prompt chunks one forward of `candidates` (the running sequences, in arrival order) prefills:
+    /// `prefillChunk` tokens in all, oldest first, skipping prompts that wait for another's prefix;
+    /// each prepared (embeddings, cache, prefix copy), or the error that stopped it.
+    private func planPrefill(_ candidates: [DecodingSequence])
+        -> [(DecodingSequence, Result<(Tensor, KVCache, Range<Int>), Error>)] {
+        var budget = prefillChunk
+        var plan: [(DecodingSequence, Result<(Tensor, KVCache, Range<Int>), Error>)] = []
+        var leaders: [PrefixCache.Key] = []  // prompts whose prefill ends in this forward (then stored in the prefix cache)
+        for s in candidates where !s.prefillDone && budget > 0 {
+            do {
+                if try waitsForLeader(s, leaders) { continue }
+                let (embeddings, cache) = try prepare(s)
+                let end = min(s.promptIds.count, s.prefilled + budget)
+                plan.append((s, .success((embeddings, cache, s.prefilled..<end))))
+                budget -= end - s.prefilled
+                if end == s.promptIds.count, let key = s.prefixKey { leaders.append(key) }
+            } catch {
+                plan.append((s, .failure(error)))
+            }
+        }
+        return plan
+    }
+
     /// The prompt embeddings (images spliced) and the cache of `s`, made when its prefill begins.
     private func prepare(_ s: DecodingSequence) throws -> (Tensor, KVCache) {
         if let embeddings = s.embeddings, let cache = s.cache { return (embeddings, cache) }
@@ -192,7 +254,7 @@ public final class ContinuousBatch {
             model.embeddings(ids: s.promptIds, batch: 1, images: features,
                              imagesPerSample: features == nil ? [] : [Array(0..<s.images.count)])
         }
-        let cache = model.language.makeCache(batch: 1, maxLength: min(contextLength, s.promptIds.count + max(s.options.maxNewTokens, 1)))
+        let cache = emptyCache(maxLength: min(contextLength, s.promptIds.count + max(s.options.maxNewTokens, 1)))
         if let prefixCache {
             // At least the last prompt token is run: its logits give the first answer token.
             s.prefilled = prefixCache.restore(try prefixKey(of: s), into: cache, limit: s.promptIds.count - 1)

@@ -26,6 +26,12 @@ public final class KVCache {
     /// Forgets everything (the buffers are reused).
     public func reset() { length = 0 }
 
+    /// Forgets everything and zeroes the buffers (a cache handed from one request to another).
+    public func clear() {
+        for t in keys + values { t.mutablePointer.update(repeating: 0, count: t.count) }
+        length = 0
+    }
+
     /// Keeps only the first `n` tokens (a chat that rewinds to a common prefix).
     public func truncate(to n: Int) {
         precondition(n >= 0 && n <= length, "KVCache.truncate: \(n) outside 0...\(length)")
