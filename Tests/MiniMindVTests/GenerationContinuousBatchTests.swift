@@ -205,6 +205,10 @@ final class GenerationContinuousBatchTests: XCTestCase {
             let first = try prompts.prefix(2).map { try batch.add(ids: $0.ids, options: options) }
             drain(batch, into: &results, streamed: &streamed)
             XCTAssertEqual(batch.spareCacheCount, keep > 0 ? 2 : 0, "the two that finished left their caches")
+            for cache in batch.spareCaches {  // nothing of the requests that used them stays for the next
+                XCTAssertEqual(cache.length, 0)
+                XCTAssertTrue((cache.keys + cache.values).allSatisfy { $0.toArray().allSatisfy { $0 == 0 } }, "a kept cache is zeroed")
+            }
             XCTAssertGreaterThan(prompts[3].ids.count, max(prompts[0].ids.count, prompts[1].ids.count))
             XCTAssertLessThan(prompts[2].ids.count, min(prompts[0].ids.count, prompts[1].ids.count))
             let second = try prompts.suffix(2).map { try batch.add(ids: $0.ids, options: options) }

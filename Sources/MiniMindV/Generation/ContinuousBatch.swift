@@ -54,7 +54,7 @@ public final class ContinuousBatch {
     /// on minimind2-small-v about 200 faults a request, a few tenths of a millisecond each on a
     /// loaded machine); a kept one was zeroed by `memset` over pages already mapped when it was left.
     public var spareCacheBytes = 64 << 20
-    private var spareCaches: [KVCache] = []
+    private(set) var spareCaches: [KVCache] = []
     /// Caches kept for newcomers now.
     public var spareCacheCount: Int { spareCaches.count }
 
