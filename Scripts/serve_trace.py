@@ -13,6 +13,7 @@ With --detail it prints, for every group of requests sent together (one request 
 event with its first and last time and how often it happened, instead.
 Standard library only.
 """
+import re
 import sys
 
 
@@ -69,9 +70,8 @@ def timeline(evs, group):
     for t, e in evs[group[0]:]:
         if seen == n:
             break
-        kind = e.split(" t=")[0].split(" jobs=")[0].split(" job=")[0].split(" conn=")[0].split(" active=")[0]
-        kind = kind.split(" unwritten=")[0]
-        if kind.startswith("forward decode="):
+        kind = re.split(r" \w+=", e, maxsplit=1)[0]  # the event's name, without its fields (t=, jobs=, …)
+        if e.startswith("forward decode="):
             kind = "forward (prefill)" if not e.endswith("chunks=[]") else "forward (decode only)"
         first, last, count = kinds.get(kind, (t, t, 0))
         kinds[kind] = (first, t, count + 1)

@@ -217,9 +217,7 @@ final class Scheduler: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let arrivals = inbox, gone = cancelled
-            if !arrivals.isEmpty { ServeTrace.mark("take jobs=\(arrivals.map(\.id))") }
-            inbox.removeAll()
+            let arrivals = takeInbox(), gone = cancelled
             cancelled.removeAll()
             condition.unlock()
 
@@ -241,6 +239,14 @@ final class Scheduler: @unchecked Sendable {
             for event in events { deliver(event) }
             awaitFirstWrites()
         }
+    }
+
+    /// The queued requests, taken out of the inbox (called with the lock held).
+    private func takeInbox() -> [Job] {
+        let arrivals = inbox
+        inbox.removeAll()
+        if !arrivals.isEmpty { ServeTrace.mark("take jobs=\(arrivals.map(\.id))") }
+        return arrivals
     }
 
     /// Adds queued requests to the batch (a prompt it refuses fails its request at once).
@@ -286,9 +292,7 @@ final class Scheduler: @unchecked Sendable {
         let end = monotonicSeconds() + gatherSeconds
         while !stopping {
             if !inbox.isEmpty {
-                let arrivals = inbox
-                inbox.removeAll()
-                ServeTrace.mark("take jobs=\(arrivals.map(\.id))")
+                let arrivals = takeInbox()
                 condition.unlock()
                 admit(arrivals)
                 batch.prepareNext()
