@@ -14,7 +14,7 @@
 #define INLINE static inline __attribute__((always_inline))
 // Weight rows per pass: x's loads and permutes are shared by them; 4 × 2 accumulators hide FMA latency.
 // (bf16 takes its rows per pass as an argument, 1 or ROWS: one sequential stream of weights per thread
-// ran faster on an AMD EPYC; `DecodeKernel.bf16RowsPerPass` chooses.)
+// ran faster on an AMD EPYC; `DecodeKernel.weightRowsPerPass` chooses.)
 #define ROWS 4
 // The kernels prefetch the weights this many rows ahead: the hardware prefetcher alone fell behind
 // (one thread, one token of minimind2-small-v on a Xeon: int8 1.28 ms with, 1.66 ms without; bf16

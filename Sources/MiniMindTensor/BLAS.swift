@@ -191,6 +191,11 @@ public enum BLAS {
 
         private func runOpenBLAS(m: Int, n: Int, a a0: UnsafePointer<Float>, b b0: UnsafePointer<Float>,
                                  c c0: UnsafeMutablePointer<Float>) {
+            if transB && !transA && (SkinnyGEMM.minRows...SkinnyGEMM.maxRows).contains(m) {
+                // A few rows against a weight matrix (decode): sgemm's packing of B would dominate.
+                SkinnyGEMM.run(m: m, n: n, k: k, alpha: alpha, a: a0, lda: lda, b: b0, ldb: ldb, beta: beta, c: c0, ldc: ldc)
+                return
+            }
             if m == 1 {
                 // y[N] = op(B)ᵀ-style product: row vector times matrix.
                 // transB: B is [N,K] → y = B · a ; else B is [K,N] → y = Bᵀ · a.
@@ -198,11 +203,6 @@ public enum BLAS {
                 cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans,
                             Int32(transB ? n : k), Int32(transB ? k : n), alpha, b0, Int32(ldb),
                             a0, Int32(transA ? lda : 1), beta, c0, 1)
-                return
-            }
-            if transB && !transA && m <= SkinnyGEMM.maxRows {
-                // A few rows against a weight matrix (batched decode): sgemm's packing of B would dominate.
-                SkinnyGEMM.run(m: m, n: n, k: k, alpha: alpha, a: a0, lda: lda, b: b0, ldb: ldb, beta: beta, c: c0, ldc: ldc)
                 return
             }
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,

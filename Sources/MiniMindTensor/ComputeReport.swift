@@ -18,16 +18,16 @@ public struct ComputeReport: Codable, Sendable {
     /// The kernel of packed (bf16/int8/int4) decode weights (`DecodeKernel`); optional so reports
     /// written before it existed still decode.
     public var decodeKernel: String?
-    /// Weight rows per pass of the C bf16 decode kernel (`DecodeKernel.bf16RowsPerPass`); nil where
-    /// that kernel does not run.
-    public var decodeBF16RowsPerPass: Int?
+    /// Weight rows per pass of the C bf16 and float32 decode kernels in one-row products
+    /// (`DecodeKernel.weightRowsPerPass`); nil where those kernels do not run.
+    public var decodeRowsPerPass: Int?
 
     enum CodingKeys: String, CodingKey {
         case cpuModel = "cpu_model", cpuFeatures = "cpu_features", blasLibrary = "blas_library"
         case blasVersion = "blas_version", kernelCore = "kernel_core", kernelCoreDetected = "kernel_core_detected"
         case kernelCoreSource = "kernel_core_source", threads
         case computePrecision = "compute_precision", gemm
-        case decodeKernel = "decode_kernel", decodeBF16RowsPerPass = "decode_bf16_rows_per_pass"
+        case decodeKernel = "decode_kernel", decodeRowsPerPass = "decode_rows_per_pass"
     }
 
     /// The report for this process (makes the kernel selection happen if it has not yet).
@@ -44,14 +44,20 @@ public struct ComputeReport: Codable, Sendable {
                              kernelCoreSource: s.source.rawValue, threads: threads,
                              computePrecision: Compute.effectivePrecision.rawValue, gemm: GEMMRoute.summary,
                              decodeKernel: DecodeKernel.current.rawValue,
-                             decodeBF16RowsPerPass: DecodeKernel.current == .avx512 ? DecodeKernel.bf16RowsPerPass : nil)
+                             decodeRowsPerPass: DecodeKernel.current == .avx512 ? DecodeKernel.weightRowsPerPass : nil)
     }
 
     /// One line for a benchmark header.
     public var summary: String {
         "CPU \(cpuModel) · BLAS \(blasVersion.map { "OpenBLAS \($0)" } ?? blasLibrary) · kernel core \(kernelCore ?? "n/a")"
             + " · threads \(threads) · compute \(computePrecision) · GEMM \(gemm) · decode kernel \(decodeKernel ?? "n/a")"
-            + (decodeBF16RowsPerPass.map { " (bf16 \($0) row\($0 == 1 ? "" : "s") per pass)" } ?? "")
+            + (decodeRowsPerPassText.map { " (\($0))" } ?? "")
+    }
+
+    /// "N weight row(s) per pass" of the float32 and bf16 decode kernels' one-row products, for the
+    /// header and `doctor`.
+    public var decodeRowsPerPassText: String? {
+        decodeRowsPerPass.map { "one-row products \($0) weight row\($0 == 1 ? "" : "s") per pass" }
     }
 
     /// `lscpu`'s "Model name": /proc/cpuinfo's first `model name` line, or the architecture.

@@ -8,8 +8,8 @@ public enum DecodeKernel: String, Sendable, CaseIterable {
     /// NEON on arm64, whatever the compiler targets elsewhere. Runs on every CPU.
     case portable = "swift-simd8"
     /// C with AVX-512 F/BW/DQ/VL (`CDecodeKernels`): 16 lanes, four weight rows per pass sharing
-    /// the loads of x (bf16: see `bf16RowsPerPass`). The same float32 products as `portable`; only
-    /// the summation order differs.
+    /// the loads of x (bf16 and float32: see `weightRowsPerPass`). The same float32 products as
+    /// `portable`; only the summation order differs.
     case avx512 = "c-avx512"
 
     /// The fastest kernel a CPU with `features` can run.
@@ -24,14 +24,21 @@ public enum DecodeKernel: String, Sendable, CaseIterable {
     /// This machine's kernel.
     public static let current = best(for: .current)
 
-    /// Weight rows per pass of the C bf16 kernel: 4 (sharing the loads of x) or 1 (one sequential
-    /// stream of weights); every row's sum is the same bit for bit. One on AMD CPUs, where it ran
-    /// 1.1–1.45× faster (a Zen 4 EPYC, Docs/Performance.md, "On an AMD EPYC"), four elsewhere, as
-    /// measured on the Xeon it was written on. `MINIMIND_DECODE_BF16_ROWS=1|4` overrides.
-    public static let bf16RowsPerPass = bf16RowsPerPass(for: .current, environment: ProcessInfo.processInfo.environment)
+    /// Weight rows per pass of the C bf16 and float32 (`SkinnyGEMM`) kernels for one-row products
+    /// (single-sequence decode): 4 (sharing the loads of x) or 1 (one sequential stream of weights
+    /// per thread); every row's sum is the same bit for bit. One on AMD CPUs, where one-row decode ran
+    /// 1.55–1.75× faster in bf16 and 1.13–1.28× in float32 (a Zen 4 EPYC, Docs/Performance.md, "On an
+    /// AMD EPYC"), four elsewhere, as measured on the Xeon the kernels were written on.
+    /// `MINIMIND_DECODE_ROWS=1|4` overrides; other values are ignored (`doctor` shows the value in use).
+    public static let weightRowsPerPass = weightRowsPerPass(for: .current, environment: ProcessInfo.processInfo.environment)
 
-    public static func bf16RowsPerPass(for features: CPUFeatures, environment: [String: String]) -> Int {
-        switch environment["MINIMIND_DECODE_BF16_ROWS"] {
+    /// The rows per pass for a product of `m` input rows: `weightRowsPerPass` for one row, which is
+    /// memory-bound; four for more, where sharing the loads of x pays (8- and 16-row decode steps ran
+    /// 0.67–0.99× as fast with one row per pass on the EPYC).
+    public static func weightRowsPerPass(m: Int) -> Int { m == 1 ? weightRowsPerPass : 4 }
+
+    public static func weightRowsPerPass(for features: CPUFeatures, environment: [String: String]) -> Int {
+        switch environment["MINIMIND_DECODE_ROWS"] {
         case "1": return 1
         case "4": return 4
         default: return features.isAMD ? 1 : 4

@@ -16,16 +16,22 @@ enum SkinnyGEMM {
     /// 16 with the C kernel — a 16-sequence decode step of minimind2-small-v ran 1.05–1.24× faster
     /// than on oneDNN in 5 of 5 alternating pairs (Docs/Performance.md) — 8 with the Swift one.
     static let maxRows = DecodeKernel.current == .avx512 ? 16 : 8
+    /// One row (single-sequence decode) only where the C kernel reads one weight row per pass (AMD):
+    /// there it ran one-row decode ~1.5× faster than OpenBLAS's sgemv (Docs/Performance.md, "On an AMD
+    /// EPYC"); elsewhere one row stays on sgemv, as measured on the Xeon.
+    static let minRows = DecodeKernel.current == .avx512 && DecodeKernel.weightRowsPerPass == 1 ? 1 : 2
 
     typealias F = SIMD8<Float>
 
-    /// `kernel`: tests run the portable one on an AVX-512 machine too.
+    /// `kernel`: tests run the portable one on an AVX-512 machine too; `rowsPerPass`: the C kernel's
+    /// weight rows read together (default `DecodeKernel.weightRowsPerPass(m:)`; the sums are the same
+    /// either way).
     static func run(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                     b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                    kernel: DecodeKernel = .current) {
+                    kernel: DecodeKernel = .current, rowsPerPass: Int? = nil) {
         #if arch(x86_64)
         if kernel == .avx512 {
-            mm_skinny_f32_avx512(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta)
+            mm_skinny_f32_avx512(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta, Int32(rowsPerPass ?? DecodeKernel.weightRowsPerPass(m: m)))
             return
         }
         #endif

@@ -31,10 +31,10 @@ struct DoctorCommand: ParsableCommand {
         print("BLAS version:   \(r.blasVersion ?? "unknown")")
         print("kernel core:    \(r.kernelCore ?? "n/a") (\(r.kernelCoreSource))")
         if let d = r.kernelCoreDetected, d != r.kernelCore { print("OpenBLAS chose: \(d)") }
-        print("decode kernel:  \(r.decodeKernel ?? "n/a") (packed bf16/int8/int4 decode weights"
-              + (r.decodeBF16RowsPerPass.map { "; bf16 \($0) weight row\($0 == 1 ? "" : "s") per pass" } ?? "") + ")")
+        print("decode kernel:  \(r.decodeKernel ?? "n/a") (float32 and packed bf16/int8/int4 decode weights"
+              + (r.decodeRowsPerPassText.map { "; f32 and bf16 \($0)" } ?? "") + ")")
         print("threads:        \(r.threads) (MINIMIND_THREADS or all cores; OpenBLAS itself single-threaded)")
-        for name in ["MINIMIND_BLAS_CORE", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MINIMIND_THREADS", "MINIMIND_DECODE_BF16_ROWS"] {
+        for name in ["MINIMIND_BLAS_CORE", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MINIMIND_THREADS", "MINIMIND_DECODE_ROWS"] {
             if let v = env[name] { print("environment:    \(name)=\(v)") }
         }
     }

@@ -92,14 +92,15 @@ final class DecodeKernelTests: XCTestCase {
 
     /// The C bf16 kernel one weight row per pass (its choice on AMD CPUs) and four: the same sums bit
     /// for bit (each row's chains and order do not depend on the rows beside it), both within 1e-5 of
-    /// the Double sum; and the choice follows the vendor unless MINIMIND_DECODE_BF16_ROWS says.
+    /// the Double sum; and the choice follows the vendor unless MINIMIND_DECODE_ROWS says.
     func testBF16OneRowPerPassEqualsFourBitForBit() throws {
         var amd = CPUFeatures()
         amd.isAMD = true
-        XCTAssertEqual(DecodeKernel.bf16RowsPerPass(for: amd, environment: [:]), 1)
-        XCTAssertEqual(DecodeKernel.bf16RowsPerPass(for: CPUFeatures(), environment: [:]), 4)
-        XCTAssertEqual(DecodeKernel.bf16RowsPerPass(for: amd, environment: ["MINIMIND_DECODE_BF16_ROWS": "4"]), 4)
-        XCTAssertEqual(DecodeKernel.bf16RowsPerPass(for: CPUFeatures(), environment: ["MINIMIND_DECODE_BF16_ROWS": "1"]), 1)
+        XCTAssertEqual(DecodeKernel.weightRowsPerPass(for: amd, environment: [:]), 1)
+        XCTAssertEqual(DecodeKernel.weightRowsPerPass(for: CPUFeatures(), environment: [:]), 4)
+        XCTAssertEqual(DecodeKernel.weightRowsPerPass(for: amd, environment: ["MINIMIND_DECODE_ROWS": "4"]), 4)
+        XCTAssertEqual(DecodeKernel.weightRowsPerPass(for: CPUFeatures(), environment: ["MINIMIND_DECODE_ROWS": "1"]), 1)
+        XCTAssertEqual(DecodeKernel.weightRowsPerPass(for: amd, environment: ["MINIMIND_DECODE_ROWS": "3"]), 1)
         try XCTSkipUnless(DecodeKernel.current == .avx512, "the C kernels need AVX-512 F/BW/DQ/VL")
         for cols in [15, 33, 130, 512] {
             for rows in [1, 5, 9, 64] {
@@ -113,14 +114,14 @@ final class DecodeKernelTests: XCTestCase {
                         x.withUnsafeBufferPointer { xb in
                             y.withUnsafeMutableBufferPointer {
                                 packed.multiply(xb.baseAddress!, m: m, into: $0.baseAddress!, accumulate: false,
-                                                kernel: .avx512, bf16RowsPerPass: perPass)
+                                                kernel: .avx512, rowsPerPass: perPass)
                             }
                         }
                         outputs.append(y)
                     }
                     XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "\(rows)×\(cols) m \(m)")
                 }
-                check(packed, m: 2, kernel: .avx512, "bf16 (rows per pass \(DecodeKernel.bf16RowsPerPass))")
+                check(packed, m: 2, kernel: .avx512, "bf16 (rows per pass \(DecodeKernel.weightRowsPerPass))")
             }
         }
     }

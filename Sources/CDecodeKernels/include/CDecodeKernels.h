@@ -29,9 +29,10 @@ void mm_decode_int4_avx512(const uint32_t *w, const float *scales, const float *
 
 /// float32 C[i·ldc + j] = alpha·Σ_e A[i·lda + e]·B[j·ldb + e] + beta·C[i·ldc + j] for i < m, j < n
 /// (C not read when beta is 0): a few rows of A against a row-major weight matrix B [n, k]
-/// (MiniMindTensor's `SkinnyGEMM`, the linear layers of a batched decode step).
+/// (MiniMindTensor's `SkinnyGEMM`, the linear layers of a batched decode step). `rows_per_pass`:
+/// weight rows read together, 1 or 4 (any other value means 4); the sums do not depend on it.
 void mm_skinny_f32_avx512(const float *a, long lda, const float *b, long ldb, float *c, long ldc,
-                          long m, long n, long k, float alpha, float beta);
+                          long m, long n, long k, float alpha, float beta, int rows_per_pass);
 
 // Pointwise kernels of frozen encoding (MiniMindTensor's `EncoderInference`, EncoderKernels.c).
 

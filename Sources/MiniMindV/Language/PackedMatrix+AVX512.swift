@@ -6,11 +6,11 @@ import MiniMindTensor
 /// across `Threads` as the portable path; each chunk is one C call over its rows.
 extension PackedMatrix {
     func multiplyAVX512(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool, minChunk: Int,
-                        bf16RowsPerPass: Int) {
+                        rowsPerPass: Int) {
         let rows = self.rows, cols = self.cols, add: Int32 = accumulate ? 1 : 0
         switch storage {
         case .bf16(let w):
-            let rowsPerPass = Int32(bf16RowsPerPass)
+            let rowsPerPass = Int32(rowsPerPass)
             w.withUnsafeBufferPointer { wb in
                 let wp = wb.baseAddress!
                 Threads.parallelFor(rows, minChunk: minChunk) { range in

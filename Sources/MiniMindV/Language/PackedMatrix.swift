@@ -73,16 +73,17 @@ final class PackedMatrix {
     }
 
     /// y [m, rows] = x [m, cols] · Wᵀ, or y += x · Wᵀ when `accumulate` (a residual add), with
-    /// `kernel` (this CPU's best by default; tests also run `.portable`; `bf16RowsPerPass`: the C bf16
-    /// kernel's, `DecodeKernel.bf16RowsPerPass`). The output rows are split into chunks of at least
+    /// `kernel` (this CPU's best by default; tests also run `.portable`; `rowsPerPass`: the C bf16
+    /// kernel's, by default `DecodeKernel.weightRowsPerPass(m:)`). The output rows are split into chunks of at least
     /// ~32 K weights across `Threads`, so the handoff stays small against the work.
     func multiply(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
-                  kernel: DecodeKernel = .current, bf16RowsPerPass: Int = DecodeKernel.bf16RowsPerPass) {
+                  kernel: DecodeKernel = .current, rowsPerPass: Int? = nil) {
         let rows = self.rows, cols = self.cols
         let minChunk = Swift.max(1, 32_768 / Swift.max(cols, 1))
         #if arch(x86_64)
         if kernel == .avx512 {
-            multiplyAVX512(x, m: m, into: y, accumulate: accumulate, minChunk: minChunk, bf16RowsPerPass: bf16RowsPerPass)
+            multiplyAVX512(x, m: m, into: y, accumulate: accumulate, minChunk: minChunk,
+                           rowsPerPass: rowsPerPass ?? DecodeKernel.weightRowsPerPass(m: m))
             return
         }
         #endif
