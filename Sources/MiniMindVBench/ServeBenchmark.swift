@@ -4,13 +4,18 @@ import MiniMindV
 import NIOCore
 
 /// N concurrent streaming clients against a running server over HTTP (`minimind-v bench serve`):
-/// every client sends a different greedy question with `ignore_eos` at the same moment, so each
-/// answer is exactly `tokens` long, and the run reports aggregate tokens/s, time to first token and
-/// the time between streamed chunks as the clients see them (HTTP, SSE framing and JSON included).
+/// every client sends a different greedy question with `ignore_eos` at the same moment (a burst), so
+/// each answer is exactly `tokens` long, and the run reports aggregate tokens/s, time to first token
+/// and the time between streamed chunks as the clients see them (HTTP, SSE framing and JSON included).
+/// With `requestsPerClient` R > 1 the run is N steady streams instead: client i starts i/N of one
+/// answer's time after client 0 and sends its R requests one after another, so requests arrive
+/// spread out while about N streams run, as at a server with N users.
 public struct ServeBenchmark: Sendable {
     /// One line of the table.
     public struct Row: Sendable, Codable {
         public let clients: Int
+        /// Requests each client sent one after another (1: one burst of `clients` requests).
+        public var requestsPerClient = 1
         /// Completion tokens of all clients over the wall time from the first request to the last answer.
         public let tokensPerSecond: Double
         public let ttftP50: Double, ttftP95: Double
@@ -44,6 +49,8 @@ public struct ServeBenchmark: Sendable {
     /// A data URL sent with every question, or nil for text-only questions.
     public var image: String?
     public var apiKey: String?
+    /// Requests per client; above 1, steady staggered streams instead of one burst (see the type).
+    public var requestsPerClient = 1
 
     public init(base: String) { self.base = base }
 
@@ -69,11 +76,16 @@ public struct ServeBenchmark: Sendable {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let model = try await modelName(client)
-            _ = try await measure(clients: 1, model: model, client: client)
+            let warmUp = try await measure(clients: 1, model: model, client: client)
+            // Steady streams start one answer's time apart in all (the warm-up's answer time, its
+            // first token included), so their requests stay spread over the answer's length.
+            let answerSeconds = warmUp.tokensPerSecond > 0 ? Double(warmUp.tokens) / warmUp.tokensPerSecond : 0
             var rows: [Row] = [], sent = 1
             for n in clients {
-                rows.append(try await measure(clients: n, model: model, client: client, firstRequest: sent, rss: rss))
-                sent += n
+                let stagger = requestsPerClient > 1 ? answerSeconds / Double(n) : 0
+                rows.append(try await measure(clients: n, requestsPerClient: requestsPerClient, stagger: stagger,
+                                              model: model, client: client, firstRequest: sent, rss: rss))
+                sent += n * requestsPerClient
                 onRow(rows[rows.count - 1])
             }
             try await client.shutdown()
@@ -84,9 +96,11 @@ public struct ServeBenchmark: Sendable {
         }
     }
 
-    /// `clients` requests at once, numbered from `firstRequest`; `rss` is polled every 50 ms for the peak memory.
-    public func measure(clients: Int, model: String, client: HTTPClient, firstRequest: Int = 0,
-                        rss: @escaping @Sendable () -> Double? = { nil }) async throws -> Row {
+    /// `clients` clients, each sending `requestsPerClient` requests one after another, client i
+    /// starting `i · stagger` seconds after the first (0: all at once); requests are numbered from
+    /// `firstRequest`; `rss` is polled every 50 ms for the peak memory.
+    public func measure(clients: Int, requestsPerClient: Int = 1, stagger: Double = 0, model: String, client: HTTPClient,
+                        firstRequest: Int = 0, rss: @escaping @Sendable () -> Double? = { nil }) async throws -> Row {
         let start = monotonicSeconds()
         let peak = Task { () -> Double? in
             var peak: Double?
@@ -96,17 +110,27 @@ public struct ServeBenchmark: Sendable {
             }
             return peak
         }
-        let samples = try await withThrowingTaskGroup(of: Sample.self) { group in
-            for i in 0..<clients { group.addTask { try await one(client, model: model, question: i, number: firstRequest + i) } }
+        let samples = try await withThrowingTaskGroup(of: [Sample].self) { group in
+            for i in 0..<clients {
+                group.addTask {
+                    if i > 0 && stagger > 0 { try await Task.sleep(nanoseconds: UInt64(Double(i) * stagger * 1e9)) }
+                    var mine: [Sample] = []
+                    for r in 0..<requestsPerClient {
+                        let number = firstRequest + i * requestsPerClient + r
+                        mine.append(try await one(client, model: model, question: i, number: number))
+                    }
+                    return mine
+                }
+            }
             var all: [Sample] = []
-            for try await s in group { all.append(s) }
+            for try await s in group { all += s }
             return all
         }
         peak.cancel()
         let wall = (samples.map(\.end).max() ?? start) - start
         let total = samples.reduce(0) { $0 + $1.tokens }
         let ttft = samples.map(\.ttft), gaps = samples.flatMap(\.gaps)
-        return Row(clients: clients, tokensPerSecond: wall > 0 ? Double(total) / wall : 0,
+        return Row(clients: clients, requestsPerClient: requestsPerClient, tokensPerSecond: wall > 0 ? Double(total) / wall : 0,
                    ttftP50: Self.percentile(ttft, 50), ttftP95: Self.percentile(ttft, 95),
                    gapP50: Self.percentile(gaps, 50), gapP95: Self.percentile(gaps, 95), tokens: total,
                    peakRSSMB: await peak.value)
@@ -190,7 +214,8 @@ public struct ServeBenchmark: Sendable {
     public static func tableLine(_ r: Row) -> String {
         func f(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
         let rss = r.peakRSSMB.map { f($0, 0) } ?? "—"
-        return "| \(r.clients) | \(f(r.tokensPerSecond, 1)) | \(f(r.ttftP50, 3)) / \(f(r.ttftP95, 3)) | "
+        let clients = r.requestsPerClient > 1 ? "\(r.clients) steady × \(r.requestsPerClient)" : "\(r.clients)"
+        return "| \(clients) | \(f(r.tokensPerSecond, 1)) | \(f(r.ttftP50, 3)) / \(f(r.ttftP95, 3)) | "
             + "\(f(1000 * r.gapP50, 1)) / \(f(1000 * r.gapP95, 1)) | \(r.tokens) | \(rss) |"
     }
 }

@@ -14,7 +14,9 @@ struct ServeBench: AsyncParsableCommand {
             Starts `BIN serve --port 0 --temperature 0 [--model DIR] SERVE-ARGS` (or uses --url), then for each N in \
             --clients sends N greedy streaming requests at once (different numbered questions: only the system turn repeats, `ignore_eos`, --tokens each, one \
             --image each when given) after one warm-up request, and prints aggregate tokens/s, time to first token \
-            p50/p95, the time between streamed chunks p50/p95 and the server's peak RSS.
+            p50/p95, the time between streamed chunks p50/p95 and the server's peak RSS. With --requests-per-client R \
+            above 1, each run is N steady streams instead of one burst: client i starts i/N of the warm-up's answer time \
+            after the first and sends R requests one after another (the statistics cover all N × R).
             """)
 
     @Option(help: "Concurrent clients per run, comma-separated.")
@@ -22,6 +24,9 @@ struct ServeBench: AsyncParsableCommand {
 
     @Option(help: "Tokens per answer (ignore_eos: every answer is exactly this long).")
     var tokens = 64
+
+    @Option(name: .customLong("requests-per-client"), help: "Requests each client sends one after another; above 1, staggered steady streams instead of one burst.")
+    var requestsPerClient = 1
 
     @Option(help: "A PNG or JPEG sent with every question (the model needs its vision tower).")
     var image: String?
@@ -57,6 +62,9 @@ struct ServeBench: AsyncParsableCommand {
     func validate() throws {
         _ = try counts()
         guard (1...100_000).contains(tokens) else { throw ValidationError("--tokens must be in 1...100000, found \(tokens)") }
+        guard (1...10_000).contains(requestsPerClient) else {
+            throw ValidationError("--requests-per-client must be in 1...10000, found \(requestsPerClient)")
+        }
         if url != nil && (model != nil || bin != nil) { throw ValidationError("--url measures a running server: give no --model or --bin with it") }
         if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw ValidationError("--url must start with http:// or https://, found '\(url)'")
@@ -73,6 +81,7 @@ struct ServeBench: AsyncParsableCommand {
         defer { server?.stop() }
         var bench = ServeBenchmark(base: (url ?? server?.base ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/")))
         bench.tokens = tokens
+        bench.requestsPerClient = requestsPerClient
         bench.image = imageURL
         bench.apiKey = apiKey ?? ProcessInfo.processInfo.environment["MINIMIND_API_KEY"]
         let pid = server?.process.processIdentifier

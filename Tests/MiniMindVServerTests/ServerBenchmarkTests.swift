@@ -21,6 +21,20 @@ final class ServerBenchmarkTests: XCTestCase {
         XCTAssertTrue(ServeBenchmark.tableLine(rows[1]).hasPrefix("| 3 | "))
     }
 
+    /// Steady streams: every client sends its requests one after another, all of them counted.
+    func testSteadyStreamsCountEveryRequest() async throws {
+        let running = try await RunningServer(generator: try ServerTestModel.generator()) { $0.maxBatch = 4 }
+        var bench = ServeBenchmark(base: running.base)
+        bench.tokens = 5
+        bench.requestsPerClient = 3
+        let rows = try await bench.run(clients: [2, 4])
+        try await running.stop()
+        XCTAssertEqual(rows.map(\.tokens), [30, 60], "clients × requests × tokens")
+        XCTAssertEqual(rows.map(\.requestsPerClient), [3, 3])
+        XCTAssertTrue(ServeBenchmark.tableLine(rows[0]).hasPrefix("| 2 steady × 3 | "))
+        XCTAssertTrue(rows.allSatisfy { $0.ttftP50.isFinite && $0.ttftP95 >= $0.ttftP50 })
+    }
+
     /// Ranks as Python's `round` (halves to even) picks them, so the table reads as it always has.
     func testPercentileRanks() {
         XCTAssertEqual(ServeBenchmark.percentile([3, 1, 2, 4], 50), 3)  // 1.5 → 2
