@@ -27,8 +27,8 @@ public enum DecodeKernel: String, Sendable, CaseIterable {
     /// Weight rows per pass of the C bf16 and float32 (`SkinnyGEMM`) kernels for one-row products
     /// (single-sequence decode): 4 (sharing the loads of x) or 1 (one sequential stream of weights
     /// per thread); every row's sum is the same bit for bit. One on AMD CPUs, where one-row decode ran
-    /// 1.55–1.75× faster in bf16 and 1.13–1.28× in float32 (a Zen 4 EPYC, Docs/Performance.md, "On an
-    /// AMD EPYC"), four elsewhere, as measured on the Xeon the kernels were written on.
+    /// 1.5–1.75× faster in bf16 and 1.08–1.28× in float32 (a Zen 4 EPYC, Docs/Performance.md, "One
+    /// weight row per pass for one-row products"), four elsewhere, as measured on the Xeon the kernels were written on.
     /// `MINIMIND_DECODE_ROWS=1|4` overrides; other values are ignored (`doctor` shows the value in use).
     public static let weightRowsPerPass = weightRowsPerPass(for: .current, environment: ProcessInfo.processInfo.environment)
 

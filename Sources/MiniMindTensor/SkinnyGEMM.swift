@@ -17,8 +17,9 @@ enum SkinnyGEMM {
     /// than on oneDNN in 5 of 5 alternating pairs (Docs/Performance.md) — 8 with the Swift one.
     static let maxRows = DecodeKernel.current == .avx512 ? 16 : 8
     /// One row (single-sequence decode) only where the C kernel reads one weight row per pass (AMD):
-    /// there it ran one-row decode ~1.5× faster than OpenBLAS's sgemv (Docs/Performance.md, "On an AMD
-    /// EPYC"); elsewhere one row stays on sgemv, as measured on the Xeon.
+    /// there it ran float32 one-row decode 1.08–1.24× faster than OpenBLAS's sgemv with two threads
+    /// (1.3–1.6× with one; Docs/Performance.md, "One weight row per pass for one-row products");
+    /// elsewhere one row stays on sgemv, as measured on the Xeon.
     static let minRows = DecodeKernel.current == .avx512 && DecodeKernel.weightRowsPerPass == 1 ? 1 : 2
 
     typealias F = SIMD8<Float>
