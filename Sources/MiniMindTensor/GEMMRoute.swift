@@ -10,8 +10,9 @@ import Foundation
 ///   block, OpenBLAS for the rest. On a quiet Xeon one thread of oneDNN f32 ran those 1.03–1.74×
 ///   OpenBLAS's Cooperlake kernels (prefill, image encoding, small batches), and 0.90–0.99× on
 ///   1,280-row blocks and on the transposed products of the backward pass (Docs/Performance.md,
-///   "GEMM backends"). Up to `SkinnyGEMM.maxRows` rows (16 with its AVX-512 C kernel, else 8) stay on
-///   `SkinnyGEMM`, one on GEMV.
+///   "GEMM backends"). On AMD CPUs every float32 product of more rows than `SkinnyGEMM` takes runs on
+///   oneDNN, transposed or not (`float32AllShapes`). Up to `SkinnyGEMM.maxRows` rows (16 with its
+///   AVX-512 C kernel, else 8) stay on `SkinnyGEMM`, one on GEMV.
 /// `MINIMIND_GEMM=openblas` turns oneDNN off altogether (bf16 then falls back to float32);
 /// `MINIMIND_GEMM=onednn` runs every float32 product of two or more rows on oneDNN.
 enum GEMMRoute {
@@ -33,12 +34,18 @@ enum GEMMRoute {
     /// `SkinnyGEMM` takes.
     static let float32Rows = (SkinnyGEMM.maxRows + 1)...512
 
+    /// Float32 products of any shape above `SkinnyGEMM.maxRows` rows on oneDNN: on AMD CPUs, where
+    /// its kernels beat OpenBLAS's Cooperlake ones on the training step's 1,280-row blocks and
+    /// transposed products as well (a Zen 4 EPYC: SFT step 1.02–1.22× in six alternating rounds, image
+    /// encoding 1.03–1.05×; Docs/Performance.md, "Float32 products on oneDNN on AMD").
+    static let float32AllShapes = CPUFeatures.current.isAMD
+
     static func usesOneDNNFloat32(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, alpha: Float, beta: Float) -> Bool {
         guard m > 1 && alpha == 1 && (beta == 0 || beta == 1) && OneDNN.isAvailable else { return false }
         switch mode {
         case .openblas: return false
         case .onednn: return true
-        case .auto: return transB && !transA && float32Rows.contains(m)
+        case .auto: return float32AllShapes ? m > SkinnyGEMM.maxRows : transB && !transA && float32Rows.contains(m)
         }
     }
 
@@ -48,6 +55,8 @@ enum GEMMRoute {
         let dnnl = OneDNN.isAvailable ? "oneDNN \(OneDNN.version ?? "?")" : nil
         switch (mode, dnnl) {
         case (.onednn, let d?): parts.append("f32: \(d)")
+        case (.auto, let d?) where float32AllShapes:
+            parts.append("f32: \(d) for products of \(SkinnyGEMM.maxRows + 1)+ rows, OpenBLAS otherwise")
         case (.auto, let d?): parts.append("f32: \(d) for x·Wᵀ of \(float32Rows.lowerBound)–\(float32Rows.upperBound) rows, OpenBLAS otherwise")
         default: parts.append("f32: OpenBLAS")
         }

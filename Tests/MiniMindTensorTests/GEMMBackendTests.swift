@@ -59,8 +59,9 @@ final class GEMMBackendTests: XCTestCase {
     }
 
     /// The float32 rule: forward-shaped x·Wᵀ blocks above SkinnyGEMM.maxRows, up to 512 rows, on oneDNN, everything else on
-    /// OpenBLAS (GEMV, SkinnyGEMM, the backward's transposed products, 1,280-row blocks); and
-    /// `BLAS.gemm` through it equals the float64 product at a shape each side of the rule.
+    /// OpenBLAS (GEMV, SkinnyGEMM, the backward's transposed products, 1,280-row blocks) — on AMD CPUs
+    /// every product above SkinnyGEMM.maxRows on oneDNN; and `BLAS.gemm` through it equals the float64
+    /// product at a shape each side of the rule.
     func testFloat32RouteFollowsTheMeasuredRule() {
         func route(_ m: Int, transA: Bool = false, transB: Bool = true) -> Bool {
             GEMMRoute.usesOneDNNFloat32(m: m, n: 512, k: 512, transA: transA, transB: transB, alpha: 1, beta: 0)
@@ -69,11 +70,16 @@ final class GEMMBackendTests: XCTestCase {
             XCTAssertTrue(route(SkinnyGEMM.maxRows + 1)); XCTAssertTrue(route(197)); XCTAssertTrue(route(512))
         }
         XCTAssertFalse(route(1)); XCTAssertFalse(route(8)); XCTAssertFalse(route(SkinnyGEMM.maxRows))
-        if GEMMRoute.mode != .onednn {
+        if GEMMRoute.mode == .auto && OneDNN.isAvailable && GEMMRoute.float32AllShapes {
+            XCTAssertTrue(route(1280)); XCTAssertTrue(route(64, transA: true, transB: false)); XCTAssertTrue(route(64, transB: false))
+            XCTAssertFalse(route(SkinnyGEMM.maxRows, transB: false), "SkinnyGEMM's rows stay off oneDNN in every shape")
+        } else if GEMMRoute.mode != .onednn {
             XCTAssertFalse(route(1280)); XCTAssertFalse(route(64, transA: true, transB: false)); XCTAssertFalse(route(64, transB: false))
         }
         XCTAssertFalse(GEMMRoute.usesOneDNNFloat32(m: 64, n: 64, k: 64, transA: false, transB: true, alpha: 0.5, beta: 0))
-        for (index, c) in [Case(m: 40, n: 72, k: 150, transA: false, transB: true), Case(m: 600, n: 24, k: 40, transA: false, transB: true)].enumerated() {
+        let routed = [Case(m: 40, n: 72, k: 150, transA: false, transB: true), Case(m: 600, n: 24, k: 40, transA: false, transB: true),
+                      Case(m: 48, n: 40, k: 70, transA: true, transB: false), Case(m: 1300, n: 20, k: 30, transA: false, transB: false)]
+        for (index, c) in routed.enumerated() {
             let (a, b, c0) = inputs(c, seed: 20 + UInt64(index))
             for beta: Float in [0, 1] {
                 var out = c0
