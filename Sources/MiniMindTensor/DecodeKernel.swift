@@ -29,7 +29,9 @@ public enum DecodeKernel: String, Sendable, CaseIterable {
     /// per thread); every row's sum is the same bit for bit. One on AMD CPUs, where one-row decode ran
     /// 1.5–1.75× faster in bf16 and 1.08–1.28× in float32 (a Zen 4 EPYC, Docs/Performance.md, "One
     /// weight row per pass for one-row products"), four elsewhere, as measured on the Xeon the kernels were written on.
-    /// `MINIMIND_DECODE_ROWS=1|4` overrides; other values are ignored (`doctor` shows the value in use).
+    /// It also decides where float32 one-row products run (`SkinnyGEMM.minRows`): the C kernel with
+    /// one row per pass, else OpenBLAS's sgemv. `MINIMIND_DECODE_ROWS=1|4` overrides both (4 gives the
+    /// Xeon's behaviour on any CPU); other values are ignored (`doctor` shows the value in use).
     public static let weightRowsPerPass = weightRowsPerPass(for: .current, environment: ProcessInfo.processInfo.environment)
 
     /// The rows per pass for a product of `m` input rows: `weightRowsPerPass` for one row, which is

@@ -90,9 +90,10 @@ final class DecodeKernelTests: XCTestCase {
         }
     }
 
-    /// The C bf16 kernel one weight row per pass (its choice on AMD CPUs) and four: the same sums bit
-    /// for bit (each row's chains and order do not depend on the rows beside it), both within 1e-5 of
-    /// the Double sum; and the choice follows the vendor unless MINIMIND_DECODE_ROWS says.
+    /// The C bf16 kernel one weight row per pass (its choice for one-row products on AMD CPUs) and
+    /// four: the same sums bit for bit (each row's chains and order do not depend on the rows beside
+    /// it), both within 1e-5 of the Double sum; and the choice follows the vendor unless
+    /// MINIMIND_DECODE_ROWS says.
     func testBF16OneRowPerPassEqualsFourBitForBit() throws {
         var amd = CPUFeatures()
         amd.isAMD = true
@@ -121,7 +122,7 @@ final class DecodeKernelTests: XCTestCase {
                     }
                     XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "\(rows)×\(cols) m \(m)")
                 }
-                check(packed, m: 2, kernel: .avx512, "bf16 (rows per pass \(DecodeKernel.weightRowsPerPass))")
+                check(packed, m: 2, kernel: .avx512, "bf16 (rows per pass \(DecodeKernel.weightRowsPerPass(m: 2)))")
             }
         }
     }
