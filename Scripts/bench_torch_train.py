@@ -9,8 +9,9 @@ projector. Image features [196, 768] are spliced into the run of image ids (Docs
 built exactly as Sources/MiniMindVBench/TrainingBenchmark.swift `SyntheticTrainingData` builds it.
 
   step:   one optimizer step (zero_grad, forward, backward, clip_grad_norm_ 1.0, AdamW) on a padded
-          batch, mean ± stddev after warm-up. --stage sft trains projector + whole LM, pretrain
-          projector + last layer (upstream MiniMind2-V freeze policies).
+          batch, mean ± stddev (and each step's seconds) after --warmup steps (default 2: the second
+          step is still slow in both engines, as memory is first touched). --stage sft trains
+          projector + whole LM, pretrain projector + last layer (upstream MiniMind2-V freeze policies).
   recipe: upstream's loop over --epochs epochs: every sample padded to --length (X = ids[:-1], Y = labels[1:]), the
           frozen CLIP ViT-B/16 (transformers, random init) recomputed on the batch's pixels every
           step under no_grad, the cosine schedule base·(0.1 + 0.45·(1 + cos(π t/T))), clip 1.0,
@@ -143,7 +144,7 @@ def run_step(args):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
 
-    for _ in range(args.warmup):
+    for _ in range(2 if args.warmup is None else args.warmup):
         step()
     times = []
     for _ in range(args.repetitions):
@@ -153,7 +154,7 @@ def run_step(args):
     sd = statistics.stdev(times) if len(times) > 1 else 0.0
     n = sum(p.numel() for p in params)
     print(json.dumps({"stage": args.stage, "batch": args.batch, "length": args.length, "trainable": n,
-                      "mean": statistics.mean(times), "std": sd, "n": len(times), "threads": torch.get_num_threads()}))
+                      "mean": statistics.mean(times), "std": sd, "n": len(times), "times": [round(t, 4) for t in times], "threads": torch.get_num_threads()}))
 
 
 def run_recipe(args):
@@ -221,12 +222,17 @@ def main():
     ap.add_argument("--text", help="text tokens after the image, MIN-MAX (default 7 up to --length)")
     ap.add_argument("--prompt-tokens", type=int, default=0, help="first N text tokens carry no label")
     ap.add_argument("--length-buckets", type=int, help="the same batches as the Swift run with --length-buckets N")
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="untimed steps first (default: step 2, as the Swift side: PyTorch's second step is slow too; recipe: unused)")
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--weights")
     ap.add_argument("--no-encoder", action="store_true")
     args = ap.parse_args()
+    if args.warmup is not None and args.warmup < 0:
+        sys.exit("--warmup must be >= 0")
+    if args.mode == "step" and args.length < IMAGE_TOKENS + 2:
+        sys.exit(f"--length must be at least {IMAGE_TOKENS + 2} for step (BOS, the {IMAGE_TOKENS} image ids, one text token)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     (run_step if args.mode == "step" else run_recipe)(args)

@@ -29,8 +29,8 @@ struct BenchRunOptions: ParsableArguments {
     @Option(help: "Timed repetitions per test.")
     var repetitions: Int = 5
 
-    @Option(help: "Untimed warm-up runs per test.")
-    var warmup: Int = 1
+    @Option(help: "Untimed warm-up runs per test (default: 1; `bench train step`: 2, as its second step still allocates memory).")
+    var warmup: Int?
 
     @Option(help: "Threads for BLAS and Swift kernels (default: all cores or MINIMIND_THREADS).")
     var threads: Int?
@@ -48,7 +48,7 @@ struct BenchRunOptions: ParsableArguments {
             throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard repetitions > 0 else { throw ValidationError("--repetitions must be positive, found \(repetitions)") }
-        guard warmup >= 0 else { throw ValidationError("--warmup must be zero or more, found \(warmup)") }
+        guard (warmup ?? 0) >= 0 else { throw ValidationError("--warmup must be zero or more, found \(warmup ?? 0)") }
     }
 
     /// The preset (checked by `validate()`).
@@ -113,7 +113,7 @@ struct ModelBench: ParsableCommand {
                                           WeightQuantization(scheme))
         }
         model.language.setDecodeDType(decodeDType)
-        let bench = ModelBenchmark(model: model, presetName: p.rawValue, repetitions: options.repetitions, warmup: options.warmup)
+        let bench = ModelBenchmark(model: model, presetName: p.rawValue, repetitions: options.repetitions, warmup: options.warmup ?? 1)
         let report = bench.run(try parsedTests(), progress: progress)
         if options.json { try printJSON(report) } else { print(ModelBenchmark.markdown(report)) }
     }

@@ -11,7 +11,7 @@ struct TrainBench: ParsableCommand {
         abstract: "Training speed: one optimizer step on a padded batch (step), or a recipe on mixed lengths (recipe).",
         discussion: """
             step: forward + backward + grad clip + AdamW on --batch samples of exactly --length inputs, mean ± stddev \
-            after the warm-up. recipe: --samples synthetic samples of mixed lengths, --epochs epochs, batches cut to the \
+            and each step's seconds after --warmup steps (default 2: the second step still grows the buffer pool). recipe: --samples synthetic samples of mixed lengths, --epochs epochs, batches cut to the \
             longest sample (or --pad-to-max), optionally length-bucketed, vision features cached (the one-time encoder pass is timed separately). \
             --write-weights PATH saves the random model (safetensors) for Scripts/bench_torch_train.py.
             """)
@@ -81,10 +81,11 @@ struct TrainBench: ParsableCommand {
         switch mode {
         case "step":
             let r = try TrainingBenchmark.step(preset: p, stage: st, batch: batch, length: length,
-                                               warmup: options.warmup, repetitions: options.repetitions, seed: options.seed)
+                                               warmup: options.warmup ?? 2, repetitions: options.repetitions, seed: options.seed)
             if options.json { try printJSON(r); return }
             print("\(p.rawValue) \(r.stage) step \(r.batch)×\(r.length) (\(r.trainableParameters) trainable), \(r.threads) threads: "
-                  + String(format: "%.3f ± %.3f s", r.step.meanSeconds, r.step.stddevSeconds) + " (n=\(r.step.repetitions))")
+                  + String(format: "%.3f ± %.3f s", r.step.meanSeconds, r.step.stddevSeconds) + " (n=\(r.step.repetitions): "
+                  + r.step.samplesSeconds.map { String(format: "%.3f", $0) }.joined(separator: " ") + ")")
         case "recipe":
             let r = try TrainingBenchmark.recipeRun(preset: p, stage: st, samples: samples, epochs: epochs, batch: batch,
                                                     maxSeqLen: length,

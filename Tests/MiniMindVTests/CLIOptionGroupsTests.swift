@@ -12,7 +12,7 @@ final class CLIOptionGroupsTests: XCTestCase {
     func testBenchModelAndTrainShareTheirRunOptions() throws {
         let model = try help(["bench", "model"]), train = try help(["bench", "train"])
         for text in ["--preset <preset> Model preset: minimind2-small-v, minimind2-v,", "--repetitions <repetitions> Timed repetitions per test.",
-                     "--warmup <warmup> Untimed warm-up runs per test.", "--seed <seed> Seed of the random weights.",
+                     "--warmup <warmup> Untimed warm-up runs per test (default: 1; `bench train step`: 2,", "--seed <seed> Seed of the random weights.",
                      "--json Print JSON instead of a markdown table.", "--compute <compute> Precision of the large matrix products"] {
             XCTAssertTrue(model.contains(text), "bench model: \(text)\n\(model)")
             XCTAssertTrue(train.contains(text), "bench train: \(text)\n\(train)")
