@@ -86,6 +86,23 @@ public enum BLAS {
             .run(rows: 0..<m, columns: 0..<n, a: a, b: b, c: c, bf16: nil)
     }
 
+    /// One product on the calling thread from bfloat16 copies of A and B (`a16`, `b16`: the values of
+    /// `a` and `b` rounded by `BFloat16Bits`, same layout and leading dimensions), on oneDNN:
+    /// attention's per-block products under `--compute bf16`, whose operands are rounded once per
+    /// attention call (q, k, v, the output gradient) or as a block's rows are written (P, dS), not
+    /// per product. OpenBLAS multiplies the float32 values when oneDNN cannot plan the product.
+    static func gemmBFloat16(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                             a: UnsafePointer<Float>, a16: UnsafeMutablePointer<UInt16>, lda: Int,
+                             b: UnsafePointer<Float>, b16: UnsafeMutablePointer<UInt16>, ldb: Int,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 || k == 0 {
+            gemmFloat32(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        Call(transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc, k: k, alpha: 1, beta: beta)
+            .run(rows: 0..<m, columns: 0..<n, a: a, b: b, c: c, bf16: (a16, b16))
+    }
+
     /// The bf16 product with B read from the registered weight's packed copy (made at its first
     /// product of this layout, shared by the threads' row blocks): without it oneDNN copies the whole
     /// weight into that layout in every block of every call. The blocks are whole rows, so each reads

@@ -4,8 +4,9 @@ import Foundation
 ///
 /// - bfloat16 (`Compute.precision == .bf16` where available): oneDNN, for products with at least
 ///   32 rows and columns and 128 of depth, alpha 1 and beta 0 or 1. Smaller ones (decode steps)
-///   and scaled ones (attention scores) stay float32: rounding both inputs costs a pass over them
-///   that a small product does not repay.
+///   stay float32: rounding both inputs costs a pass over them that a small product does not
+///   repay. Attention's per-block products run in bf16 from operands rounded once per call
+///   (`usesBF16Attention`).
 /// - float32: oneDNN for forward-shaped products x·Wᵀ (B transposed, A not) of 9 (17 with AVX-512) to 512 rows per
 ///   block, OpenBLAS for the rest. On a quiet Xeon one thread of oneDNN f32 ran those 1.03–1.74×
 ///   OpenBLAS's Cooperlake kernels (prefill, image encoding, small batches), and 0.90–0.99× on
@@ -28,6 +29,14 @@ enum GEMMRoute {
     static func usesBF16(m: Int, n: Int, k: Int, alpha: Float, beta: Float) -> Bool {
         Compute.effectivePrecision == .bf16 && alpha == 1 && (beta == 0 || beta == 1)
             && m >= bf16Minimum.rows && n >= bf16Minimum.columns && k >= bf16Minimum.depth
+    }
+
+    /// Attention's per-block products (training and prefill, `TokenMajorAttention`) in bf16: heads
+    /// of at least `bf16Minimum.columns` dimensions. Their operands are rounded once per attention
+    /// call or as a block's scores are written, which is what makes products of depth 64 pay
+    /// (rounded per product they did not: Docs/Performance.md, "bf16 attention blocks").
+    static func usesBF16Attention(headDim: Int, valueDim: Int) -> Bool {
+        Compute.effectivePrecision == .bf16 && Swift.min(headDim, valueDim) >= bf16Minimum.columns
     }
 
     /// The rows per block in which oneDNN's float32 x·Wᵀ beat OpenBLAS (see above), above those

@@ -57,12 +57,14 @@ func attention(_ layout: AttentionLayout, q: Tensor, k: Tensor, v: Tensor, causa
     let out = Tensor.uninitialized(layout == .headMajor ? [geo.batch, geo.queryHeads, geo.queries, geo.valueDim]
                                                         : [geo.batch, geo.queries, geo.queryHeads, geo.valueDim])
     let lse = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries])
+    let rounded = layout == .tokenMajor && GEMMRoute.usesBF16Attention(headDim: geo.headDim, valueDim: geo.valueDim)
+        ? TokenMajorAttention.Rounded(q: q.pointer, k: k.pointer, v: v.pointer, geo) : nil
     switch layout {
     case .headMajor:
         AttentionKernel.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
                                 out: out.mutablePointer, lse: lse.mutablePointer)
     case .tokenMajor:
-        TokenMajorAttention.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
+        TokenMajorAttention.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, rounded: rounded, keep: keep, dropout: drop,
                                     out: out.mutablePointer, lse: lse.mutablePointer)
     }
     return Tensor.record("attention", output: out, inputs: [q, k, v]) { g in
@@ -74,7 +76,8 @@ func attention(_ layout: AttentionLayout, q: Tensor, k: Tensor, v: Tensor, causa
             AttentionKernel.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
                                      gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
         case .tokenMajor:
-            TokenMajorAttention.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
+            TokenMajorAttention.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, rounded: rounded, keep: keep, dropout: drop,
+                                         lse: lse.pointer,
                                          gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
         }
         return [gq, gk, gv]
