@@ -87,20 +87,19 @@ public enum BLAS {
     }
 
     /// One product on the calling thread from bfloat16 copies of A and B (`a16`, `b16`: the values of
-    /// `a` and `b` rounded by `BFloat16Bits`, same layout and leading dimensions), on oneDNN:
+    /// `a` and `b` rounded by `BFloat16Bits`, each with its own leading dimension), on oneDNN:
     /// attention's per-block products under `--compute bf16`, whose operands are rounded once per
-    /// attention call (q, k, v, the output gradient) or as a block's rows are written (P, dS), not
-    /// per product. OpenBLAS multiplies the float32 values when oneDNN cannot plan the product.
+    /// attention call or as a block's rows are written, not per product (`TokenMajorAttention`'s bf16
+    /// path). OpenBLAS multiplies the float32 values when oneDNN cannot plan the product.
     static func gemmBFloat16(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                             a: UnsafePointer<Float>, a16: UnsafeMutablePointer<UInt16>, lda: Int,
-                             b: UnsafePointer<Float>, b16: UnsafeMutablePointer<UInt16>, ldb: Int,
+                             a: (UnsafePointer<Float>, Int), a16: (UnsafeMutablePointer<UInt16>, Int),
+                             b: (UnsafePointer<Float>, Int), b16: (UnsafeMutablePointer<UInt16>, Int),
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if m == 0 || n == 0 || k == 0 {
-            gemmFloat32(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-            return
+        if m > 0 && n > 0 && k > 0 {
+            let call = Call(transA: transA, transB: transB, lda: a16.1, ldb: b16.1, ldc: ldc, k: k, alpha: 1, beta: beta)
+            if let plan = OneDNN.plan(call.key(m: m, n: n, bf16: true)), OneDNN.run(plan, a: a16.0, b: b16.0, c: c) { return }
         }
-        Call(transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc, k: k, alpha: 1, beta: beta)
-            .run(rows: 0..<m, columns: 0..<n, a: a, b: b, c: c, bf16: (a16, b16))
+        gemmFloat32(transA: transA, transB: transB, m: m, n: n, k: k, a: a.0, lda: a.1, b: b.0, ldb: b.1, beta: beta, c: c, ldc: ldc)
     }
 
     /// The bf16 product with B read from the registered weight's packed copy (made at its first

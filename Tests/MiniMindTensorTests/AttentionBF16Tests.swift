@@ -2,8 +2,8 @@ import XCTest
 @testable import MiniMindTensor
 
 /// `--compute bf16` attention (token-major, the language model's): every block's products run on
-/// bfloat16 copies of q, k, v and the output gradient (rounded once per call) and of the block's P and
-/// dS (rounded as written). Against the same attention in float32 (itself checked against a Double
+/// head-major bfloat16 copies of q, k, v and the output gradient (rounded once per call) and of the
+/// block's P and dS (rounded as written), into dense results copied to the token-major rows. Against the same attention in float32 (itself checked against a Double
 /// reference and PyTorch: AttentionTokenMajorTests, OpsBAttentionTests, TrainingParityTests): the
 /// output and the q, k, v gradients within a few bf16 roundings, and not equal to float32 where bf16
 /// runs, so what is checked is the bf16 path. A wrong offset into a rounded copy, or a block's rows

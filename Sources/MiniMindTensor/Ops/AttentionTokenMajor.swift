@@ -19,22 +19,6 @@ public func scaledDotProductAttention(tokenMajorQ q: Tensor, k: Tensor, v: Tenso
 enum TokenMajorAttention {
     typealias Block = (start: Int, rows: Int, width: Int)
 
-    /// q, k and v rounded to bfloat16 once for every block's products (`--compute bf16`,
-    /// `GEMMRoute.usesBF16Attention`); a block's P and dS are rounded as they are written.
-    struct Rounded {
-        let q, k, v: BFloat16Bits.Buffer
-        init(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, _ geo: AttentionGeometry) {
-            self.q = BFloat16Bits.rounded(q, count: geo.batch * geo.queries * geo.queryHeads * geo.headDim)
-            self.k = BFloat16Bits.rounded(k, count: geo.batch * geo.keys * geo.kvHeads * geo.headDim)
-            self.v = BFloat16Bits.rounded(v, count: geo.batch * geo.keys * geo.kvHeads * geo.valueDim)
-        }
-    }
-
-    /// The bf16 half of a unit's scratch: room for one block's P or dS, after `floats` floats.
-    static func bf16Scratch(_ scratch: UnsafeMutablePointer<Float>, after floats: Int, capacity: Int) -> UnsafeMutablePointer<UInt16> {
-        UnsafeMutableRawPointer(scratch + floats).bindMemory(to: UInt16.self, capacity: capacity)
-    }
-
     /// One head's query rows in blocks of at most `AttentionKernel.blockElements` scores (causal:
     /// at most `causalBlockRows` rows, each block only as wide as its last query sees).
     static func headBlocks(_ geo: AttentionGeometry) -> [Block] {
@@ -48,7 +32,7 @@ enum TokenMajorAttention {
 
     /// Forward: one unit per (batch, query head, row block), widest blocks first.
     static func forward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
-                        v: UnsafePointer<Float>, rounded: Rounded?, keep: [Bool]?, dropout: AttentionDropout?,
+                        v: UnsafePointer<Float>, keep: [Bool]?, dropout: AttentionDropout?,
                         out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>) {
         let tq = geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
         if tq == 0 || geo.batch == 0 || geo.queryHeads == 0 { return }
@@ -57,28 +41,19 @@ enum TokenMajorAttention {
         let heads = geo.batch * geo.queryHeads
         let capacity = Swift.max(1, blocks.map { $0.rows * $0.width }.max() ?? 1)
         let maxRows = blocks.map(\.rows).max() ?? 1
-        let bf16Floats = rounded == nil ? 0 : (capacity + 1) / 2
-        Threads.forEach(units: heads * blocks.count, scratchCount: capacity + maxRows + bf16Floats) { unit, scores in
+        Threads.forEach(units: heads * blocks.count, scratchCount: capacity + maxRows) { unit, scores in
             let inverseSums = scores + capacity
-            let p16 = bf16Scratch(scores, after: capacity + maxRows, capacity: 2 * bf16Floats)
             let (i0, n, w) = blocks[unit / heads]
             let bh = unit % heads, b = bh / geo.queryHeads, head = bh % geo.queryHeads, kvHead = head / geo.group
-            let qOffset = (b * tq * geo.queryHeads + head) * d, kOffset = (b * tk * geo.kvHeads + kvHead) * d
-            let vOffset = (b * tk * geo.kvHeads + kvHead) * dv
-            let qh = q + qOffset, oh = out + (b * tq * geo.queryHeads + head) * dv
-            let kh = k + kOffset, vh = v + vOffset
+            let qh = q + (b * tq * geo.queryHeads + head) * d, oh = out + (b * tq * geo.queryHeads + head) * dv
+            let kh = k + (b * tk * geo.kvHeads + kvHead) * d, vh = v + (b * tk * geo.kvHeads + kvHead) * dv
             let lh = lse + bh * tq
             if w == 0 {  // rows that see no key: zero output
                 for r in i0..<(i0 + n) { (oh + r * ldo).update(repeating: 0, count: dv) }
                 (lh + i0).update(repeating: -.infinity, count: n)
                 return
             }
-            if let rounded {
-                BLAS.gemmBFloat16(transB: true, m: n, n: w, k: d, a: qh + i0 * ldq, a16: rounded.q.bits + qOffset + i0 * ldq, lda: ldq,
-                                  b: kh, b16: rounded.k.bits + kOffset, ldb: ldk, c: scores, ldc: w)
-            } else {
-                BLAS.gemmFloat32(transB: true, m: n, n: w, k: d, a: qh + i0 * ldq, lda: ldq, b: kh, ldb: ldk, c: scores, ldc: w)
-            }
+            BLAS.gemmFloat32(transB: true, m: n, n: w, k: d, a: qh + i0 * ldq, lda: ldq, b: kh, ldb: ldk, c: scores, ldc: w)
             AttentionKernel.withKeep(keep, batch: b, keys: tk) { kp in
                 for r in 0..<n {
                     let i = i0 + r, visible = geo.visibleEnd(query: i)
@@ -88,13 +63,7 @@ enum TokenMajorAttention {
                     dropout?.apply(row: bh * tq + i, scores + r * w, scores + r * w, visible: visible, count: w)
                 }
             }
-            if let rounded {
-                BFloat16Bits.round(scores, into: p16, count: n * w)  // the block is still in cache
-                BLAS.gemmBFloat16(m: n, n: dv, k: w, a: scores, a16: p16, lda: w, b: vh, b16: rounded.v.bits + vOffset, ldb: ldv,
-                                  c: oh + i0 * ldo, ldc: ldo)
-            } else {
-                BLAS.gemmFloat32(m: n, n: dv, k: w, a: scores, lda: w, b: vh, ldb: ldv, c: oh + i0 * ldo, ldc: ldo)
-            }
+            BLAS.gemmFloat32(m: n, n: dv, k: w, a: scores, lda: w, b: vh, ldb: ldv, c: oh + i0 * ldo, ldc: ldo)
             // Softmax's division, on the Dv outputs of a row instead of its w probabilities.
             for r in 0..<n { Kernels.scaleInPlace(oh + (i0 + r) * ldo, inverseSums[r], count: dv) }
         }
@@ -137,9 +106,8 @@ enum TokenMajorAttention {
 
     /// Backward: one unit per (batch, kv head), since all its query heads' blocks accumulate into
     /// the same dK and dV rows; within a unit everything runs on one thread.
-    /// `rounded` (bf16 products): the forward's copies of q, k and v; the output gradient is rounded here.
     static func backward(_ geo: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
-                         v: UnsafePointer<Float>, rounded: Rounded?, keep: [Bool]?, dropout: AttentionDropout?,
+                         v: UnsafePointer<Float>, keep: [Bool]?, dropout: AttentionDropout?,
                          lse: UnsafePointer<Float>, gOut: UnsafePointer<Float>,
                          gq: UnsafeMutablePointer<Float>?, gk: UnsafeMutablePointer<Float>?, gv: UnsafeMutablePointer<Float>?) {
         let tq = geo.queries, tk = geo.keys, d = geo.headDim, dv = geo.valueDim
@@ -149,16 +117,11 @@ enum TokenMajorAttention {
         let blocks = headBlocks(geo)
         let capacity = Swift.max(1, blocks.map { $0.rows * $0.width }.max() ?? 1)
         let needScores = gq != nil || gk != nil
-        let g16 = rounded == nil ? nil : BFloat16Bits.rounded(gOut, count: geo.batch * tq * geo.queryHeads * dv)
-        defer { withExtendedLifetime(g16) {} }
-        // With dropout a third block holds P ⊙ mask; P itself stays for the softmax backward. With bf16
-        // products, half a block more holds the rounded P (for dV), then dS (for dQ and dK).
-        let floatBlocks = (dropout == nil ? 2 : 3) * capacity, bf16Floats = rounded == nil ? 0 : (capacity + 1) / 2
-        Threads.forEach(units: geo.batch * geo.kvHeads, scratchCount: floatBlocks + bf16Floats) { unit, scratch in
+        // With dropout a third block holds P ⊙ mask; P itself stays for the softmax backward.
+        Threads.forEach(units: geo.batch * geo.kvHeads, scratchCount: (dropout == nil ? 2 : 3) * capacity) { unit, scratch in
             let b = unit / geo.kvHeads, kvHead = unit % geo.kvHeads
             let probs = scratch, dScores = scratch + capacity
             let dropped: UnsafeMutablePointer<Float>? = dropout == nil ? nil : scratch + 2 * capacity
-            let block16 = bf16Scratch(scratch, after: floatBlocks, capacity: 2 * bf16Floats)
             let kvOffset = b * tk * geo.kvHeads + kvHead
             let kh = k + kvOffset * d, vh = v + kvOffset * dv
             let gkh = gk.map { $0 + kvOffset * d }, gvh = gv.map { $0 + kvOffset * dv }
@@ -172,12 +135,7 @@ enum TokenMajorAttention {
                         continue
                     }
                     // Recompute P = exp(scale·QKᵀ − lse) on visible keys.
-                    if let rounded {
-                        BLAS.gemmBFloat16(transB: true, m: n, n: w, k: d, a: qh + i0 * ldq, a16: rounded.q.bits + rowOffset * d + i0 * ldq,
-                                          lda: ldq, b: kh, b16: rounded.k.bits + kvOffset * d, ldb: ldk, c: probs, ldc: w)
-                    } else {
-                        BLAS.gemmFloat32(transB: true, m: n, n: w, k: d, a: qh + i0 * ldq, lda: ldq, b: kh, ldb: ldk, c: probs, ldc: w)
-                    }
+                    BLAS.gemmFloat32(transB: true, m: n, n: w, k: d, a: qh + i0 * ldq, lda: ldq, b: kh, ldb: ldk, c: probs, ldc: w)
                     AttentionKernel.withKeep(keep, batch: b, keys: tk) { kp in
                         for r in 0..<n {
                             AttentionKernel.probabilityRow(probs + r * w, count: w, visible: geo.visibleEnd(query: i0 + r), keep: kp,
@@ -191,41 +149,18 @@ enum TokenMajorAttention {
                         }
                     }
                     if let gvh {  // dV += (P ⊙ mask)ᵀ · dO
-                        let p = UnsafePointer(dropped ?? probs)
-                        if let g16 {
-                            BFloat16Bits.round(p, into: block16, count: n * w)
-                            BLAS.gemmBFloat16(transA: true, m: w, n: dv, k: n, a: p, a16: block16, lda: w, b: doh + i0 * ldo,
-                                              b16: g16.bits + rowOffset * dv + i0 * ldo, ldb: ldo, beta: 1, c: gvh, ldc: ldv)
-                        } else {
-                            BLAS.gemmFloat32(transA: true, m: w, n: dv, k: n, a: p, lda: w, b: doh + i0 * ldo, ldb: ldo, beta: 1, c: gvh, ldc: ldv)
-                        }
+                        BLAS.gemmFloat32(transA: true, m: w, n: dv, k: n, a: UnsafePointer(dropped ?? probs), lda: w,
+                                         b: doh + i0 * ldo, ldb: ldo, beta: 1, c: gvh, ldc: ldv)
                     }
                     guard needScores else { continue }
                     // dP = dO · Vᵀ, then dS = P ⊙ (dP − Σ P·dP) · scale (with dropout, dP ⊙ mask for dP).
-                    if let rounded, let g16 {
-                        BLAS.gemmBFloat16(transB: true, m: n, n: w, k: dv, a: doh + i0 * ldo, a16: g16.bits + rowOffset * dv + i0 * ldo,
-                                          lda: ldo, b: vh, b16: rounded.v.bits + kvOffset * dv, ldb: ldv, c: dScores, ldc: w)
-                    } else {
-                        BLAS.gemmFloat32(transB: true, m: n, n: w, k: dv, a: doh + i0 * ldo, lda: ldo, b: vh, ldb: ldv, c: dScores, ldc: w)
-                    }
+                    BLAS.gemmFloat32(transB: true, m: n, n: w, k: dv, a: doh + i0 * ldo, lda: ldo, b: vh, ldb: ldv, c: dScores, ldc: w)
                     for r in 0..<n {
                         if let dropped {
                             AttentionKernel.droppedSoftmaxBackwardRow(probs + r * w, dropped + r * w, dScores + r * w, count: w, scale: geo.scale)
                         } else {
                             AttentionKernel.softmaxBackwardRow(probs + r * w, dScores + r * w, count: w, scale: geo.scale)
                         }
-                    }
-                    if let rounded {
-                        BFloat16Bits.round(dScores, into: block16, count: n * w)
-                        if let gqh {
-                            BLAS.gemmBFloat16(m: n, n: d, k: w, a: dScores, a16: block16, lda: w, b: kh, b16: rounded.k.bits + kvOffset * d,
-                                              ldb: ldk, c: gqh + i0 * ldq, ldc: ldq)
-                        }
-                        if let gkh {
-                            BLAS.gemmBFloat16(transA: true, m: w, n: d, k: n, a: dScores, a16: block16, lda: w, b: qh + i0 * ldq,
-                                              b16: rounded.q.bits + rowOffset * d + i0 * ldq, ldb: ldq, beta: 1, c: gkh, ldc: ldk)
-                        }
-                        continue
                     }
                     if let gqh {
                         BLAS.gemmFloat32(m: n, n: d, k: w, a: dScores, lda: w, b: kh, ldb: ldk, c: gqh + i0 * ldq, ldc: ldq)
