@@ -31,7 +31,7 @@ enum GEMMRoute {
             && m >= bf16Minimum.rows && n >= bf16Minimum.columns && k >= bf16Minimum.depth
     }
 
-    /// Attention's per-block products (training and prefill, `TokenMajorAttention.forwardBF16`) in bf16: heads
+    /// Attention's per-block products (training and prefill, `TokenMajorAttention`) in bf16: heads
     /// of at least `bf16Minimum.columns` dimensions. Their operands are rounded once per attention
     /// call or as a block's scores are written, which is what makes products of depth 64 pay
     /// (rounded per product they did not: Docs/Performance.md, "bf16 attention blocks").

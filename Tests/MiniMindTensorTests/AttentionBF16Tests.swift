@@ -9,12 +9,8 @@ import XCTest
 /// runs, so what is checked is the bf16 path. A wrong offset into a rounded copy, or a block's rows
 /// multiplied against another head's, errs by the values' own size.
 final class AttentionBF16Tests: XCTestCase {
-    struct Case {
-        var b = 2, hq = 4, hkv = 2, tq = 150, tk = 150, d = 32, dv = 32
-        var causal = true
-        var keep: [Bool]? = nil
-        var dropout: AttentionDropout? = nil
-    }
+    /// The float32 tests' cases; each below gives heads of 32 dimensions (bf16 needs ≥ 32) but the last.
+    typealias Case = AttentionTokenMajorTests.Case
 
     /// bf16 rounds each operand to 8 significant bits (relative error ≤ 2⁻⁹); scores of |s| up to
     /// ~10 pass that on through exp, and the gradients go through two such products.
@@ -42,22 +38,22 @@ final class AttentionBF16Tests: XCTestCase {
         }
     }
 
-    func testCausalGroupedQueryOverTwoBlocks() { compare(Case(), "causal GQA, 150 rows") }
+    func testCausalGroupedQueryOverTwoBlocks() { compare(Case(tq: 150, tk: 150, d: 32, dv: 32), "causal GQA, 150 rows") }
 
     func testSmallBlocksAndAPartialLast() {
         let rows = AttentionKernel.causalBlockRows
         defer { AttentionKernel.causalBlockRows = rows }
         AttentionKernel.causalBlockRows = 16
-        compare(Case(tq: 70, tk: 70), "causal blocks of 16 rows")
+        compare(Case(tq: 70, tk: 70, d: 32, dv: 32), "causal blocks of 16 rows")
     }
 
     func testBidirectionalWithPaddingAndValueDimensionOfItsOwn() {
-        var c = Case(tq: 64, tk: 64, dv: 48, causal: false)
+        var c = Case(tq: 64, tk: 64, d: 32, dv: 48, causal: false)
         c.keep = (0..<(c.b * c.tk)).map { $0 % 5 != 2 }
         compare(c, "bidirectional, padding, Dv 48")
     }
 
-    func testDropout() { compare(Case(tq: 96, tk: 96, dropout: AttentionDropout(p: 0.2, seed: 5)), "dropout") }
+    func testDropout() { compare(Case(tq: 96, tk: 96, d: 32, dv: 32, dropout: AttentionDropout(p: 0.2, seed: 5)), "dropout") }
 
     func testHeadsBelowThirtyTwoDimensionsStayFloat32() {
         let c = Case(tq: 40, tk: 40, d: 16, dv: 16)

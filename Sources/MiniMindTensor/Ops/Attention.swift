@@ -59,32 +59,26 @@ func attention(_ layout: AttentionLayout, q: Tensor, k: Tensor, v: Tensor, causa
     let lse = Tensor.uninitialized([geo.batch, geo.queryHeads, geo.queries])
     let rounded = layout == .tokenMajor && GEMMRoute.usesBF16Attention(headDim: geo.headDim, valueDim: geo.valueDim)
         ? TokenMajorAttention.Rounded(q: q.pointer, k: k.pointer, v: v.pointer, geo) : nil
-    switch (layout, rounded) {
-    case (.headMajor, _):
+    switch layout {
+    case .headMajor:
         AttentionKernel.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
                                 out: out.mutablePointer, lse: lse.mutablePointer)
-    case (.tokenMajor, let rounded?):
-        TokenMajorAttention.forwardBF16(geo, q: q.pointer, k: k.pointer, v: v.pointer, rounded: rounded, keep: keep, dropout: drop,
-                                        out: out.mutablePointer, lse: lse.mutablePointer)
-    case (.tokenMajor, nil):
-        TokenMajorAttention.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop,
+    case .tokenMajor:
+        TokenMajorAttention.forward(geo, q: q.pointer, k: k.pointer, v: v.pointer, rounded: rounded, keep: keep, dropout: drop,
                                     out: out.mutablePointer, lse: lse.mutablePointer)
     }
     return Tensor.record("attention", output: out, inputs: [q, k, v]) { g in
         let gq = q.needsGrad ? Tensor.uninitialized(q.shape) : nil
         let gk = k.needsGrad ? Tensor.zeros(k.shape) : nil
         let gv = v.needsGrad ? Tensor.zeros(v.shape) : nil
-        switch (layout, rounded) {
-        case (.headMajor, _):
+        switch layout {
+        case .headMajor:
             AttentionKernel.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
                                      gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
-        case (.tokenMajor, let rounded?):
-            TokenMajorAttention.backwardBF16(geo, q: q.pointer, k: k.pointer, v: v.pointer, rounded: rounded, keep: keep, dropout: drop,
-                                             lse: lse.pointer, gOut: g.pointer,
-                                             gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
-        case (.tokenMajor, nil):
-            TokenMajorAttention.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, keep: keep, dropout: drop, lse: lse.pointer,
-                                         gOut: g.pointer, gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
+        case .tokenMajor:
+            TokenMajorAttention.backward(geo, q: q.pointer, k: k.pointer, v: v.pointer, rounded: rounded, keep: keep, dropout: drop,
+                                         lse: lse.pointer, gOut: g.pointer,
+                                         gq: gq?.mutablePointer, gk: gk?.mutablePointer, gv: gv?.mutablePointer)
         }
         return [gq, gk, gv]
     }
