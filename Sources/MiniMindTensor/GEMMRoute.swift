@@ -31,10 +31,11 @@ enum GEMMRoute {
             && m >= bf16Minimum.rows && n >= bf16Minimum.columns && k >= bf16Minimum.depth
     }
 
-    /// Attention's per-block products (training and prefill, `TokenMajorAttention`) in bf16: heads
-    /// of at least `bf16Minimum.columns` dimensions. Their operands are rounded once per attention
-    /// call or as a block's scores are written, which is what makes products of depth 64 pay
-    /// (rounded per product they did not: Docs/Performance.md, "bf16 attention blocks").
+    /// Attention's per-block products in bf16 (`TokenMajorAttention`: the language model's
+    /// full-sequence attention, i.e. training and forwards without a KV cache), for heads of at least
+    /// `bf16Minimum.columns` dimensions. Their operands are rounded once per attention call or as a
+    /// block's scores are written, which is what makes products of depth 64 pay (rounded per product
+    /// they did not: Docs/Performance.md, "bf16 attention blocks").
     static func usesBF16Attention(headDim: Int, valueDim: Int) -> Bool {
         Compute.effectivePrecision == .bf16 && Swift.min(headDim, valueDim) >= bf16Minimum.columns
     }
