@@ -81,7 +81,7 @@ for i in "${!GGUFS[@]}"; do
 done
 
 python3 - "$OUT" "${PRESETS[@]}" <<'PY'
-import json, sys
+import glob, json, os, sys
 out, presets = sys.argv[1], sys.argv[2:]
 print("| preset | test | unit | minimind-v (Swift) | PyTorch eager | ratio | loadavg after Swift / PyTorch |")
 print("|---|---|---|---|---|---|---|")
@@ -102,7 +102,6 @@ for p in presets:
         print(f"{p}: {a['dtype']} decode vs f32 over {a['steps']} greedy steps: max |logit diff| {a['max_abs_logit_diff']:.4f} "
               f"(max |logit| {a['max_abs_logit']:.2f}), argmax agreement {100 * a['argmax_agreement']:.1f} %, "
               f"free-running ids equal for the first {a['matching_prefix']}")
-import glob, os
 for p in presets:
     f = f"{out}/swift-bf16-{p}.json"
     if not os.path.exists(f): continue
@@ -120,7 +119,6 @@ if os.path.exists(f"{out}/torch-train.json"):
         st = json.load(open(f))["step"]
         print(f"  minimind-v {c}: {st['meanSeconds']:.3f} ± {st['stddevSeconds']:.3f} · {t['mean'] / st['meanSeconds']:.2f}× PyTorch "
               f"(each step: {' '.join(f'{x:.3f}' for x in st['samplesSeconds'])})")
-import glob, os
 for f in sorted(glob.glob(f"{out}/llama-*.json")):
     l = json.load(open(f)); s0 = json.load(open(f"{out}/swift-{presets[0]}.json"))
     mine = {r["test"]: r for r in s0["results"]}

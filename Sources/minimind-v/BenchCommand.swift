@@ -48,7 +48,7 @@ struct BenchRunOptions: ParsableArguments {
             throw ValidationError("unknown preset '\(preset)'; available: \(VLMPreset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard repetitions > 0 else { throw ValidationError("--repetitions must be positive, found \(repetitions)") }
-        guard (warmup ?? 0) >= 0 else { throw ValidationError("--warmup must be zero or more, found \(warmup ?? 0)") }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup must be zero or more, found \(warmup)") }
     }
 
     /// The preset (checked by `validate()`).
