@@ -90,7 +90,7 @@ public enum BLAS {
     /// `a` and `b` rounded by `BFloat16Bits`, each with its own leading dimension), on oneDNN:
     /// attention's per-block products under `--compute bf16`, whose operands are rounded once per
     /// attention call or as a block's rows are written, not per product (`TokenMajorAttention`'s bf16
-    /// path). OpenBLAS multiplies the float32 values when oneDNN cannot plan the product.
+    /// path). `gemmFloat32` multiplies the float32 values when oneDNN cannot plan the bf16 product.
     static func gemmBFloat16(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                              a: (UnsafePointer<Float>, Int), a16: (UnsafeMutablePointer<UInt16>, Int),
                              b: (UnsafePointer<Float>, Int), b16: (UnsafeMutablePointer<UInt16>, Int),
